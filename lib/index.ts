@@ -1,0 +1,18 @@
+/**
+ * socket-keepalive: per-socket TCP keepalive (SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL,
+ * TCP_KEEPCNT) and TCP_USER_TIMEOUT for Node.js, read back from the kernel.
+ * Linux semantics; see tcp(7): https://man7.org/linux/man-pages/man7/tcp.7.html
+ * @packageDocumentation
+ */
+export { type KeepAliveOptions, KEEPALIVE_LIMITS } from './options.js';
+export {
+  type KeepAliveTarget,
+  type KeepAliveState,
+  type TcpInfo,
+  type TcpState,
+  setKeepAlive,
+  getKeepAlive,
+  getTcpInfo,
+  tuneAgent,
+} from './keepalive.js';
+export { type DetectionTime, detectionTime } from './detection.js';
