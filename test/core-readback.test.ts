@@ -1,0 +1,134 @@
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { getKeepAlive, type KeepAliveOptions, setKeepAlive, KEEPALIVE_LIMITS } from '../lib/index.js';
+import { captureError, connectTo, fdOf, type LoopbackServer, startServer } from './helpers.js';
+
+// Every option set on a connected socket is read back from the kernel with getsockopt,
+// on IPv4 and IPv6 loopback, through the socket and through its raw fd.
+describe.each(['127.0.0.1', '::1'])('read-back on %s', (host) => {
+  let server: LoopbackServer;
+  let socket: net.Socket;
+  beforeAll(async () => {
+    server = await startServer(host);
+    socket = await connectTo(server);
+  });
+  afterAll(async () => {
+    socket.destroy();
+    await server.close();
+  });
+
+  const cases: [string, KeepAliveOptions, Partial<Record<keyof KeepAliveOptions, number | boolean>>][] = [
+    ['idle minimum', { idle: 1000 }, { enable: true, idle: 1000 }],
+    ['idle maximum', { idle: 32_767_000 }, { idle: 32_767_000 }],
+    ['interval minimum', { interval: 1000 }, { interval: 1000 }],
+    ['interval maximum', { interval: 32_767_000 }, { interval: 32_767_000 }],
+    ['count minimum', { count: 1 }, { count: 1 }],
+    ['count maximum', { count: 127 }, { count: 127 }],
+    ['userTimeout zero', { userTimeout: 0 }, { userTimeout: 0 }],
+    ['userTimeout maximum', { userTimeout: 2_147_483_647 }, { userTimeout: 2_147_483_647 }],
+    ['userTimeout odd ms', { userTimeout: 2_345 }, { userTimeout: 2_345 }],
+    ['enable false', { enable: false }, { enable: false }],
+    ['all together', { enable: true, idle: 7000, interval: 3000, count: 4, userTimeout: 9500 },
+      { enable: true, idle: 7000, interval: 3000, count: 4, userTimeout: 9500 }],
+  ];
+  test.each(cases)('%s', (_name, options, expected) => {
+    expect(setKeepAlive(socket, options)).toBe(socket);
+    expect(getKeepAlive(socket)).toMatchObject(expected);
+    expect(getKeepAlive(fdOf(socket))).toEqual(getKeepAlive(socket));
+  });
+
+  test('fields left out are not touched', () => {
+    setKeepAlive(socket, { enable: true, idle: 5000, interval: 2000, count: 3, userTimeout: 4000 });
+    setKeepAlive(socket, { count: 8 });
+    expect(getKeepAlive(socket)).toEqual({ enable: true, idle: 5000, interval: 2000, count: 8, userTimeout: 4000 });
+    setKeepAlive(socket, { enable: false });
+    expect(getKeepAlive(socket)).toEqual({ enable: false, idle: 5000, interval: 2000, count: 8, userTimeout: 4000 });
+    setKeepAlive(socket, {});
+    expect(getKeepAlive(socket)).toEqual({ enable: false, idle: 5000, interval: 2000, count: 8, userTimeout: 4000 });
+  });
+
+  test('a raw fd number is tuned like its socket', () => {
+    setKeepAlive(fdOf(socket), { idle: 11_000, interval: 6000, count: 2, userTimeout: 1 });
+    expect(getKeepAlive(socket)).toEqual({ enable: true, idle: 11_000, interval: 6000, count: 2, userTimeout: 1 });
+  });
+});
+
+describe('validation: all or nothing, no truncation', () => {
+  let server: LoopbackServer;
+  let socket: net.Socket;
+  const before = { enable: true, idle: 6000, interval: 2000, count: 5, userTimeout: 3333 };
+  beforeAll(async () => {
+    server = await startServer();
+    socket = await connectTo(server);
+  });
+  afterAll(async () => {
+    socket.destroy();
+    await server.close();
+  });
+
+  const outOfRange: [string, unknown, RegExp][] = [
+    ['idle', 999, /"options\.idle" is out of range\. It must be .*multiple of 1000.* >= 1000 && <= 32767000\. Received 999$/],
+    ['idle', 32_768_000, /Received 32768000$/],
+    ['idle', 1500, /multiple of 1000.*Received 1500$/],
+    ['idle', 0, /Received 0$/],
+    ['idle', -1000, /Received -1000$/],
+    ['idle', Number.NaN, /Received NaN$/],
+    ['idle', Number.POSITIVE_INFINITY, /Received Infinity$/],
+    ['interval', 999, /"options\.interval" is out of range.*Received 999$/],
+    ['interval', 32_768_000, /Received 32768000$/],
+    ['interval', 1000.5, /Received 1000\.5$/],
+    ['count', 0, /"options\.count" is out of range\. It must be an integer >= 1 && <= 127\. Received 0$/],
+    ['count', 128, /Received 128$/],
+    ['count', 2.5, /Received 2\.5$/],
+    ['userTimeout', -1, /"options\.userTimeout" is out of range\. It must be an integer >= 0 && <= 2147483647\. Received -1$/],
+    ['userTimeout', 2_147_483_648, /Received 2147483648$/],
+    ['userTimeout', 0.5, /Received 0\.5$/],
+  ];
+  test.each(outOfRange)('%s = %s throws ERR_OUT_OF_RANGE and changes nothing', (name, value, message) => {
+    setKeepAlive(socket, before);
+    // A valid field next to the bad one proves nothing was applied before validation failed.
+    const options = { idle: 9000, count: 2, [name]: value };
+    const thrown = captureError(() => setKeepAlive(socket, options as KeepAliveOptions));
+    expect(thrown).toBeInstanceOf(RangeError);
+    expect(thrown).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    expect(thrown.message).toMatch(message);
+    expect(getKeepAlive(socket)).toEqual(before);
+  });
+
+  const wrongType: [string, unknown, string][] = [
+    ['options', null, 'The "options" argument must be of type object. Received null'],
+    ['options', 5000, 'The "options" argument must be of type object. Received type number (5000)'],
+    ['options', [1000], 'The "options" argument must be of type object. Received an instance of Array'],
+    ['options.idle', '5000', `The "options.idle" property must be of type number. Received type string ('5000')`],
+    ['options.count', 3n, 'The "options.count" property must be of type number. Received type bigint (3n)'],
+    ['options.userTimeout', null, 'The "options.userTimeout" property must be of type number. Received null'],
+    ['options.enable', 1, 'The "options.enable" property must be of type boolean. Received type number (1)'],
+    ['options.idel', 5000, 'unknown property "idel"'],
+  ];
+  test.each(wrongType)('%s = %s throws ERR_INVALID_ARG_TYPE and changes nothing', (path, value, message) => {
+    setKeepAlive(socket, before);
+    const key = path.split('.')[1];
+    const options = key === undefined ? value : { interval: 9000, [key]: value };
+    const thrown = captureError(() => setKeepAlive(socket, options as KeepAliveOptions));
+    expect(thrown).toBeInstanceOf(TypeError);
+    expect(thrown).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    expect(thrown.message).toContain(message);
+    expect(getKeepAlive(socket)).toEqual(before);
+  });
+
+  test('undefined fields count as left out', () => {
+    setKeepAlive(socket, before);
+    setKeepAlive(socket, { idle: undefined, count: 7 });
+    expect(getKeepAlive(socket)).toEqual({ ...before, count: 7 });
+  });
+
+  test('KEEPALIVE_LIMITS states the accepted ranges', () => {
+    expect(KEEPALIVE_LIMITS).toEqual({
+      idle: { min: 1000, max: 32_767_000, step: 1000 },
+      interval: { min: 1000, max: 32_767_000, step: 1000 },
+      count: { min: 1, max: 127, step: 1 },
+      userTimeout: { min: 0, max: 2_147_483_647, step: 1 },
+    });
+    expect(Object.isFrozen(KEEPALIVE_LIMITS.idle)).toBe(true);
+  });
+});
