@@ -356,10 +356,15 @@ export function tuneAgent<A extends http.Agent>(agent: A, options: KeepAliveOpti
   const createConnection = (agent as unknown as { createConnection: CreateConnection }).createConnection;
   (agent as unknown as { createConnection: CreateConnection }).createConnection = function (options, callback) {
     // A custom createConnection may hand its socket over through the callback only.
-    const socket = createConnection.call(this, options, (error, created) => {
-      if (!error) tune(created);
-      callback?.(error, created);
-    });
+    const socket = createConnection.call(
+      this,
+      options,
+      callback &&
+        ((error, created) => {
+          if (!error) tune(created);
+          callback(error, created);
+        }),
+    );
     tune(socket);
     return socket;
   };
