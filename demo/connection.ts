@@ -1,0 +1,90 @@
+/**
+ * One instrumented client connection, as the `client` command and the lab open them:
+ * keepalive configured one of several ways, liveness sampled from TCP_INFO, and the
+ * moment and cause of its death recorded.
+ */
+import net from 'node:net';
+import { getKeepAlive, getTcpInfo, type KeepAliveOptions, type KeepAliveState, setKeepAlive } from 'socket-keepalive';
+
+/**
+ * How keepalive is configured:
+ * - `library`: this library's setKeepAlive with `options`, called before connect;
+ * - `node`: Node's own `socket.setKeepAlive(true, nodeDelay)` after 'connect';
+ * - `before-connect`: the same call right after net.connect() (the seed's "incorrect" pattern);
+ * - `off`: nothing.
+ */
+export type Mode = 'library' | 'node' | 'before-connect' | 'off';
+export const MODES: readonly Mode[] = ['library', 'node', 'before-connect', 'off'];
+
+export interface ConnectionSpec {
+  id: string;
+  mode: Mode;
+  /** For `library`. */
+  options?: KeepAliveOptions;
+  /** For `node` and `before-connect`, ms. */
+  nodeDelay?: number;
+}
+
+/** What a connection reports: JSON-serialisable, times as epoch ms. */
+export interface ConnectionReport {
+  id: string;
+  state: 'connecting' | 'open' | 'closed';
+  /** Kernel values read back after connect. */
+  effective?: KeepAliveState;
+  /** Keepalive probes outstanding, from TCP_INFO. */
+  probes?: number;
+  /** Unacknowledged segments, from TCP_INFO. */
+  unacked?: number;
+  /** When the kernel last received a segment (data or ACK) on it: its idle clock starts there. */
+  lastHeardAt?: number;
+  /** When the last unacknowledged write was made. */
+  wroteAt?: number;
+  closedAt?: number;
+  /** The error code it died with ('ETIMEDOUT', ...), or undefined for a clean close. */
+  errorCode?: string;
+}
+
+export class Connection {
+  readonly report: ConnectionReport;
+  readonly socket: net.Socket;
+
+  constructor(readonly spec: ConnectionSpec, host: string, port: number, onData?: (data: Buffer) => void) {
+    this.report = { id: spec.id, state: 'connecting' };
+    const socket = net.connect(port, host);
+    this.socket = socket;
+    if (spec.mode === 'library') setKeepAlive(socket, spec.options ?? {});
+    if (spec.mode === 'before-connect') socket.setKeepAlive(true, spec.nodeDelay);
+    socket.on('connect', () => {
+      if (spec.mode === 'node') socket.setKeepAlive(true, spec.nodeDelay);
+      this.report.state = 'open';
+      this.report.effective = getKeepAlive(socket);
+      this.sample();
+    });
+    if (onData) socket.on('data', onData);
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      this.report.errorCode = error.code ?? error.message;
+    });
+    socket.on('close', () => {
+      this.report.state = 'closed';
+      this.report.closedAt = Date.now();
+    });
+  }
+
+  /** Refreshes probes and the time last heard from TCP_INFO; a no-op once closed. */
+  sample(): ConnectionReport {
+    if (this.report.state === 'open' && !this.socket.destroyed) {
+      const info = getTcpInfo(this.socket);
+      this.report.probes = info.probes;
+      this.report.unacked = info.unacked;
+      // The kernel's keepalive clock: time since the last data or ACK received.
+      this.report.lastHeardAt = Date.now() - Math.min(info.lastDataReceived, info.lastAckReceived);
+    }
+    return this.report;
+  }
+
+  /** Writes `data` and records when, for measuring how long it stays unacknowledged. */
+  write(data: string): void {
+    this.report.wroteAt = Date.now();
+    this.socket.write(data);
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Two hosts on one machine for the lab: network namespaces joined by a veth pair, and
+ * the seed's iptables DROP rules applied inside the server's namespace (the machine's
+ * own firewall is never touched). Every name carries the lab's prefix and its pid, so
+ * leftovers of a crashed run can be found and removed.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+
+export const NAMESPACE_PREFIX = 'ska-lab-';
+const VETH_PREFIX = 'skl';
+export const SERVER_ADDRESS = '10.213.0.1';
+export const CLIENT_ADDRESS = '10.213.0.2';
+
+export interface Hosts {
+  server: string;
+  client: string;
+}
+
+function run(command: string, args: string[]): string {
+  return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function commandExists(command: string): boolean {
+  try {
+    run('sh', ['-c', `command -v ${command}`]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What is missing to run the lab here, or an empty list. */
+export function missingRequirements(): string[] {
+  const missing: string[] = [];
+  if (process.platform !== 'linux') return [`Linux (this is ${process.platform})`];
+  const status = fs.readFileSync('/proc/self/status', 'utf8');
+  const capabilities = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? '0'}`);
+  const CAP_NET_ADMIN = 12n;
+  if (((capabilities >> CAP_NET_ADMIN) & 1n) === 0n) missing.push('CAP_NET_ADMIN (run as root, e.g. with sudo)');
+  if (!commandExists('ip')) missing.push('the ip command (Debian package iproute2)');
+  if (!commandExists('iptables')) missing.push('the iptables command (Debian package iptables)');
+  return missing;
+}
+
+function pidIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Namespaces and veth links of labs whose process is gone. */
+export function findLeftovers(): string[] {
+  const namespaces = run('ip', ['netns', 'list'])
+    .split('\n')
+    .map((line) => line.split(' ')[0])
+    .filter((name) => name.startsWith(NAMESPACE_PREFIX));
+  const links = run('ip', ['-o', 'link', 'show'])
+    .split('\n')
+    .map((line) => line.split(': ')[1]?.split('@')[0] ?? '')
+    .filter((name) => name.startsWith(VETH_PREFIX));
+  const owner = (name: string) => Number(/(\d+)/.exec(name)?.[1]);
+  return [...namespaces, ...links].filter((name) => !pidIsAlive(owner(name)));
+}
+
+/** Removes the given namespaces and links (as found by findLeftovers); returns what it removed. */
+export function removeAll(names: string[]): string[] {
+  const removed: string[] = [];
+  for (const name of names) {
+    try {
+      if (name.startsWith(NAMESPACE_PREFIX)) run('ip', ['netns', 'delete', name]);
+      else run('ip', ['link', 'delete', name]);
+      removed.push(name);
+    } catch {
+      // Deleting one end of a veth pair deletes the other: already gone.
+    }
+  }
+  return removed;
+}
+
+/** Builds the two hosts; on failure removes whatever part was built, and throws. */
+export function createHosts(): Hosts {
+  const hosts = { server: `${NAMESPACE_PREFIX}${process.pid}-server`, client: `${NAMESPACE_PREFIX}${process.pid}-client` };
+  const [serverLink, clientLink] = [`${VETH_PREFIX}${process.pid}s`, `${VETH_PREFIX}${process.pid}c`];
+  try {
+    run('ip', ['netns', 'add', hosts.server]);
+    run('ip', ['netns', 'add', hosts.client]);
+    run('ip', ['link', 'add', serverLink, 'type', 'veth', 'peer', 'name', clientLink]);
+    run('ip', ['link', 'set', serverLink, 'netns', hosts.server]);
+    run('ip', ['link', 'set', clientLink, 'netns', hosts.client]);
+    for (const [namespace, link, address] of [
+      [hosts.server, serverLink, SERVER_ADDRESS],
+      [hosts.client, clientLink, CLIENT_ADDRESS],
+    ]) {
+      run('ip', ['-n', namespace, 'addr', 'add', `${address}/30`, 'dev', link]);
+      run('ip', ['-n', namespace, 'link', 'set', link, 'up']);
+      run('ip', ['-n', namespace, 'link', 'set', 'lo', 'up']);
+    }
+  } catch (error) {
+    destroyHosts(hosts);
+    removeAll([serverLink, clientLink]);
+    throw error;
+  }
+  return hosts;
+}
+
+/** Deletes both namespaces, which takes their veth ends and iptables rules with them. */
+export function destroyHosts(hosts: Hosts): void {
+  removeAll([hosts.server, hosts.client]);
+}
+
+/** The seed's rules, inside the server's namespace: drop everything to and from `port`. */
+function rules(port: number): string[][] {
+  return [
+    ['INPUT', '-p', 'tcp', '--dport', String(port), '-j', 'DROP'],
+    ['OUTPUT', '-p', 'tcp', '--sport', String(port), '-j', 'DROP'],
+  ];
+}
+
+export function cutLink(hosts: Hosts, port: number): void {
+  for (const rule of rules(port)) run('ip', ['netns', 'exec', hosts.server, 'iptables', '-A', ...rule]);
+}
+
+export function healLink(hosts: Hosts, port: number): void {
+  for (const rule of rules(port)) run('ip', ['netns', 'exec', hosts.server, 'iptables', '-D', ...rule]);
+}

@@ -1,0 +1,121 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+
+const cli = path.join(__dirname, '..', 'dist', 'demo', 'cli.js');
+
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { encoding: 'utf8' });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('socket-keepalive command line', () => {
+  test.each([[[]], [['--help']], [['server', '--help']], [['client', '--help']], [['lab', '--help']]])('%j prints usage', async (args) => {
+    const { code, stdout } = await run(args);
+    expect(stdout).toMatch(/^Usage: socket-keepalive/);
+    expect(code).toBe(args.length === 0 ? 2 : 0);
+  });
+
+  test('option help states the units', async () => {
+    expect((await run(['client', '--help'])).stdout).toMatch(/--idle LIST\s+ms of silence/);
+    expect((await run(['server', '--help'])).stdout).toMatch(/--user-timeout MS/);
+  });
+
+  test.each([
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [['client', '--sockets', '0'], /--sockets must be an integer from 1 to 1000, got "0"/],
+    [['client', '--sockets', '3', '--count', '2,5'], /--count lists 2 values for 3 sockets/],
+    [['client', '--idle', '1500'], /"options.idle" is out of range.*Received 1500/],
+    [['client', '--mode', 'node', '--idle', '2000'], /apply to --mode library only/],
+    [['client', '--mode', 'fast'], /--mode must be one of library, node, before-connect, off/],
+    [['client', '--bogus'], /Unknown option '--bogus'/],
+    [['server', '--port', '70000'], /--port must be an integer from 0 to 65535/],
+    [['server', '--count', '500'], /"options.count" is out of range/],
+    [['lab', '--window', 'soon'], /--window must be an integer/],
+  ])('%j is refused with exit code 2 and a clear message', async (args, message) => {
+    const { code, stderr } = await run(args);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+    expect(stderr).toMatch(/--help" for usage|Usage:/);
+  });
+});
+
+test('lab without CAP_NET_ADMIN prints the manual procedure and exits 3', async () => {
+  // As root, drop the capability from the bounding set for the child (setpriv, util-linux).
+  const asRoot = process.getuid?.() === 0;
+  const command = asRoot ? 'setpriv' : process.execPath;
+  const args = asRoot ? ['--bounding-set=-net_admin', process.execPath, cli, 'lab'] : [cli, 'lab'];
+  const result = await promisify(execFile)(command, args, { encoding: 'utf8' }).then(
+    () => ({ code: 0, stderr: '' }),
+    (error: { code: number; stderr: string }) => error,
+  );
+  expect(result.code).toBe(3);
+  expect(result.stderr).toMatch(/needs CAP_NET_ADMIN/);
+  expect(result.stderr).toMatch(/iptables -A INPUT -p tcp --dport 7654 -j DROP/);
+});
+
+describe('server and client on loopback, --json', () => {
+  let server: ChildProcess;
+  let serverEvents: Record<string, unknown>[];
+  let port: number;
+  beforeAll(async () => {
+    server = spawn(process.execPath, [cli, 'server', '--port', '0', '--idle', '3000', '--interval', '1000', '--count', '4', '--json']);
+    serverEvents = [];
+    const lines = readline.createInterface({ input: server.stdout as NodeJS.ReadableStream });
+    port = await new Promise((resolve) =>
+      lines.on('line', (line) => {
+        const event = JSON.parse(line);
+        serverEvents.push(event);
+        if (event.event === 'listening') resolve(event.port);
+      }),
+    );
+  });
+  afterAll(() => {
+    server.kill();
+  });
+
+  test('the server reports its listener with the kernel values accepted sockets inherit', async () => {
+    expect(serverEvents[0]).toMatchObject({ event: 'listening', host: '127.0.0.1', keepalive: { enable: true, idle: 3000, interval: 1000, count: 4 } });
+  });
+
+  test('the client reports each socket\'s effective values and how it closed', async () => {
+    const client = spawn(process.execPath, [
+      cli, 'client', '--port', String(port), '--sockets', '3', '--mode', 'library,node,library',
+      '--idle', '2000,,5000', '--interval', '1000,,2000', '--count', '2,,7', '--node-delay', '3000', '--json',
+    ]);
+    const events: Record<string, unknown>[] = [];
+    const lines = readline.createInterface({ input: client.stdout as NodeJS.ReadableStream });
+    let interrupted = false;
+    lines.on('line', (line) => {
+      events.push(JSON.parse(line));
+      if (!interrupted && events.filter((event) => event.event === 'connect').length === 3) {
+        interrupted = true;
+        client.kill('SIGINT');
+      }
+    });
+    const code = await new Promise((resolve) => client.on('exit', resolve));
+    expect(code).toBe(0);
+    const connects = events.filter((event) => event.event === 'connect');
+    expect(connects).toEqual(expect.arrayContaining([
+      expect.objectContaining({ id: '#1', mode: 'library', effective: { enable: true, idle: 2000, interval: 1000, count: 2, userTimeout: 0 } }),
+      expect.objectContaining({ id: '#2', mode: 'node', effective: { enable: true, idle: 3000, interval: 1000, count: 10, userTimeout: 0 } }),
+      expect.objectContaining({ id: '#3', mode: 'library', effective: { enable: true, idle: 5000, interval: 2000, count: 7, userTimeout: 0 } }),
+    ]));
+    const closes = events.filter((event) => event.event === 'close');
+    expect(closes.map((event) => event.id).sort()).toEqual(['#1', '#2', '#3']);
+    for (const close of closes) expect(close).toMatchObject({ code: null, silentMs: expect.any(Number) });
+    // The server saw them come with the listener's values, and go.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const accepted = serverEvents.filter((event) => event.event === 'connection');
+    expect(accepted.length).toBeGreaterThanOrEqual(3);
+    expect(accepted.at(-1)).toMatchObject({ keepalive: { enable: true, idle: 3000, interval: 1000, count: 4 } });
+    expect(serverEvents.filter((event) => event.event === 'close').length).toBeGreaterThanOrEqual(3);
+  });
+});
