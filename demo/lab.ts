@@ -372,10 +372,10 @@ function raise(message: string): never {
 
 function liveLine(row: LabRow, report: ConnectionReport | undefined, predictedMs: number, now: number): string {
   const label = `${row.label}${row.oldNode ? ` (Node ${OLD_NODE})` : ''}`.padEnd(56);
-  const values = (report?.effective ? formatState(report.effective) : '-').padEnd(22);
+  const values = (report?.effective ? formatState(report.effective) : '-').padEnd(24);
   const silent = report?.lastHeardAt === undefined ? '-' : formatDuration((report.closedAt ?? now) - report.lastHeardAt);
   const state = report?.closedAt ? `closed ${report.errorCode ?? ''}` : `open, probes ${report?.probes ?? '-'}, unacked ${report?.unacked ?? '-'}`;
-  return `${label} ${values} predicted ${formatDuration(predictedMs).padEnd(10)} silent ${silent.padEnd(8)} ${state}`;
+  return `${label} ${values} predicted ${formatDuration(predictedMs).padEnd(11)} silent ${silent.padEnd(8)} ${state}`;
 }
 
 function seedClaim(results: LabResult[]): string {
