@@ -9,6 +9,7 @@ Commands:
   client     connections with per-socket keepalive settings, watched live
   lab        cut a real connection between two network namespaces and measure how
              long each keepalive configuration takes to notice (needs CAP_NET_ADMIN)
+  inspect    show the keepalive settings of a running process's TCP sockets
 
 Run "socket-keepalive <command> --help" for a command's options. Times are in ms.`;
 
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   server: async () => (await import('./server.js')).serverCommand,
   client: async () => (await import('./client.js')).clientCommand,
   lab: async () => (await import('./lab.js')).labCommand,
+  inspect: async () => (await import('./inspect.js')).inspectCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

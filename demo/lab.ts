@@ -13,6 +13,7 @@ import { detectionTime, type KeepAliveState } from 'socket-keepalive';
 import { integer, parse } from './args.js';
 import type { ConnectionReport } from './connection.js';
 import { formatDuration, formatState, formatTable } from './format.js';
+import { retransmissionLimitMs } from './kernel.js';
 import type { HealResult, PeerConfig, PeerMessage, PeerRow } from './lab-peer.js';
 import {
   CLIENT_ADDRESS,
@@ -109,20 +110,6 @@ export interface LabReport {
   rows: LabResult[];
   heal: HealResult | null;
   seedClaim: string;
-}
-
-/**
- * How long Linux retransmits unacknowledged data before giving up, with no user
- * timeout: net.ipv4.tcp_retries2 backoffs of the RTO from its 200 ms floor, capped at
- * 120 s (retransmits_timed_out() in net/ipv4/tcp_timer.c).
- */
-function retransmissionLimitMs(): number {
-  const retries = Number(fs.readFileSync('/proc/sys/net/ipv4/tcp_retries2', 'utf8'));
-  const [minimum, maximum] = [200, 120_000];
-  const threshold = Math.floor(Math.log2(maximum / minimum));
-  return retries <= threshold
-    ? ((2 << retries) - 1) * minimum
-    : ((2 << threshold) - 1) * minimum + (retries - threshold) * maximum;
 }
 
 function predict(row: LabRow, effective: KeepAliveState): number {

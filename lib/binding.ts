@@ -31,6 +31,10 @@ export interface Binding {
   /** Fills `out` with SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT. */
   getKeepAlive(fd: number, out: Int32Array): void;
   getTcpInfo(fd: number): RawTcpInfo;
+  /** pidfd_open(2): an fd referring to process `pid`. */
+  pidfdOpen(pid: number): number;
+  /** pidfd_getfd(2): a duplicate, in this process, of `targetFd` of the pidfd's process. */
+  pidfdGetfd(pidfd: number, targetFd: number): number;
 }
 
 let loaded: Binding | undefined;

@@ -10,10 +10,12 @@ export {
   type TcpInfo,
   type TcpState,
   type DetectionTime,
+  type InspectedSocket,
   KEEPALIVE_LIMITS,
   setKeepAlive,
   getKeepAlive,
   getTcpInfo,
   tuneAgent,
   detectionTime,
+  inspectProcess,
 } from './index.js';

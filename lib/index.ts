@@ -16,3 +16,4 @@ export {
   tuneAgent,
 } from './keepalive.js';
 export { type DetectionTime, detectionTime } from './detection.js';
+export { type InspectedSocket, inspectProcess } from './inspect.js';

@@ -8,6 +8,11 @@
 #include <cstring>
 #include <string>
 
+#ifdef __linux__
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 #ifndef _WIN32
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -87,6 +92,9 @@ const char* ErrnoName(int err) {
     ERRNO_CASE(ENOMEM)
     ERRNO_CASE(ENOBUFS)
     ERRNO_CASE(EAFNOSUPPORT)
+    ERRNO_CASE(ESRCH)
+    ERRNO_CASE(ENOSYS)
+    ERRNO_CASE(EMFILE)
 #undef ERRNO_CASE
     default:
       return "UNKNOWN";
@@ -267,10 +275,56 @@ Napi::Value GetTcpInfo(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// pidfdOpen(pid) and pidfdGetfd(pidfd, targetFd): the two syscalls (Linux 5.6+) with
+// which `inspect` duplicates another process's sockets to read them. Both return an fd
+// with FD_CLOEXEC set; the caller closes it. Raw syscall(), as glibc before 2.36 has no
+// wrappers; where the numbers are unknown they fail with ENOSYS.
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int pid;
+  if (!ReadFd(info, &pid)) return env.Undefined();
+#if defined(__linux__) && defined(SYS_pidfd_open)
+  const long fd = syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0) {
+    ThrowSystemError(env, errno, "pidfd_open", nullptr);
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, static_cast<double>(fd));
+#else
+  ThrowSystemError(env, ENOSYS, "pidfd_open", nullptr);
+  return env.Undefined();
+#endif
+}
+
+Napi::Value PidfdGetfd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int pidfd;
+  if (!ReadFd(info, &pidfd)) return env.Undefined();
+  if (info.Length() < 2 || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "targetFd must be a number").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const int target_fd = info[1].As<Napi::Number>().Int32Value();
+#if defined(__linux__) && defined(SYS_pidfd_getfd)
+  const long fd = syscall(SYS_pidfd_getfd, pidfd, target_fd, 0);
+  if (fd < 0) {
+    ThrowSystemError(env, errno, "pidfd_getfd", nullptr);
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, static_cast<double>(fd));
+#else
+  (void)target_fd;
+  ThrowSystemError(env, ENOSYS, "pidfd_getfd", nullptr);
+  return env.Undefined();
+#endif
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setKeepAlive", Napi::Function::New(env, SetKeepAlive, "setKeepAlive"));
   exports.Set("getKeepAlive", Napi::Function::New(env, GetKeepAlive, "getKeepAlive"));
   exports.Set("getTcpInfo", Napi::Function::New(env, GetTcpInfo, "getTcpInfo"));
+  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen, "pidfdOpen"));
+  exports.Set("pidfdGetfd", Napi::Function::New(env, PidfdGetfd, "pidfdGetfd"));
   return exports;
 }
 
