@@ -18,7 +18,11 @@ export interface RawTcpInfo {
   total_retrans: number;
 }
 
-/** The addon's functions. Kernel units; a negative value leaves an option untouched. */
+/**
+ * The addon's functions. Kernel units; a negative value leaves an option untouched.
+ * Each checks that the fd is a TCP socket first, unless `knownTcp` says it belongs to a
+ * libuv TCP handle.
+ */
 export interface Binding {
   setKeepAlive(
     fd: number,
@@ -27,10 +31,11 @@ export interface Binding {
     intervalSeconds: number,
     count: number,
     userTimeoutMs: number,
+    knownTcp: boolean,
   ): void;
   /** Fills `out` with SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT. */
-  getKeepAlive(fd: number, out: Int32Array): void;
-  getTcpInfo(fd: number): RawTcpInfo;
+  getKeepAlive(fd: number, out: Int32Array, knownTcp: boolean): void;
+  getTcpInfo(fd: number, knownTcp: boolean): RawTcpInfo;
   /** pidfd_open(2): an fd referring to process `pid`. */
   pidfdOpen(pid: number): number;
   /** pidfd_getfd(2): a duplicate, in this process, of `targetFd` of the pidfd's process. */

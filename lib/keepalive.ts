@@ -67,13 +67,24 @@ function fdHandleOf(owner: net.Socket | net.Server): NodeHandle | null {
   return fdOwner;
 }
 
-/** The socket's or server's fd, or -1 while it has none (not connected or not listening). */
-function fdOf(owner: net.Socket | net.Server): number {
-  const fd = fdHandleOf(owner)?.fd;
-  return typeof fd === 'number' && fd >= 0 ? fd : -1;
+/** A file descriptor to act on, and whether a libuv TCP handle vouches that it is TCP. */
+interface Descriptor {
+  fd: number;
+  knownTcp: boolean;
 }
 
-function applyToFd(fd: number, options: KernelOptions): void {
+/**
+ * The socket's or server's fd (-1 while it has none: not connected, not listening). A
+ * libuv TCP handle only ever holds an AF_INET/AF_INET6 stream socket, so the addon may
+ * skip its own check for it.
+ */
+function descriptorOf(owner: net.Socket | net.Server): Descriptor {
+  const handle = fdHandleOf(owner);
+  const fd = handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? { fd, knownTcp: handle?.constructor.name === 'TCP' } : { fd: -1, knownTcp: false };
+}
+
+function applyToFd({ fd, knownTcp }: Descriptor, options: KernelOptions): void {
   const { enable, idleSeconds, intervalSeconds, count, userTimeout } = options;
   binding().setKeepAlive(
     fd,
@@ -82,6 +93,7 @@ function applyToFd(fd: number, options: KernelOptions): void {
     intervalSeconds ?? -1,
     count ?? -1,
     userTimeout ?? -1,
+    knownTcp,
   );
 }
 
@@ -108,7 +120,7 @@ function trackSocket(socket: net.Socket): Tuned {
   const tuned: Tuned = { options: {} };
   socket.prependListener('connect', () => {
     try {
-      applyToFd(fdOf(socket), tuned.options);
+      applyToFd(descriptorOf(socket), tuned.options);
     } catch (error) {
       socket.destroy(error as Error);
     }
@@ -119,13 +131,13 @@ function trackSocket(socket: net.Socket): Tuned {
     writable: true,
     value: function setKeepAliveKeepingTuning(this: net.Socket, ...args: Parameters<net.Socket['setKeepAlive']>) {
       nodeSetKeepAlive.apply(this, args);
-      const fd = this.connecting ? -1 : fdOf(this);
-      if (fd < 0) return this;
+      const descriptor = descriptorOf(this);
+      if (this.connecting || descriptor.fd < 0) return this;
       // Node skips the syscalls when the arguments repeat its last call, so its cache can
       // disagree with the kernel after this library changed SO_KEEPALIVE: assert it here.
       const enable = Boolean(args[0]);
       try {
-        applyToFd(fd, enable ? { enable, ...tuningOf(tuned.options) } : { enable });
+        applyToFd(descriptor, enable ? { enable, ...tuningOf(tuned.options) } : { enable });
       } catch (error) {
         this.destroy(error as Error);
       }
@@ -138,8 +150,8 @@ function trackSocket(socket: net.Socket): Tuned {
 
 function tuneSocket(socket: net.Socket, options: KernelOptions): void {
   if (socket.destroyed) throw socketClosed();
-  const fd = socket.connecting ? -1 : fdOf(socket);
-  if (fd >= 0) applyToFd(fd, options);
+  const descriptor = descriptorOf(socket);
+  if (!socket.connecting && descriptor.fd >= 0) applyToFd(descriptor, options);
   const tuned = tunedSockets.get(socket) ?? trackSocket(socket);
   Object.assign(tuned.options, options);
 }
@@ -154,7 +166,7 @@ function trackServer(server: net.Server): Tuned {
   const tuned: Tuned = { options: {} };
   server.prependListener('listening', () => {
     try {
-      applyToFd(fdOf(server), tuned.options);
+      applyToFd(descriptorOf(server), tuned.options);
     } catch (error) {
       server.emit('error', error);
     }
@@ -162,7 +174,7 @@ function trackServer(server: net.Server): Tuned {
   if ((server as net.Server & { keepAlive?: boolean }).keepAlive) {
     server.prependListener('connection', (socket: net.Socket) => {
       try {
-        applyToFd(fdOf(socket), tuningOf(tuned.options));
+        applyToFd(descriptorOf(socket), tuningOf(tuned.options));
       } catch (error) {
         socket.destroy(error as Error);
       }
@@ -173,8 +185,8 @@ function trackServer(server: net.Server): Tuned {
 }
 
 function tuneServer(server: net.Server, options: KernelOptions): void {
-  const fd = fdOf(server);
-  if (fd >= 0) applyToFd(fd, options);
+  const descriptor = descriptorOf(server);
+  if (descriptor.fd >= 0) applyToFd(descriptor, options);
   const tuned = tunedServers.get(server) ?? trackServer(server);
   Object.assign(tuned.options, options);
 }
@@ -204,19 +216,19 @@ function tuneServer(server: net.Server, options: KernelOptions): void {
 export function setKeepAlive<T extends KeepAliveTarget>(target: T, options: KeepAliveOptions): T {
   checkTarget(target);
   const validated = validateOptions(options);
-  if (typeof target === 'number') applyToFd(target, validated);
+  if (typeof target === 'number') applyToFd({ fd: target, knownTcp: false }, validated);
   else if (target instanceof net.Socket) tuneSocket(target, validated);
   else tuneServer(target, validated);
   return target;
 }
 
 /** The fd to read from, or a clear error saying why there is none. */
-function readableFd(target: unknown): number {
+function readableDescriptor(target: unknown): Descriptor {
   checkTarget(target);
-  if (typeof target === 'number') return target;
+  if (typeof target === 'number') return { fd: target, knownTcp: false };
   if (target instanceof net.Socket && target.destroyed) throw socketClosed();
-  const fd = fdOf(target);
-  if (fd >= 0) return fd;
+  const descriptor = descriptorOf(target);
+  if (descriptor.fd >= 0) return descriptor;
   if (target instanceof net.Server) throw serverNotRunning();
   throw systemError('ENOTCONN', 'getsockopt', "the socket has no file descriptor until it connects; read it after 'connect'");
 }
@@ -227,9 +239,9 @@ function readableFd(target: unknown): number {
  * yet, and for a server that is not listening.
  */
 export function getKeepAlive(target: KeepAliveTarget): KeepAliveState {
-  const fd = readableFd(target);
+  const { fd, knownTcp } = readableDescriptor(target);
   const values = new Int32Array(5);
-  binding().getKeepAlive(fd, values);
+  binding().getKeepAlive(fd, values, knownTcp);
   return {
     enable: values[0] !== 0,
     idle: values[1] * 1000,
@@ -305,7 +317,8 @@ export interface TcpInfo {
 
 /** Reads TCP_INFO of a connected socket (or a listener); see tcp(7). Linux only. */
 export function getTcpInfo(target: KeepAliveTarget): TcpInfo {
-  const raw = binding().getTcpInfo(readableFd(target));
+  const { fd, knownTcp } = readableDescriptor(target);
+  const raw = binding().getTcpInfo(fd, knownTcp);
   return {
     state: TCP_STATES[raw.state] ?? 'UNKNOWN',
     probes: raw.probes,

@@ -200,7 +200,14 @@ bool GetInt(Napi::Env env, int fd, const Option& option, int* value) {
 
 #endif
 
-// setKeepAlive(fd, enable, idleSeconds, intervalSeconds, count, userTimeoutMs)
+// True when the caller vouches that fd belongs to a libuv TCP handle (which only ever
+// holds an AF_INET/AF_INET6 stream socket), so the two-syscall check can be skipped on
+// the hot path; a raw fd number from the user is always checked.
+bool KnownTcp(const Napi::CallbackInfo& info, size_t index) {
+  return info.Length() > index && info[index].IsBoolean() && info[index].As<Napi::Boolean>().Value();
+}
+
+// setKeepAlive(fd, enable, idleSeconds, intervalSeconds, count, userTimeoutMs, knownTcp)
 // Each value is an int; a negative value leaves that option untouched. The tuning
 // options go first and SO_KEEPALIVE last, so a socket being switched on starts its
 // keepalive timer with the new values already in place.
@@ -212,14 +219,14 @@ Napi::Value SetKeepAlive(const Napi::CallbackInfo& info) {
   for (int slot = 0; slot < kSlotCount; slot++) {
     values[slot] = info[slot + 1].IsNumber() ? info[slot + 1].As<Napi::Number>().Int32Value() : -1;
   }
-  if (!CheckTcpSocket(env, fd, "setsockopt")) return env.Undefined();
+  if (!KnownTcp(info, kSlotCount + 1) && !CheckTcpSocket(env, fd, "setsockopt")) return env.Undefined();
   for (int slot : {kIdle, kInterval, kCount, kUserTimeout, kEnable}) {
     if (values[slot] >= 0 && !SetInt(env, fd, kOptions[slot], values[slot])) return env.Undefined();
   }
   return env.Undefined();
 }
 
-// getKeepAlive(fd, out: Int32Array(5)): fills out with the kernel's values, in slot order.
+// getKeepAlive(fd, out: Int32Array(5), knownTcp): fills out with the kernel's values, in slot order.
 Napi::Value GetKeepAlive(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd;
@@ -231,7 +238,7 @@ Napi::Value GetKeepAlive(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   Napi::Int32Array out = info[1].As<Napi::Int32Array>();
-  if (!CheckTcpSocket(env, fd, "getsockopt")) return env.Undefined();
+  if (!KnownTcp(info, 2) && !CheckTcpSocket(env, fd, "getsockopt")) return env.Undefined();
   for (int slot = 0; slot < kSlotCount; slot++) {
     int value = 0;
     if (!GetInt(env, fd, kOptions[slot], &value)) return env.Undefined();
@@ -240,13 +247,13 @@ Napi::Value GetKeepAlive(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// getTcpInfo(fd): the fields of struct tcp_info this library reports, in the kernel's
+// getTcpInfo(fd, knownTcp): the fields of struct tcp_info this library reports, in the kernel's
 // units (microseconds for rto/rtt/rttvar, milliseconds for the last_* ages).
 Napi::Value GetTcpInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd;
   if (!ReadFd(info, &fd)) return env.Undefined();
-  if (!CheckTcpSocket(env, fd, "getsockopt")) return env.Undefined();
+  if (!KnownTcp(info, 1) && !CheckTcpSocket(env, fd, "getsockopt")) return env.Undefined();
 #if defined(__linux__) && defined(TCP_INFO)
   struct tcp_info tcpi;
   std::memset(&tcpi, 0, sizeof(tcpi));
