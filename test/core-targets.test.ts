@@ -118,7 +118,7 @@ describe('TCP_INFO', () => {
 });
 
 describe('worker_threads', () => {
-  test('the addon loads and works inside a Worker, and again after it exits', async () => {
+  test('the addon works in several Workers at once, and again after they exit', async () => {
     const server = await startServer();
     const libraryPath = path.join(__dirname, '..', 'dist', 'index.js');
     const source = `
@@ -128,12 +128,19 @@ describe('worker_threads', () => {
       const socket = net.connect(workerData.port, '127.0.0.1');
       setKeepAlive(socket, workerData.tuning);
       socket.on('connect', () => { parentPort.postMessage(getKeepAlive(socket)); socket.destroy(); });`;
-    for (let round = 0; round < 2; round++) {
-      const worker = new Worker(source, { eval: true, workerData: { libraryPath, port: server.port, tuning: TUNING } });
+    const runWorker = async (count: number) => {
+      const tuning = { ...TUNING, count };
+      const worker = new Worker(source, { eval: true, workerData: { libraryPath, port: server.port, tuning } });
       const [state] = await once(worker, 'message');
-      expect(state).toEqual(EXPECTED);
+      expect(state).toEqual({ enable: true, ...tuning });
       await once(worker, 'exit');
-    }
+    };
+    await Promise.all([1, 2, 3, 4].map(runWorker)); // each with its own count, concurrently
+    await runWorker(9); // a fresh Worker after all of them exited
+    const socket = await connectTo(server); // and the main thread still works
+    setKeepAlive(socket, TUNING);
+    expect(getKeepAlive(socket)).toEqual(EXPECTED);
+    socket.destroy();
     await server.close();
   });
 });
