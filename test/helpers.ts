@@ -1,4 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { once } from 'node:events';
 
 /** A listening loopback server that records accepted sockets; closed by `close()`. */
@@ -57,4 +60,29 @@ export function captureError(fn: () => unknown): Error & { code?: string; errno?
     return error as Error & { code?: string };
   }
   throw new Error('expected the call to throw');
+}
+
+/** The repository's root. */
+export const root = path.join(__dirname, '..');
+
+/**
+ * Copies the working tree (files git tracks, and untracked ones it does not ignore) to
+ * `destination`, with node_modules linked rather than copied: a clean tree to build in
+ * without touching this one's build/ or dist/.
+ */
+export function copyWorkingTree(destination: string): void {
+  const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: root, encoding: 'utf8' })
+    .split('\0')
+    .filter((file) => file && fs.existsSync(path.join(root, file)));
+  for (const file of files) {
+    fs.mkdirSync(path.dirname(path.join(destination, file)), { recursive: true });
+    fs.copyFileSync(path.join(root, file), path.join(destination, file));
+  }
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(destination, 'node_modules'));
+}
+
+/** The environment for nested npm/vitest runs: no state of this vitest run leaking in. */
+export function nestedEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')));
+  return { ...env, ...extra };
 }

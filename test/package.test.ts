@@ -3,35 +3,22 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { copyWorkingTree, nestedEnv, root } from './helpers.js';
 
 // Packaging, proved from a copy of the working tree: the tarball `npm pack` makes installs
 // and loads its prebuilt addon on a machine with no compiler, and the cmake-js build of
 // the addon passes the core test files.
-const root = path.join(__dirname, '..');
 let work: string;
 let copy: string;
 
-/** The environment for nested npm/vitest runs: no outer vitest state leaking in. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')));
-  return { ...env, ...extra };
-}
-
-function run(command: string, args: string[], cwd: string, env = cleanEnv()): string {
+function run(command: string, args: string[], cwd: string, env = nestedEnv()): string {
   return execFileSync(command, args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 beforeAll(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'ska-package-'));
   copy = path.join(work, 'socket-keepalive');
-  const files = run('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], root)
-    .split('\0')
-    .filter((file) => file && fs.existsSync(path.join(root, file)));
-  for (const file of files) {
-    fs.mkdirSync(path.dirname(path.join(copy, file)), { recursive: true });
-    fs.copyFileSync(path.join(root, file), path.join(copy, file));
-  }
-  fs.symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'));
+  copyWorkingTree(copy);
 }, 60_000);
 
 afterAll(() => {
@@ -54,7 +41,7 @@ describe('npm pack', () => {
     for (const tool of ['node', 'npm', 'sh']) {
       fs.symlinkSync(run('sh', ['-c', `command -v ${tool}`], work).trim(), path.join(bin, tool));
     }
-    const env = cleanEnv({ PATH: bin });
+    const env = nestedEnv({ PATH: bin });
     expect(() => run('sh', ['-c', 'command -v cc || command -v g++ || command -v make'], work, env)).toThrow();
 
     const consumer = path.join(work, 'consumer');
