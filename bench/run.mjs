@@ -58,11 +58,15 @@ async function applyAndRead() {
   const { binary, dir } = buildFloor();
   const { server, socket, accepted } = await connectedPair();
   const fd = socket._handle.fd;
+  const addon = require('node-gyp-build')(path.join(import.meta.dirname, '..'));
   const { IPPROTO_TCP = 6, SOL_SOCKET = 1 } = {};
   const [SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT] = [9, 4, 5, 6, 18];
 
   const contenders = {
     'C floor (5 x setsockopt)': () => Number(execFileSync(binary, [String(CALLS)], { encoding: 'utf8' })),
+    // The addon alone, as the library calls it for a socket: one Node-API call, 5 setsockopt.
+    'addon alone (no validation, no state)': () =>
+      timePerCall((i) => addon.setKeepAlive(fd, 1, 5 + (i & 1), 2 + (i & 1), 3 + (i & 1), 9000 + (i & 1), true)),
     'socket-keepalive setKeepAlive': () => timePerCall((i) => setKeepAlive(socket, TUNING[i & 1])),
     'socket-keepalive setKeepAlive (fd)': () => timePerCall((i) => setKeepAlive(fd, TUNING[i & 1])),
     "Node's socket.setKeepAlive(true, ms)": () => timePerCall((i) => socket.setKeepAlive(true, TUNING[i & 1].idle)),
