@@ -43,12 +43,12 @@ export function missingRequirements(): string[] {
   return missing;
 }
 
+/** Whether a process runs: a zombie (killed, not yet reaped) has an empty command line. */
 function pidIsAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return fs.readFileSync(`/proc/${pid}/cmdline`).length > 0;
+  } catch {
+    return false;
   }
 }
 

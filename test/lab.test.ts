@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -78,6 +78,29 @@ describe.skipIf(missing.length > 0)('network-failure lab', () => {
     expect(report.heal).toMatchObject({ survived: true, inOrder: true });
     expect(report.heal?.written).toBeGreaterThan(0);
     expect(report.heal?.echoed).toBe(report.heal?.written);
+  });
+
+  test('leftovers of a crashed lab make it refuse to start until --cleanup removes them', async () => {
+    // A namespace named after a pid that no longer runs, as a lab killed with SIGKILL leaves.
+    const gone = await new Promise<number>((resolve) => {
+      const child = spawn('true');
+      child.on('exit', () => resolve(child.pid as number));
+    });
+    const leftover = `ska-lab-${gone}-server`;
+    execFileSync('ip', ['netns', 'add', leftover]);
+    try {
+      const refused = await promisify(execFile)(process.execPath, [cli, 'lab'], { encoding: 'utf8' }).then(
+        () => ({ code: 0, stderr: '' }),
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`leftovers of a crashed lab exist (${leftover})`);
+      const { stdout } = await promisify(execFile)(process.execPath, [cli, 'lab', '--cleanup'], { encoding: 'utf8' });
+      expect(stdout).toContain(`removed ${leftover}`);
+      expect(namespaces()).toEqual([]);
+    } finally {
+      if (namespaces().includes(leftover)) execFileSync('ip', ['netns', 'delete', leftover]);
+    }
   });
 
   test('the lab cleans up and stays within about 90 seconds', () => {
