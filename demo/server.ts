@@ -62,7 +62,9 @@ export async function serverCommand(argv: string[]): Promise<number> {
   const print = (event: Record<string, unknown>, text: string) =>
     console.log(values.json ? JSON.stringify({ time: Date.now(), ...event }) : text);
 
+  const open = new Set<net.Socket>();
   const server = net.createServer((socket) => {
+    open.add(socket);
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
     const openedAt = Date.now();
     const keepalive = getKeepAlive(socket);
@@ -73,6 +75,7 @@ export async function serverCommand(argv: string[]): Promise<number> {
       code = error.code;
     });
     socket.on('close', () => {
+      open.delete(socket);
       const durationMs = Date.now() - openedAt;
       print({ event: 'close', peer, code: code ?? null, durationMs }, `- ${peer}  ${code ?? 'closed'} after ${formatDuration(durationMs)}`);
     });
@@ -103,5 +106,6 @@ export async function serverCommand(argv: string[]): Promise<number> {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
   });
   server.close();
+  for (const socket of open) socket.destroy();
   return 0;
 }
