@@ -69,6 +69,8 @@ describe('npm pack', () => {
     );
     const result = JSON.parse(run('node', ['check.mjs'], consumer, env));
     expect(result).toEqual({ shared: true, state: { enable: true, idle: 4000, interval: 2000, count: 3, userTimeout: 5000 } });
+    // The command-line tool is installed as a bin, as `npx socket-keepalive` runs it.
+    expect(run(path.join(consumer, 'node_modules', '.bin', 'socket-keepalive'), ['--help'], consumer, env)).toMatch(/^Usage: socket-keepalive <command>/);
   }, 120_000);
 });
 
