@@ -131,9 +131,12 @@ describe('worker_threads', () => {
     const runWorker = async (count: number) => {
       const tuning = { ...TUNING, count };
       const worker = new Worker(source, { eval: true, workerData: { libraryPath, port: server.port, tuning } });
-      const [state] = await once(worker, 'message');
+      // Both listeners go on before the first await: when this thread is busy, Node delivers the
+      // message and emits 'exit' in the same tick, so a later once(worker, 'exit') would wait forever.
+      const [message, exit] = [once(worker, 'message'), once(worker, 'exit')];
+      const [state] = await message;
       expect(state).toEqual({ enable: true, ...tuning });
-      await once(worker, 'exit');
+      expect(await exit).toEqual([0]);
     };
     await Promise.all([1, 2, 3, 4].map(runWorker)); // each with its own count, concurrently
     await runWorker(9); // a fresh Worker after all of them exited
