@@ -6,10 +6,10 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { nodeBinary } from '../dist/demo/node-release.js';
+import { nodeBinary } from '../../dist/demo/node-release.js';
 
 const VERSIONS = ['18.20.8', '20.20.2', '22.23.3', '24.21.0', '26.10.0'];
-const root = path.join(import.meta.dirname, '..');
+const root = path.join(import.meta.dirname, '..', '..');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ska-matrix-'));
 let failed = 0;
 try {
@@ -20,7 +20,7 @@ try {
   if (fs.existsSync(path.join(pkg, 'build'))) throw new Error('the packed package has a build/ directory');
   for (const version of VERSIONS) {
     const node = nodeBinary(version, console.log);
-    const result = JSON.parse(execFileSync(node, [path.join(root, 'test', 'matrix-check.cjs'), path.join(pkg, 'dist', 'index.js')], { encoding: 'utf8' }));
+    const result = JSON.parse(execFileSync(node, [path.join(root, 'test', 'build', 'matrix-check.cjs'), path.join(pkg, 'dist', 'index.js')], { encoding: 'utf8' }));
     const checks = Object.entries(result).filter(([key]) => key !== 'node' && key !== 'fourArgumentForm');
     const ok = checks.every(([, passed]) => passed);
     if (!ok) failed++;

@@ -1,19 +1,16 @@
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { getKeepAlive, setKeepAlive, tuneAgent } from '../lib/index.js';
-import { acceptedSocket, captureError, connectTo, type LoopbackServer, startServer } from './helpers.js';
+import { describe, expect, test } from 'vitest';
+import { captureError } from '../helpers/errors.js';
+import { getKeepAlive, setKeepAlive, tuneAgent } from '../helpers/library.js';
+import { acceptedSocket, connectTo, startServer, useServer } from '../helpers/sockets.js';
 
 const TUNING = { idle: 5000, interval: 3000, count: 4, userTimeout: 7000 };
 const EXPECTED = { enable: true, ...TUNING };
 
 describe("settings survive Node's own setKeepAlive", () => {
-  let server: LoopbackServer;
-  beforeAll(async () => {
-    server = await startServer();
-  });
-  afterAll(() => server.close());
+  const server = useServer();
 
   test('socket.setKeepAlive(true, 1000) leaves the tuned values in the kernel', async () => {
     const socket = await connectTo(server);
@@ -110,11 +107,7 @@ describe('servers: accepted connections inherit the listener', () => {
 });
 
 describe('http.Agent', () => {
-  let server: LoopbackServer;
-  beforeAll(async () => {
-    server = await startServer('127.0.0.1', http.createServer((_request, response) => response.end('ok')));
-  });
-  afterAll(() => server.close());
+  const server = useServer('127.0.0.1', () => http.createServer((_request, response) => response.end('ok')));
 
   async function get(agent: http.Agent): Promise<net.Socket> {
     const request = http.get({ host: '127.0.0.1', port: server.port, agent, path: '/' });
