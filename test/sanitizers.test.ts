@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { copyWorkingTree, nestedEnv, root } from './helpers.js';
+import { copyWorkingTree, nestedEnv, root } from './helpers/tree.js';
 
 // The addon under AddressSanitizer + UndefinedBehaviorSanitizer (the core and property
 // tests, in a copy of the tree built with -fsanitize) and under valgrind memcheck
@@ -41,8 +41,8 @@ describe.skipIf(!tool('g++', 'the sanitizer build'))('AddressSanitizer + Undefin
     expect(maps).toMatch(/libasan\.so/);
     expect(maps).toMatch(/socket_keepalive\.node/);
 
-    const tests = fs.readdirSync(path.join(copy, 'test')).filter((file) => file.startsWith('core-') || file === 'property.test.ts');
-    const output = execFileSync('npx', ['vitest', 'run', ...tests.map((file) => `test/${file}`)], { cwd: copy, env: { ...env, ...runtime }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const tests = fs.readdirSync(path.join(copy, 'test', 'library')).filter((file) => file.startsWith('core-') || file === 'property.test.ts');
+    const output = execFileSync('npx', ['vitest', 'run', ...tests.map((file) => `test/library/${file}`)], { cwd: copy, env: { ...env, ...runtime }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     expect(output).toMatch(new RegExp(`vitest: \\d+ passed, 0 failed`));
     expect(output).not.toMatch(/AddressSanitizer|runtime error:/);
   }, 240_000);

@@ -1,14 +1,11 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
 import readline from 'node:readline';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { type InspectedSocket, inspectProcess } from '../lib/index.js';
-import { captureError, type LoopbackServer, startServer } from './helpers.js';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { captureError } from '../helpers/errors.js';
+import { type InspectedSocket, inspectProcess, libraryPath } from '../helpers/library.js';
+import { type LoopbackServer, startServer } from '../helpers/sockets.js';
 
-const cli = path.join(__dirname, '..', 'dist', 'demo', 'cli.js');
-const library = path.join(__dirname, '..', 'dist', 'index.js');
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
 
 /** Spawns a program and resolves with it and the first line it prints. */
@@ -29,7 +26,7 @@ describe('inspectProcess', () => {
     // what its own kernel values are, so the test can see inspect changed nothing.
     const script = `
       const net = require('node:net');
-      const { setKeepAlive, getKeepAlive } = require(${JSON.stringify(library)});
+      const { setKeepAlive, getKeepAlive } = require(${JSON.stringify(libraryPath)});
       const connect = () => net.connect(${server.port}, '127.0.0.1');
       const sockets = {
         tuned: setKeepAlive(connect(), { idle: 5000, interval: 2000, count: 3, userTimeout: 9000 }),
@@ -105,74 +102,5 @@ describe('inspectProcess', () => {
     expect(error.message).toMatch(new RegExp(`no process with pid ${pidMax}`));
     expect(captureError(() => inspectProcess(0))).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
     expect(captureError(() => inspectProcess('1' as never))).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
-  });
-});
-
-describe('socket-keepalive inspect', () => {
-  const run = (command: string, args: string[]) =>
-    promisify(execFile)(command, args, { encoding: 'utf8' }).then(
-      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-      (error: { code: number; stdout: string; stderr: string }) => error,
-    );
-
-  test('--json lists this test process\'s sockets; --help and bad arguments', async () => {
-    const server = await startServer();
-    const client = await new Promise<import('node:net').Socket>((resolve) => {
-      const socket = require('node:net').connect(server.port, '127.0.0.1', () => resolve(socket));
-    });
-    const { code, stdout } = await run(process.execPath, [cli, 'inspect', String(process.pid), '--json']);
-    expect(code).toBe(0);
-    const sockets = JSON.parse(stdout) as Record<string, unknown>[];
-    expect(sockets).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ local: `127.0.0.1:${client.localPort}`, state: 'ESTABLISHED', keepAlive: expect.any(Object), slowest: expect.any(Boolean) }),
-        expect.objectContaining({ local: `127.0.0.1:${server.port}`, peer: '*:0', state: 'LISTEN' }),
-      ]),
-    );
-    client.destroy();
-    await server.close();
-    expect((await run(process.execPath, [cli, 'inspect', '--help'])).stdout).toMatch(/^Usage: socket-keepalive inspect <pid>/);
-    expect(await run(process.execPath, [cli, 'inspect'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/give exactly one pid/) });
-    expect(await run(process.execPath, [cli, 'inspect', 'abc'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--pid must be an integer/) });
-  });
-
-  test('--watch refreshes once a second until Ctrl-C', async () => {
-    const watcher = spawn(process.execPath, [cli, 'inspect', String(process.pid), '--watch', '--json']);
-    const snapshots: unknown[] = [];
-    let firstSnapshotAt = 0;
-    readline.createInterface({ input: watcher.stdout }).on('line', (line) => {
-      if (snapshots.length === 0) firstSnapshotAt = performance.now();
-      snapshots.push(JSON.parse(line));
-    });
-    // Waits for the snapshots rather than a fixed time: a loaded machine may start node slowly.
-    await vi.waitFor(() => expect(snapshots.length).toBeGreaterThanOrEqual(4), { timeout: 15_000, interval: 100 });
-    const seen = snapshots.length;
-    const secondsSinceFirst = (performance.now() - firstSnapshotAt) / 1000;
-    watcher.kill('SIGINT');
-    const code = await new Promise((resolve) => watcher.on('exit', resolve));
-    expect(code).toBe(0);
-    for (const snapshot of snapshots) expect(Array.isArray(snapshot)).toBe(true);
-    // Not faster than once a second: snapshot k is written at least k seconds after the first;
-    // 0.9 s allows for the first line reaching this process late (a 500 ms refresh still fails).
-    expect(seen - 1).toBeLessThanOrEqual(secondsSinceFirst + 0.9);
-  });
-
-  test('without ptrace permission it says so and exits 1', async (context) => {
-    if (process.getuid?.() !== 0) {
-      if (process.env.CI) throw new Error('the permission test needs root to set up two users');
-      console.warn('skipping the permission test: it needs root');
-      context.skip();
-    }
-    // The target runs as nobody; the inspector stays root but without CAP_SYS_PTRACE,
-    // so another user's process is out of its reach (and root still reads our files).
-    const target = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sleep', '30']);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    try {
-      const result = await run('setpriv', ['--bounding-set=-sys_ptrace', process.execPath, cli, 'inspect', String(target.pid)]);
-      expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(/EPERM \(no permission to read the sockets of process \d+: run as root/);
-    } finally {
-      target.kill();
-    }
   });
 });

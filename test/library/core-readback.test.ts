@@ -1,21 +1,12 @@
-import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { getKeepAlive, type KeepAliveOptions, setKeepAlive, KEEPALIVE_LIMITS } from '../lib/index.js';
-import { captureError, connectTo, fdOf, type LoopbackServer, startServer } from './helpers.js';
+import { describe, expect, test } from 'vitest';
+import { captureError } from '../helpers/errors.js';
+import { getKeepAlive, type KeepAliveOptions, setKeepAlive, KEEPALIVE_LIMITS } from '../helpers/library.js';
+import { fdOf, useConnectedSocket } from '../helpers/sockets.js';
 
 // Every option set on a connected socket is read back from the kernel with getsockopt,
 // on IPv4 and IPv6 loopback, through the socket and through its raw fd.
 describe.each(['127.0.0.1', '::1'])('read-back on %s', (host) => {
-  let server: LoopbackServer;
-  let socket: net.Socket;
-  beforeAll(async () => {
-    server = await startServer(host);
-    socket = await connectTo(server);
-  });
-  afterAll(async () => {
-    socket.destroy();
-    await server.close();
-  });
+  const connection = useConnectedSocket(host);
 
   const cases: [string, KeepAliveOptions, Partial<Record<keyof KeepAliveOptions, number | boolean>>][] = [
     ['idle minimum', { idle: 1000 }, { enable: true, idle: 1000 }],
@@ -32,39 +23,30 @@ describe.each(['127.0.0.1', '::1'])('read-back on %s', (host) => {
       { enable: true, idle: 7000, interval: 3000, count: 4, userTimeout: 9500 }],
   ];
   test.each(cases)('%s', (_name, options, expected) => {
-    expect(setKeepAlive(socket, options)).toBe(socket);
-    expect(getKeepAlive(socket)).toMatchObject(expected);
-    expect(getKeepAlive(fdOf(socket))).toEqual(getKeepAlive(socket));
+    expect(setKeepAlive(connection.socket, options)).toBe(connection.socket);
+    expect(getKeepAlive(connection.socket)).toMatchObject(expected);
+    expect(getKeepAlive(fdOf(connection.socket))).toEqual(getKeepAlive(connection.socket));
   });
 
   test('fields left out are not touched', () => {
-    setKeepAlive(socket, { enable: true, idle: 5000, interval: 2000, count: 3, userTimeout: 4000 });
-    setKeepAlive(socket, { count: 8 });
-    expect(getKeepAlive(socket)).toEqual({ enable: true, idle: 5000, interval: 2000, count: 8, userTimeout: 4000 });
-    setKeepAlive(socket, { enable: false });
-    expect(getKeepAlive(socket)).toEqual({ enable: false, idle: 5000, interval: 2000, count: 8, userTimeout: 4000 });
-    setKeepAlive(socket, {});
-    expect(getKeepAlive(socket)).toEqual({ enable: false, idle: 5000, interval: 2000, count: 8, userTimeout: 4000 });
+    setKeepAlive(connection.socket, { enable: true, idle: 5000, interval: 2000, count: 3, userTimeout: 4000 });
+    setKeepAlive(connection.socket, { count: 8 });
+    expect(getKeepAlive(connection.socket)).toEqual({ enable: true, idle: 5000, interval: 2000, count: 8, userTimeout: 4000 });
+    setKeepAlive(connection.socket, { enable: false });
+    expect(getKeepAlive(connection.socket)).toEqual({ enable: false, idle: 5000, interval: 2000, count: 8, userTimeout: 4000 });
+    setKeepAlive(connection.socket, {});
+    expect(getKeepAlive(connection.socket)).toEqual({ enable: false, idle: 5000, interval: 2000, count: 8, userTimeout: 4000 });
   });
 
   test('a raw fd number is tuned like its socket', () => {
-    setKeepAlive(fdOf(socket), { idle: 11_000, interval: 6000, count: 2, userTimeout: 1 });
-    expect(getKeepAlive(socket)).toEqual({ enable: true, idle: 11_000, interval: 6000, count: 2, userTimeout: 1 });
+    setKeepAlive(fdOf(connection.socket), { idle: 11_000, interval: 6000, count: 2, userTimeout: 1 });
+    expect(getKeepAlive(connection.socket)).toEqual({ enable: true, idle: 11_000, interval: 6000, count: 2, userTimeout: 1 });
   });
 });
 
 describe('validation: all or nothing, no truncation', () => {
-  let server: LoopbackServer;
-  let socket: net.Socket;
+  const connection = useConnectedSocket();
   const before = { enable: true, idle: 6000, interval: 2000, count: 5, userTimeout: 3333 };
-  beforeAll(async () => {
-    server = await startServer();
-    socket = await connectTo(server);
-  });
-  afterAll(async () => {
-    socket.destroy();
-    await server.close();
-  });
 
   const outOfRange: [string, unknown, RegExp][] = [
     ['idle', 999, /"options\.idle" is out of range\. It must be .*multiple of 1000.* >= 1000 && <= 32767000\. Received 999$/],
@@ -85,14 +67,14 @@ describe('validation: all or nothing, no truncation', () => {
     ['userTimeout', 0.5, /Received 0\.5$/],
   ];
   test.each(outOfRange)('%s = %s throws ERR_OUT_OF_RANGE and changes nothing', (name, value, message) => {
-    setKeepAlive(socket, before);
+    setKeepAlive(connection.socket, before);
     // A valid field next to the bad one proves nothing was applied before validation failed.
     const options = { idle: 9000, count: 2, [name]: value };
-    const thrown = captureError(() => setKeepAlive(socket, options as KeepAliveOptions));
+    const thrown = captureError(() => setKeepAlive(connection.socket, options as KeepAliveOptions));
     expect(thrown).toBeInstanceOf(RangeError);
     expect(thrown).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
     expect(thrown.message).toMatch(message);
-    expect(getKeepAlive(socket)).toEqual(before);
+    expect(getKeepAlive(connection.socket)).toEqual(before);
   });
 
   const wrongType: [string, unknown, string][] = [
@@ -106,20 +88,20 @@ describe('validation: all or nothing, no truncation', () => {
     ['options.idel', 5000, 'unknown property "idel"'],
   ];
   test.each(wrongType)('%s = %s throws ERR_INVALID_ARG_TYPE and changes nothing', (path, value, message) => {
-    setKeepAlive(socket, before);
+    setKeepAlive(connection.socket, before);
     const key = path.split('.')[1];
     const options = key === undefined ? value : { interval: 9000, [key]: value };
-    const thrown = captureError(() => setKeepAlive(socket, options as KeepAliveOptions));
+    const thrown = captureError(() => setKeepAlive(connection.socket, options as KeepAliveOptions));
     expect(thrown).toBeInstanceOf(TypeError);
     expect(thrown).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
     expect(thrown.message).toContain(message);
-    expect(getKeepAlive(socket)).toEqual(before);
+    expect(getKeepAlive(connection.socket)).toEqual(before);
   });
 
   test('undefined fields count as left out', () => {
-    setKeepAlive(socket, before);
-    setKeepAlive(socket, { idle: undefined, count: 7 });
-    expect(getKeepAlive(socket)).toEqual({ ...before, count: 7 });
+    setKeepAlive(connection.socket, before);
+    setKeepAlive(connection.socket, { idle: undefined, count: 7 });
+    expect(getKeepAlive(connection.socket)).toEqual({ ...before, count: 7 });
   });
 
   test('KEEPALIVE_LIMITS states the accepted ranges', () => {

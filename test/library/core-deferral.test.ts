@@ -2,9 +2,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { getKeepAlive, setKeepAlive } from '../lib/index.js';
-import { captureError, type LoopbackServer, startServer } from './helpers.js';
+import { describe, expect, test } from 'vitest';
+import { captureError } from '../helpers/errors.js';
+import { getKeepAlive, setKeepAlive } from '../helpers/library.js';
+import { useServer } from '../helpers/sockets.js';
 
 const TUNING = { idle: 4000, interval: 2000, count: 6, userTimeout: 8000 };
 const EXPECTED = { enable: true, ...TUNING };
@@ -12,13 +13,9 @@ const EXPECTED = { enable: true, ...TUNING };
 // Options given before there is a file descriptor are applied the moment the socket
 // connects, before any 'connect' listener of the application runs.
 describe('options given before connect', () => {
-  let server: LoopbackServer;
-  beforeAll(async () => {
-    server = await startServer();
-  });
-  afterAll(() => server.close());
+  const server = useServer();
 
-  test(`the seed's "incorrect" pattern: setKeepAlive right after net.connect()`, async () => {
+  test('setKeepAlive right after net.connect(), before the socket has connected', async () => {
     let seenInConnectListener: unknown;
     const socket = net.connect(server.port, '127.0.0.1', () => {
       seenInConnectListener = getKeepAlive(socket);

@@ -1,31 +1,18 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-
-const cli = path.join(__dirname, '..', 'dist', 'demo', 'cli.js');
-
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { encoding: 'utf8' });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+import { cliPath, run, runCli, spawnCli } from '../helpers/run.js';
 
 describe('socket-keepalive command line', () => {
   test.each([[[]], [['--help']], [['server', '--help']], [['client', '--help']], [['lab', '--help']]])('%j prints usage', async (args) => {
-    const { code, stdout } = await run(args);
+    const { code, stdout } = await runCli(args);
     expect(stdout).toMatch(/^Usage: socket-keepalive/);
     expect(code).toBe(args.length === 0 ? 2 : 0);
   });
 
   test('option help states the units', async () => {
-    expect((await run(['client', '--help'])).stdout).toMatch(/--idle LIST\s+ms of silence/);
-    expect((await run(['server', '--help'])).stdout).toMatch(/--user-timeout MS/);
+    expect((await runCli(['client', '--help'])).stdout).toMatch(/--idle LIST\s+ms of silence/);
+    expect((await runCli(['server', '--help'])).stdout).toMatch(/--user-timeout MS/);
   });
 
   test.each([
@@ -40,7 +27,7 @@ describe('socket-keepalive command line', () => {
     [['server', '--count', '500'], /"options.count" is out of range/],
     [['lab', '--window', 'soon'], /--window must be an integer/],
   ])('%j is refused with exit code 2 and a clear message', async (args, message) => {
-    const { code, stderr } = await run(args);
+    const { code, stderr } = await runCli(args);
     expect(code).toBe(2);
     expect(stderr).toMatch(message);
     expect(stderr).toMatch(/--help" for usage|Usage:/);
@@ -51,11 +38,8 @@ test('lab without CAP_NET_ADMIN prints the manual procedure and exits 3', async 
   // As root, drop the capability from the bounding set for the child (setpriv, util-linux).
   const asRoot = process.getuid?.() === 0;
   const command = asRoot ? 'setpriv' : process.execPath;
-  const args = asRoot ? ['--bounding-set=-net_admin', process.execPath, cli, 'lab'] : [cli, 'lab'];
-  const result = await promisify(execFile)(command, args, { encoding: 'utf8' }).then(
-    () => ({ code: 0, stderr: '' }),
-    (error: { code: number; stderr: string }) => error,
-  );
+  const args = asRoot ? ['--bounding-set=-net_admin', process.execPath, cliPath, 'lab'] : [cliPath, 'lab'];
+  const result = await run(command, args);
   expect(result.code).toBe(3);
   expect(result.stderr).toMatch(/needs CAP_NET_ADMIN/);
   expect(result.stderr).toMatch(/iptables -A INPUT -p tcp --dport 7654 -j DROP/);
@@ -66,7 +50,7 @@ describe('server and client on loopback, --json', () => {
   let serverEvents: Record<string, unknown>[];
   let port: number;
   beforeAll(async () => {
-    server = spawn(process.execPath, [cli, 'server', '--port', '0', '--idle', '3000', '--interval', '1000', '--count', '4', '--json']);
+    server = spawnCli(['server', '--port', '0', '--idle', '3000', '--interval', '1000', '--count', '4', '--json']);
     serverEvents = [];
     const lines = readline.createInterface({ input: server.stdout as NodeJS.ReadableStream });
     port = await new Promise((resolve) =>
@@ -86,8 +70,8 @@ describe('server and client on loopback, --json', () => {
   });
 
   test('the client reports each socket\'s effective values and how it closed', async () => {
-    const client = spawn(process.execPath, [
-      cli, 'client', '--port', String(port), '--sockets', '3', '--mode', 'library,node,library',
+    const client = spawnCli([
+      'client', '--port', String(port), '--sockets', '3', '--mode', 'library,node,library',
       '--idle', '2000,,5000', '--interval', '1000,,2000', '--count', '2,,7', '--node-delay', '3000', '--json',
     ]);
     const events: Record<string, unknown>[] = [];

@@ -1,19 +1,17 @@
 import http from 'node:http';
 import net from 'node:net';
+import type stream from 'node:stream';
 import { once } from 'node:events';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { getKeepAlive, setKeepAlive, tuneAgent } from '../lib/index.js';
-import { acceptedSocket, captureError, connectTo, type LoopbackServer, startServer } from './helpers.js';
+import { describe, expect, test } from 'vitest';
+import { captureError } from '../helpers/errors.js';
+import { getKeepAlive, setKeepAlive, tuneAgent } from '../helpers/library.js';
+import { acceptedSocket, connectTo, startServer, useServer } from '../helpers/sockets.js';
 
 const TUNING = { idle: 5000, interval: 3000, count: 4, userTimeout: 7000 };
 const EXPECTED = { enable: true, ...TUNING };
 
 describe("settings survive Node's own setKeepAlive", () => {
-  let server: LoopbackServer;
-  beforeAll(async () => {
-    server = await startServer();
-  });
-  afterAll(() => server.close());
+  const server = useServer();
 
   test('socket.setKeepAlive(true, 1000) leaves the tuned values in the kernel', async () => {
     const socket = await connectTo(server);
@@ -110,11 +108,7 @@ describe('servers: accepted connections inherit the listener', () => {
 });
 
 describe('http.Agent', () => {
-  let server: LoopbackServer;
-  beforeAll(async () => {
-    server = await startServer('127.0.0.1', http.createServer((_request, response) => response.end('ok')));
-  });
-  afterAll(() => server.close());
+  const server = useServer('127.0.0.1', () => http.createServer((_request, response) => response.end('ok')));
 
   async function get(agent: http.Agent): Promise<net.Socket> {
     const request = http.get({ host: '127.0.0.1', port: server.port, agent, path: '/' });
@@ -126,8 +120,24 @@ describe('http.Agent', () => {
     return request.socket as net.Socket;
   }
 
+  /**
+   * An agent that gives a socket a new keepalive delay each time it returns to the pool, by
+   * overriding keepSocketAlive as Node's documentation allows. Node skips a setKeepAlive call
+   * that repeats the socket's last one, and on Node 20 the plain agent connects with the
+   * delay it later uses for the pool, so there its pool call never reaches libuv; here every
+   * return does, and libuv resets idle, interval and count.
+   */
+  class NewDelayEachReturn extends http.Agent {
+    private returns = 0;
+    keepSocketAlive(socket: stream.Duplex): void {
+      const kept = super.keepSocketAlive(socket);
+      (socket as net.Socket).setKeepAlive(true, 2000 + 1000 * this.returns++);
+      return kept;
+    }
+  }
+
   test('tuneAgent: three requests over one pooled socket keep the values after each', async () => {
-    const agent = tuneAgent(new http.Agent({ keepAlive: true, keepAliveMsecs: 1000 }), TUNING);
+    const agent = tuneAgent(new NewDelayEachReturn({ keepAlive: true, keepAliveMsecs: 1000 }), TUNING);
     const sockets: net.Socket[] = [];
     for (let round = 0; round < 3; round++) {
       const socket = await get(agent);
@@ -138,11 +148,17 @@ describe('http.Agent', () => {
     agent.destroy();
   });
 
-  test('without this library the pooled socket carries Node\'s 1 s / 10 (the control case)', async () => {
+  test('without this library the pooled socket carries the agent\'s delay / 1 s / 10 (the control cases)', async () => {
     const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 1000 });
     const socket = await get(agent);
     expect(getKeepAlive(socket)).toMatchObject({ enable: true, idle: 1000, interval: 1000, count: 10 });
     agent.destroy();
+    const newDelayAgent = new NewDelayEachReturn({ keepAlive: true, keepAliveMsecs: 1000 });
+    const pooled = await get(newDelayAgent);
+    expect(getKeepAlive(pooled)).toMatchObject({ enable: true, idle: 2000, interval: 1000, count: 10 });
+    expect(await get(newDelayAgent)).toBe(pooled);
+    expect(getKeepAlive(pooled)).toMatchObject({ enable: true, idle: 3000, interval: 1000, count: 10 });
+    newDelayAgent.destroy();
   });
 
   test('the options are in place before the first byte of the request', async () => {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { detectionTime } from '../lib/index.js';
-import { captureError } from './helpers.js';
+import { captureError } from '../helpers/errors.js';
+import { detectionTime } from '../helpers/library.js';
 
 // Hand-computed from tcp_keepalive_timer() in net/ipv4/tcp_timer.c: the timer first
 // fires `idle` after the last data received, then every `interval`; with no user

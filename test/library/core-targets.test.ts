@@ -7,8 +7,9 @@ import tls from 'node:tls';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, test } from 'vitest';
-import { getKeepAlive, getTcpInfo, setKeepAlive } from '../lib/index.js';
-import { acceptedSocket, captureError, connectTo, fdOf, startServer } from './helpers.js';
+import { captureError } from '../helpers/errors.js';
+import { getKeepAlive, getTcpInfo, libraryPath, setKeepAlive } from '../helpers/library.js';
+import { acceptedSocket, connectTo, fdOf, startServer } from '../helpers/sockets.js';
 
 const TUNING = { idle: 3000, interval: 2000, count: 5, userTimeout: 6000 };
 const EXPECTED = { enable: true, ...TUNING };
@@ -120,7 +121,6 @@ describe('TCP_INFO', () => {
 describe('worker_threads', () => {
   test('the addon works in several Workers at once, and again after they exit', async () => {
     const server = await startServer();
-    const libraryPath = path.join(__dirname, '..', 'dist', 'index.js');
     const source = `
       const net = require('node:net');
       const { parentPort, workerData } = require('node:worker_threads');

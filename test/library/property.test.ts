@@ -6,8 +6,9 @@ import path from 'node:path';
 import { once } from 'node:events';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { getKeepAlive, type KeepAliveState, setKeepAlive } from '../lib/index.js';
-import { connectTo, fdOf, type LoopbackServer, startServer } from './helpers.js';
+import { captureError } from '../helpers/errors.js';
+import { getKeepAlive, type KeepAliveState, setKeepAlive } from '../helpers/library.js';
+import { fdOf, useConnectedSocket, useServer } from '../helpers/sockets.js';
 
 // Property: for any option object and any target, setKeepAlive either throws the
 // documented typed error and leaves the kernel values as they were, or leaves them
@@ -79,19 +80,15 @@ const options = fc.oneof(
   fc.anything(),
 );
 
-let server: LoopbackServer;
-let tcp: net.Socket;
+const connection = useConnectedSocket();
+const listening = useServer();
 let unixServer: net.Server;
 let unixClient: net.Socket;
 let udp: dgram.Socket;
-let listening: LoopbackServer;
 const opened: number[] = [];
 const unixPath = path.join(os.tmpdir(), `ska-property-${process.pid}.sock`);
 
 beforeAll(async () => {
-  server = await startServer();
-  tcp = await connectTo(server);
-  listening = await startServer();
   unixServer = net.createServer().listen(unixPath);
   await once(unixServer, 'listening');
   unixClient = net.connect(unixPath);
@@ -100,20 +97,17 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  tcp.destroy();
   unixClient.destroy();
   udp.close();
   for (const fd of opened) fs.closeSync(fd);
   await new Promise((resolve) => unixServer.close(resolve));
-  await server.close();
-  await listening.close();
 });
 
 /** Targets whose kernel values can be read back, with how to read them. */
 function readable(): [string, () => net.Socket | net.Server | number, () => KeepAliveState][] {
   return [
-    ['connected socket', () => tcp, () => getKeepAlive(tcp)],
-    ['its fd number', () => fdOf(tcp), () => getKeepAlive(tcp)],
+    ['connected socket', () => connection.socket, () => getKeepAlive(connection.socket)],
+    ['its fd number', () => fdOf(connection.socket), () => getKeepAlive(connection.socket)],
     ['listening server', () => listening.server, () => getKeepAlive(listening.server)],
   ];
 }
@@ -173,12 +167,12 @@ test(`setKeepAlive over ${RUNS} random option objects and targets: typed error a
       if (target.kind === 'deferred') {
         const deferredTarget = target.index === 0 ? pending : notListening;
         if (verdict.ok) expect(setKeepAlive(deferredTarget, candidate as never)).toBe(deferredTarget);
-        else expectOptionsError(captured(() => setKeepAlive(deferredTarget, candidate as never)), verdict);
+        else expectOptionsError(captureError(() => setKeepAlive(deferredTarget, candidate as never)), verdict);
         return;
       }
       if (target.kind === 'refused') {
         const [, get, code] = refusals[target.index];
-        const error = captured(() => setKeepAlive(get() as never, candidate as never));
+        const error = captureError(() => setKeepAlive(get() as never, candidate as never));
         if (verdict.ok) expect(error).toMatchObject({ code });
         else expectOptionsError(error, verdict);
         return;
@@ -189,7 +183,7 @@ test(`setKeepAlive over ${RUNS} random option objects and targets: typed error a
         expect(setKeepAlive(get(), candidate as never)).toBe(get());
         expect(read()).toEqual({ ...before, ...verdict.fields });
       } else {
-        expectOptionsError(captured(() => setKeepAlive(get(), candidate as never)), verdict);
+        expectOptionsError(captureError(() => setKeepAlive(get(), candidate as never)), verdict);
         expect(read()).toEqual(before);
       }
     }),
@@ -197,12 +191,3 @@ test(`setKeepAlive over ${RUNS} random option objects and targets: typed error a
   );
   pending.destroy();
 }, 120_000);
-
-function captured(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to throw');
-}

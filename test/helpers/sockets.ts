@@ -1,8 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { once } from 'node:events';
+import { afterAll, beforeAll } from 'vitest';
 
 /** A listening loopback server that records accepted sockets; closed by `close()`. */
 export interface LoopbackServer {
@@ -52,37 +50,32 @@ export function fdOf(socket: net.Socket): number {
   return (socket as unknown as { _handle: { fd: number } })._handle.fd;
 }
 
-/** Runs `fn`, which must throw, and returns what it threw. */
-export function captureError(fn: () => unknown): Error & { code?: string; errno?: number; syscall?: string } {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error('expected the call to throw');
+/**
+ * A loopback server started before the enclosing describe block's tests and closed after
+ * them. The object returned is filled in when the server is listening.
+ */
+export function useServer(host = '127.0.0.1', create: () => net.Server = () => net.createServer()): LoopbackServer {
+  const fixture = {} as LoopbackServer;
+  beforeAll(async () => {
+    Object.assign(fixture, await startServer(host, create()));
+  });
+  afterAll(() => fixture.close());
+  return fixture;
 }
-
-/** The repository's root. */
-export const root = path.join(__dirname, '..');
 
 /**
- * Copies the working tree (files git tracks, and untracked ones it does not ignore) to
- * `destination`, with node_modules linked rather than copied: a clean tree to build in
- * without touching this one's build/ or dist/.
+ * A client socket connected to a loopback server, both made before the enclosing describe
+ * block's tests and closed after them.
  */
-export function copyWorkingTree(destination: string): void {
-  const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: root, encoding: 'utf8' })
-    .split('\0')
-    .filter((file) => file && fs.existsSync(path.join(root, file)));
-  for (const file of files) {
-    fs.mkdirSync(path.dirname(path.join(destination, file)), { recursive: true });
-    fs.copyFileSync(path.join(root, file), path.join(destination, file));
-  }
-  fs.symlinkSync(path.join(root, 'node_modules'), path.join(destination, 'node_modules'));
-}
-
-/** The environment for nested npm/vitest runs: no state of this vitest run leaking in. */
-export function nestedEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')));
-  return { ...env, ...extra };
+export function useConnectedSocket(host = '127.0.0.1'): { readonly server: LoopbackServer; readonly socket: net.Socket } {
+  const fixture = {} as { server: LoopbackServer; socket: net.Socket };
+  beforeAll(async () => {
+    fixture.server = await startServer(host);
+    fixture.socket = await connectTo(fixture.server);
+  });
+  afterAll(async () => {
+    fixture.socket.destroy();
+    await fixture.server.close();
+  });
+  return fixture;
 }

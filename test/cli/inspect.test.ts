@@ -1,0 +1,63 @@
+import { spawn } from 'node:child_process';
+import readline from 'node:readline';
+import { describe, expect, test, vi } from 'vitest';
+import { skipWithout } from '../helpers/requirements.js';
+import { cliPath, run, runCli, spawnCli } from '../helpers/run.js';
+import { connectTo, startServer } from '../helpers/sockets.js';
+
+describe('socket-keepalive inspect', () => {
+  test('--json lists this test process\'s sockets; --help and bad arguments', async () => {
+    const server = await startServer();
+    const client = await connectTo(server);
+    const { code, stdout } = await runCli(['inspect', String(process.pid), '--json']);
+    expect(code).toBe(0);
+    const sockets = JSON.parse(stdout) as Record<string, unknown>[];
+    expect(sockets).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ local: `127.0.0.1:${client.localPort}`, state: 'ESTABLISHED', keepAlive: expect.any(Object), slowest: expect.any(Boolean) }),
+        expect.objectContaining({ local: `127.0.0.1:${server.port}`, peer: '*:0', state: 'LISTEN' }),
+      ]),
+    );
+    client.destroy();
+    await server.close();
+    expect((await runCli(['inspect', '--help'])).stdout).toMatch(/^Usage: socket-keepalive inspect <pid>/);
+    expect(await runCli(['inspect'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/give exactly one pid/) });
+    expect(await runCli(['inspect', 'abc'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--pid must be an integer/) });
+  });
+
+  test('--watch refreshes once a second until Ctrl-C', async () => {
+    const watcher = spawnCli(['inspect', String(process.pid), '--watch', '--json']);
+    const snapshots: unknown[] = [];
+    let firstSnapshotAt = 0;
+    readline.createInterface({ input: watcher.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      if (snapshots.length === 0) firstSnapshotAt = performance.now();
+      snapshots.push(JSON.parse(line));
+    });
+    // Waits for the snapshots rather than a fixed time: a loaded machine may start node slowly.
+    await vi.waitFor(() => expect(snapshots.length).toBeGreaterThanOrEqual(4), { timeout: 15_000, interval: 100 });
+    const seen = snapshots.length;
+    const secondsSinceFirst = (performance.now() - firstSnapshotAt) / 1000;
+    watcher.kill('SIGINT');
+    const code = await new Promise((resolve) => watcher.on('exit', resolve));
+    expect(code).toBe(0);
+    for (const snapshot of snapshots) expect(Array.isArray(snapshot)).toBe(true);
+    // Not faster than once a second: snapshot k is written at least k seconds after the first;
+    // 0.9 s allows for the first line reaching this process late (a 500 ms refresh still fails).
+    expect(seen - 1).toBeLessThanOrEqual(secondsSinceFirst + 0.9);
+  });
+
+  test('without ptrace permission it says so and exits 1', async (context) => {
+    if (skipWithout('the permission test', process.getuid?.() === 0 ? [] : ['root'], 'to set up two users')) context.skip();
+    // The target runs as nobody; the inspector stays root but without CAP_SYS_PTRACE,
+    // so another user's process is out of its reach (and root still reads our files).
+    const target = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sleep', '30']);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    try {
+      const result = await run('setpriv', ['--bounding-set=-sys_ptrace', process.execPath, cliPath, 'inspect', String(target.pid)]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/EPERM \(no permission to read the sockets of process \d+: run as root/);
+    } finally {
+      target.kill();
+    }
+  });
+});
