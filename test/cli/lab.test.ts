@@ -2,12 +2,12 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, test } from 'vitest';
-import type { LabReport, LabResult } from '../demo/lab.js';
-import { missingRequirements } from '../demo/netns.js';
+import type { LabReport, LabResult } from '../../demo/lab.js';
+import { missingRequirements } from '../../demo/netns.js';
 
 // The lab, run once for real: two network namespaces, the seed's iptables rules, and
 // every configuration's detection time measured against detectionTime's prediction.
-const cli = path.join(__dirname, '..', 'dist', 'demo', 'cli.js');
+const cli = path.join(__dirname, '..', '..', 'dist', 'demo', 'cli.js');
 const missing = missingRequirements();
 if (missing.length > 0) {
   const reason = `lab tests need ${missing.join(', ')}`;
