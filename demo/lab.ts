@@ -7,11 +7,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import { detectionTime, type KeepAliveState } from 'socket-keepalive';
+import { detectionTime, type KeepAliveState, retransmissionLimitMs } from 'socket-keepalive';
 import { integer, parse } from './args.js';
 import type { ConnectionReport } from './connection.js';
 import { formatDuration, formatState, formatTable } from './format.js';
-import { retransmissionLimitMs } from './kernel.js';
 import { nodeBinary } from './node-release.js';
 import type { HealResult, PeerConfig, PeerMessage, PeerRow } from './lab-peer.js';
 import {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { type InspectedSocket, inspectProcess } from '../lib/index.js';
+import { type InspectedSocket, inspectProcess, setKeepAlive } from '../lib/index.js';
 import { captureError, type LoopbackServer, startServer } from './helpers.js';
 
 const cli = path.join(__dirname, '..', 'dist', 'demo', 'cli.js');
@@ -62,10 +62,9 @@ describe('inspectProcess', () => {
       probes: 0,
       // probes at 5 s, 7 s, 9 s: at 9 s the silence has lasted the user timeout, 2 probes out
       detection: { idle: 9000, inFlight: 9000 },
-      slowest: false,
     });
-    expect(byPort(sockets, ports.slow)).toMatchObject({ keepAlive: { enable: true, idle: 600_000, interval: 10_000, count: 9, userTimeout: 0 }, slowest: false });
-    expect(byPort(sockets, ports.untouched)).toMatchObject({ keepAlive: { enable: false }, detection: { idle: Infinity, inFlight: null }, slowest: true });
+    expect(byPort(sockets, ports.slow)).toMatchObject({ keepAlive: { enable: true, idle: 600_000, interval: 10_000, count: 9, userTimeout: 0 } });
+    expect(byPort(sockets, ports.untouched)).toMatchObject({ keepAlive: { enable: false }, detection: { idle: Infinity, inFlight: null } });
     expect(byPort(sockets, ports.tuned).fd).toBeGreaterThan(2);
 
     node.stdin?.write('check\n');
@@ -115,21 +114,26 @@ describe('socket-keepalive inspect', () => {
       (error: { code: number; stdout: string; stderr: string }) => error,
     );
 
-  test('--json lists this test process\'s sockets; --help and bad arguments', async () => {
+  test('--json lists this test process\'s sockets, the slowest to notice a dead peer marked; --help and bad arguments', async () => {
     const server = await startServer();
-    const client = await new Promise<import('node:net').Socket>((resolve) => {
-      const socket = require('node:net').connect(server.port, '127.0.0.1', () => resolve(socket));
-    });
+    const connect = () =>
+      new Promise<import('node:net').Socket>((resolve) => {
+        const socket = require('node:net').connect(server.port, '127.0.0.1', () => resolve(socket));
+      });
+    const [client, tuned] = await Promise.all([connect(), connect()]);
+    setKeepAlive(tuned, { idle: 5000, interval: 1000, count: 3 });
     const { code, stdout } = await run(process.execPath, [cli, 'inspect', String(process.pid), '--json']);
     expect(code).toBe(0);
     const sockets = JSON.parse(stdout) as Record<string, unknown>[];
     expect(sockets).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ local: `127.0.0.1:${client.localPort}`, state: 'ESTABLISHED', keepAlive: expect.any(Object), slowest: expect.any(Boolean) }),
-        expect.objectContaining({ local: `127.0.0.1:${server.port}`, peer: '*:0', state: 'LISTEN' }),
+        expect.objectContaining({ local: `127.0.0.1:${client.localPort}`, state: 'ESTABLISHED', keepAlive: expect.objectContaining({ enable: false }), slowest: true }),
+        expect.objectContaining({ local: `127.0.0.1:${tuned.localPort}`, state: 'ESTABLISHED', detection: { idle: 8000, inFlight: null }, slowest: false }),
+        expect.objectContaining({ local: `127.0.0.1:${server.port}`, peer: '*:0', state: 'LISTEN', slowest: false }),
       ]),
     );
     client.destroy();
+    tuned.destroy();
     await server.close();
     expect((await run(process.execPath, [cli, 'inspect', '--help'])).stdout).toMatch(/^Usage: socket-keepalive inspect <pid>/);
     expect(await run(process.execPath, [cli, 'inspect'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/give exactly one pid/) });
