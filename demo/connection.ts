@@ -10,7 +10,7 @@ import { getKeepAlive, getTcpInfo, type KeepAliveOptions, type KeepAliveState, s
  * How keepalive is configured:
  * - `library`: this library's setKeepAlive with `options`, called before connect;
  * - `node`: Node's own `socket.setKeepAlive(true, nodeDelay)` after 'connect';
- * - `before-connect`: the same call right after net.connect() (the seed's "incorrect" pattern);
+ * - `before-connect`: the same call right after net.connect(), before the socket has connected;
  * - `off`: nothing.
  */
 export type Mode = 'library' | 'node' | 'before-connect' | 'off';
