@@ -29,6 +29,8 @@ export interface ConnectionSpec {
 export interface ConnectionReport {
   id: string;
   state: 'connecting' | 'open' | 'closed';
+  /** The connection's local port, once connected: what tells it apart on the wire. */
+  localPort?: number;
   /** Kernel values read back after connect. */
   effective?: KeepAliveState;
   /** Keepalive probes outstanding, from TCP_INFO. */
@@ -57,6 +59,7 @@ export class Connection {
     socket.on('connect', () => {
       if (spec.mode === 'node') socket.setKeepAlive(true, spec.nodeDelay);
       this.report.state = 'open';
+      this.report.localPort = socket.localPort;
       this.report.effective = getKeepAlive(socket);
       this.sample();
     });

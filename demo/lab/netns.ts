@@ -18,8 +18,12 @@ export const SERVER_ADDRESS = '10.213.0.1';
 export const CLIENT_ADDRESS = '10.213.0.2';
 
 export interface Hosts {
+  /** The server's namespace. */
   server: string;
+  /** The client's namespace. */
   client: string;
+  /** The client's end of the veth pair, inside its namespace: where the lab captures. */
+  clientLink: string;
 }
 
 function run(command: string, args: string[]): string {
@@ -45,6 +49,7 @@ export function missingRequirements(): string[] {
   if (((capabilities >> CAP_NET_ADMIN) & 1n) === 0n) missing.push('CAP_NET_ADMIN (run as root, e.g. with sudo)');
   if (!commandExists('ip')) missing.push('the ip command (Debian package iproute2)');
   if (!commandExists('iptables')) missing.push('the iptables command (Debian package iptables)');
+  if (!commandExists('tcpdump')) missing.push('the tcpdump command (Debian package tcpdump)');
   return missing;
 }
 
@@ -95,8 +100,8 @@ export function removeAll(names: string[]): string[] {
 
 /** Builds the two hosts; on failure removes whatever part was built, and throws. */
 export function createHosts(): Hosts {
-  const hosts = { server: `${NAMESPACE_PREFIX}${process.pid}-server`, client: `${NAMESPACE_PREFIX}${process.pid}-client` };
   const [serverLink, clientLink] = [`${VETH_PREFIX}${process.pid}s`, `${VETH_PREFIX}${process.pid}c`];
+  const hosts = { server: `${NAMESPACE_PREFIX}${process.pid}-server`, client: `${NAMESPACE_PREFIX}${process.pid}-client`, clientLink };
   try {
     run('ip', ['netns', 'add', hosts.server]);
     run('ip', ['netns', 'add', hosts.client]);

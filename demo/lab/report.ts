@@ -3,7 +3,21 @@ import type { KeepAliveState } from 'socket-keepalive';
 import type { ConnectionReport } from '../connection.js';
 import { formatDuration, formatState, formatTable } from '../format.js';
 import type { HealResult } from './peer.js';
+import { detectionMismatches, wireMismatches } from './checks.js';
 import { HEAL, type LabRow, measure, OLD_NODE } from './rows.js';
+import type { WireTrace } from './wire.js';
+
+/** A connection's segments on the wire, in ms from the cut (negative: before it). */
+export interface WireResult {
+  /** The last segment the client received; the keepalive clock starts there. */
+  lastReceived: number | null;
+  /** Keepalive probes the client sent after it. */
+  probes: number[];
+  /** Data the client sent again. */
+  retransmissions: number[];
+  /** The reset the client sent when it gave up; null when it fell silent (or was still open). */
+  reset: number | null;
+}
 
 /** One row of the lab's results. Times in ms. */
 export interface LabResult {
@@ -18,6 +32,12 @@ export interface LabResult {
   measuredMs: number | null;
   outcome: 'detected' | 'open' | 'not-waited' | 'unavailable';
   errorCode: string | null;
+  /** From the cut to where measuredMs starts (the last segment received, or the write), and to the error. */
+  startedMs: number | null;
+  closedMs: number | null;
+  wire: WireResult | null;
+  /** Where the detection time or the wire disagrees with the configuration; any fails the lab. */
+  mismatches: string[];
   note?: string;
 }
 
@@ -32,14 +52,90 @@ export interface LabReport {
 
 /** A row that could not run (its Node could not be fetched). */
 export function unavailableResult(row: LabRow, note: string | undefined): LabResult {
-  return { id: row.id, label: row.label, node: `v${OLD_NODE}`, inFlight: false, effective: null, predictedMs: null, measuredMs: null, outcome: 'unavailable', errorCode: null, note };
+  return {
+    id: row.id,
+    label: row.label,
+    node: `v${OLD_NODE}`,
+    inFlight: false,
+    effective: null,
+    predictedMs: null,
+    measuredMs: null,
+    outcome: 'unavailable',
+    errorCode: null,
+    startedMs: null,
+    closedMs: null,
+    wire: null,
+    mismatches: [],
+    note,
+  };
 }
 
-/** A row's result from its connection's last report and its prediction. */
-export function rowResult(row: LabRow, node: string, report: ConnectionReport, predictedMs: number, windowMs: number): LabResult {
+/** What the lab saw of one row: its peer's last report, its prediction, its segments. */
+export interface RowObservation {
+  node: string;
+  report: ConnectionReport;
+  predictedMs: number;
+  trace: WireTrace;
+}
+
+/** The moments a row's times are relative to, epoch ms, and how long the lab waited. */
+export interface LabClock {
+  cutAt: number;
+  captureEndedAt: number;
+  windowMs: number;
+}
+
+/** A row's result, with its verdict. */
+export function rowResult(row: LabRow, { node, report, predictedMs, trace }: RowObservation, clock: LabClock): LabResult {
+  const effective = report.effective as KeepAliveState;
+  const inFlight = Boolean(row.inFlight);
   const measuredMs = measure(row, report);
-  const outcome = measuredMs !== null ? 'detected' : predictedMs > windowMs ? 'not-waited' : 'open';
-  return { id: row.id, label: row.label, node, inFlight: Boolean(row.inFlight), effective: report.effective ?? null, predictedMs, measuredMs, outcome, errorCode: report.errorCode ?? null };
+  const waited = predictedMs <= clock.windowMs;
+  const outcome = measuredMs !== null ? 'detected' : waited ? 'open' : 'not-waited';
+  const errorCode = report.errorCode ?? null;
+  const fromCut = (at: number | null | undefined) => (at === null || at === undefined ? null : Math.round(at - clock.cutAt));
+  return {
+    id: row.id,
+    label: row.label,
+    node,
+    inFlight,
+    effective,
+    predictedMs,
+    measuredMs,
+    outcome,
+    errorCode,
+    startedMs: fromCut(inFlight ? report.wroteAt : report.lastHeardAt),
+    closedMs: fromCut(report.closedAt),
+    wire: {
+      lastReceived: fromCut(trace.lastReceivedAt),
+      probes: trace.probes.map((at) => Math.round(at - clock.cutAt)),
+      retransmissions: trace.retransmissions.map((at) => Math.round(at - clock.cutAt)),
+      reset: fromCut(trace.resetAt),
+    },
+    mismatches: [
+      ...detectionMismatches(predictedMs, measuredMs, errorCode, waited),
+      ...wireMismatches(effective, inFlight, trace, report.closedAt, clock.captureEndedAt),
+    ],
+  };
+}
+
+/**
+ * The probes column: "2 @ 2.0 s, 3.0 s" (count, then each probe's time after the last
+ * segment received; the middle of a long run elided), data retransmissions, and the end.
+ */
+export function formatWire(row: LabResult): string {
+  const wire = row.wire;
+  if (!wire) return '-';
+  const parts: string[] = [];
+  if (wire.probes.length === 0) parts.push('none');
+  else {
+    const offsets = wire.probes.map((at) => `${((at - (wire.lastReceived as number)) / 1000).toFixed(1)} s`);
+    parts.push(`${offsets.length} @ ${offsets.length > 4 ? `${offsets.slice(0, 2).join(', ')} ... ${offsets.at(-1)}` : offsets.join(', ')}`);
+  }
+  if (wire.retransmissions.length > 0) parts.push(`${wire.retransmissions.length} retransmissions`);
+  if (wire.reset !== null) parts.push('then RST');
+  else if (row.outcome === 'detected') parts.push('then silence');
+  return parts.join(', ');
 }
 
 /** A sentence comparing the 30 s delay the pattern is said to leave with what each Node measured. */
@@ -73,11 +169,15 @@ export function printReport(report: LabReport): void {
     row.predictedMs === null ? '-' : `${formatDuration(row.predictedMs)}${row.inFlight && row.effective?.userTimeout === 0 ? ' (tcp_retries2)' : ''}`,
     measuredText(row),
     row.errorCode ?? (row.outcome === 'unavailable' ? (row.note ?? '') : '-'),
+    formatWire(row),
   ]);
-  console.log(`\n${formatTable(['#', 'configuration', 'Node', 'kernel values', 'predicted', 'measured', 'error'], rows)}`);
+  console.log(`\n${formatTable(['#', 'configuration', 'Node', 'kernel values', 'predicted', 'measured', 'error', 'probes on the wire'], rows)}`);
   console.log(
     '\nkernel values: keepalive on/off idle/interval/xcount, ut = TCP_USER_TIMEOUT. Measured from the last segment the client\n' +
-      'received (the kernel\'s idle clock) or, with data in flight, from the unacknowledged write, to the socket\'s error.',
+      'received (the kernel\'s idle clock) or, with data in flight, from the unacknowledged write, to the socket\'s error.\n' +
+      'Probes on the wire: keepalive probes the client sent after the last segment it received (zero-length ACKs with\n' +
+      'seq = snd_una - 1, captured on its side of the link), each as its time after that segment; then its data\n' +
+      'retransmissions, and the reset it sent on giving up, or silence.',
   );
   const heal = report.heal;
   if (heal) {
@@ -87,5 +187,8 @@ export function printReport(report: LabReport): void {
     );
   }
   console.log(`\n${report.beforeConnect}`);
+  const mismatched = report.rows.filter((row) => row.mismatches.length > 0);
+  if (mismatched.length === 0) console.log('\nEvery detection time and every wire trace matches its configuration.');
+  for (const row of mismatched) console.log(`\nMISMATCH #${report.rows.indexOf(row) + 1} ${row.label} (${row.node}): ${row.mismatches.join('; ')}`);
   console.log(`\nlab finished in ${formatDuration(report.durationMs)}; namespaces and rules removed.`);
 }

@@ -1,20 +1,23 @@
 /**
  * One run of the lab, top to bottom: fetch the older Node, build the two hosts, start
- * the echo servers and the client peers, cut the link, watch until every connection
- * expected to fail has failed (restoring the heal check's link on the way), stop, and
- * turn what the peers reported into results. Whatever it started is removed when it
+ * capturing on the client's side, start the echo servers and the client peers, cut the
+ * link, watch until every connection expected to fail has failed (restoring the heal
+ * check's link on the way), stop the capture and the peers, and turn what the peers
+ * reported and the wire showed into results. Whatever it started is removed when it
  * returns, when it fails and on SIGINT or SIGTERM.
  */
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { ConnectionReport } from '../connection.js';
 import { nodeBinary } from '../node-release.js';
+import { Capture } from './capture.js';
 import { CLIENT_ADDRESS, createHosts, cutLink, destroyHosts, healLink, type Hosts, SERVER_ADDRESS } from './netns.js';
 import type { HealResult, PeerConfig, PeerMessage } from './peer.js';
 import { spawnIn, waitFor } from './processes.js';
 import { Progress } from './progress.js';
 import { beforeConnectFinding, type LabReport, type LabResult, rowResult, unavailableResult } from './report.js';
 import { HEAL, type LabRow, MAIN_PORT, OLD_NODE, predict, ROWS } from './rows.js';
+import { traceConnection } from './wire.js';
 
 export interface LabSettings {
   /** Longest wait for a connection to fail, ms; rows predicted to take longer are not waited for. */
@@ -36,6 +39,7 @@ export async function runLab(settings: LabSettings): Promise<LabReport> {
   const lab = new LabProcesses();
   try {
     const hosts = lab.build();
+    const capture = await lab.capture(MAIN_PORT);
     await lab.startServers([MAIN_PORT, HEAL.port]);
     const peers = lab.startPeers(rows, oldNode.binary);
     await waitFor('every connection to be ready', 15_000, () => lab.check() ?? (rows.every((row) => lab.reports.get(row.id)?.effective) || undefined));
@@ -62,13 +66,16 @@ export async function runLab(settings: LabSettings): Promise<LabReport> {
       const allFailed = expected.every((row) => lab.reports.get(row.id)?.closedAt);
       return (allFailed || now - cutAt > settings.windowMs) && lab.heal ? true : undefined;
     });
+    const segments = await capture.stop();
+    const clock = { cutAt, captureEndedAt: Date.now(), windowMs: settings.windowMs };
     for (const peer of peers) peer.stdin?.write('stop\n');
 
-    const results: LabResult[] = ROWS.map((row) =>
-      row.oldNode && !oldNode.binary
-        ? unavailableResult(row, oldNode.problem)
-        : rowResult(row, lab.nodes.get(row.id) as string, lab.reports.get(row.id) as ConnectionReport, predictions.get(row.id) as number, settings.windowMs),
-    );
+    const results: LabResult[] = ROWS.map((row) => {
+      if (row.oldNode && !oldNode.binary) return unavailableResult(row, oldNode.problem);
+      const report = lab.reports.get(row.id) as ConnectionReport;
+      const trace = traceConnection(segments, report.localPort as number);
+      return rowResult(row, { node: lab.nodes.get(row.id) as string, report, predictedMs: predictions.get(row.id) as number, trace }, clock);
+    });
     return { windowMs: settings.windowMs, durationMs: Date.now() - started, rows: results, heal: lab.heal ?? null, beforeConnect: beforeConnectFinding(results) };
   } finally {
     lab.teardown();
@@ -98,6 +105,7 @@ class LabProcesses {
   private failure: string | undefined;
   private hosts: Hosts | undefined;
   private readonly children: ChildProcess[] = [];
+  private capturing: Capture | undefined;
   private readonly onSignal = (signal: NodeJS.Signals) => {
     this.teardown();
     process.kill(process.pid, signal);
@@ -111,6 +119,13 @@ class LabProcesses {
   build(): Hosts {
     this.hosts = createHosts();
     return this.hosts;
+  }
+
+  /** Starts capturing `port` on the client's side of the link; resolves once tcpdump listens. */
+  async capture(port: number): Promise<Capture> {
+    this.capturing = new Capture(this.hosts as Hosts, port);
+    await this.capturing.ready();
+    return this.capturing;
   }
 
   /** Starts `socket-keepalive server` on each port in the server's namespace; resolves once all listen. */
@@ -158,6 +173,7 @@ class LabProcesses {
   }
 
   teardown(): void {
+    this.capturing?.kill();
     for (const child of this.children) child.kill('SIGKILL');
     if (this.hosts) destroyHosts(this.hosts);
     this.hosts = undefined;

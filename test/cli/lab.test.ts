@@ -1,4 +1,6 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -19,14 +21,83 @@ const namespaces = () => labNamespaces().map(({ name }) => name);
 
 describe.skipIf(missing.length > 0)('network-failure lab', () => {
   let report: LabReport;
+  let exitCode: number;
   let labPid: number;
   let row: (id: string) => LabResult;
+  const svg = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ska-lab-test-')), 'timeline.svg');
   beforeAll(async () => {
-    const lab = promisify(execFile)(process.execPath, [cli, 'lab', '--json'], { encoding: 'utf8' });
+    const lab = promisify(execFile)(process.execPath, [cli, 'lab', '--json', '--svg', svg], { encoding: 'utf8' });
     labPid = lab.child.pid as number;
-    report = JSON.parse((await lab).stdout);
+    // A mismatch exits 1 with the report still printed: keep it, and test the code.
+    const { stdout, code } = await lab.then(
+      ({ stdout }) => ({ stdout, code: 0 }),
+      (error: { stdout: string; code: number }) => error,
+    );
+    exitCode = code;
+    report = JSON.parse(stdout);
     row = (id) => report.rows.find((candidate) => candidate.id === id) as LabResult;
   }, 180_000);
+
+  /** When each keepalive probe went out, ms after the last segment the client received. */
+  const probeOffsets = (result: LabResult) => (result.wire?.probes ?? []).map((at) => at - (result.wire?.lastReceived as number));
+  /**
+   * Exactly `count` probes on the wire, the first `idle` after the last segment received,
+   * then `interval` apart: never early, late by at most the timer wheel's 1/8 and 100 ms.
+   */
+  const expectProbes = (result: LabResult, count: number, idle: number, interval: number) => {
+    const offsets = probeOffsets(result);
+    expect(offsets).toHaveLength(count);
+    expect(offsets[0]).toBeGreaterThanOrEqual(idle - 50);
+    expect(offsets[0]).toBeLessThanOrEqual(idle + 100 + idle / 8);
+    for (const gap of offsets.slice(1).map((at, index) => at - offsets[index])) {
+      expect(gap).toBeGreaterThanOrEqual(interval - 50);
+      expect(gap).toBeLessThanOrEqual(interval + 100 + interval / 8);
+    }
+    expect(result.wire?.retransmissions).toEqual([]);
+  };
+
+  test('every detection time and every capture matches its configuration: exit code 0', () => {
+    expect(report.rows.filter((result) => result.mismatches.length > 0)).toEqual([]);
+    expect(exitCode).toBe(0);
+  });
+
+  test('on the wire, the library\'s rows send exactly 2 and 5 probes, 2 s after the last segment, 1 s apart, then a reset', () => {
+    for (const [id, count] of [['lib-count2', 2], ['lib-count5', 5]] as const) {
+      expectProbes(row(id), count, 2000, 1000);
+      // The reset goes out when the kernel gives up, an interval after the last probe.
+      expect(row(id).wire?.reset).toBeGreaterThan((row(id).wire?.probes.at(-1) as number) + 950);
+    }
+  });
+
+  test("on the wire, Node's setKeepAlive(true, 2000) sends its 10 probes 1 s apart, called before connect too", () => {
+    expectProbes(row('node'), 10, 2000, 1000);
+    expectProbes(row('before-connect'), 10, 2000, 1000);
+  });
+
+  test('on the wire, data in flight is retransmitted and no probe is sent, with the user timeout and with Node', () => {
+    for (const id of ['lib-usertimeout', 'node-inflight']) {
+      expect(row(id).wire?.probes).toEqual([]);
+      expect(row(id).wire?.retransmissions.length).toBeGreaterThanOrEqual(3);
+    }
+    // Retransmissions back off from the 200 ms floor: each gap at least the one before.
+    const retransmitted = row('node-inflight').wire?.retransmissions as number[];
+    const gaps = retransmitted.slice(1).map((at, index) => at - retransmitted[index]);
+    for (const [index, gap] of gaps.entries()) if (index > 0) expect(gap).toBeGreaterThanOrEqual(gaps[index - 1] * 1.5);
+    // The user timeout gives up in silence: no reset, unlike keepalive.
+    expect(row('lib-usertimeout').wire?.reset).toBeNull();
+    expect(row('node-500').wire).toMatchObject({ probes: [], retransmissions: [], reset: null });
+  });
+
+  test('--svg writes the run as a timeline: a lane per connection that ran, the cut, probe ticks', () => {
+    const timeline = fs.readFileSync(svg, 'utf8');
+    expect(timeline).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" width="800"/);
+    for (const result of report.rows.filter((candidate) => candidate.outcome !== 'unavailable')) {
+      expect(timeline).toContain(`<tspan font-weight="bold">${report.rows.indexOf(result) + 1}</tspan>`);
+    }
+    expect(timeline).toContain('>cut</text>');
+    const probeTicks = report.rows.reduce((sum, result) => sum + (result.wire?.probes.length ?? 0), 0);
+    expect(timeline.match(/<line x1="([\d.]+)" y1="([\d.]+)" x2="\1" y2="[\d.]+" stroke="#000" stroke-width="1.6"\/>/g)).toHaveLength(probeTicks + 1); // + the legend's
+  });
 
   // The kernel's timers fire a little late, never early: 0.5 s + 5 % of the prediction.
   const withinTolerance = (result: LabResult) => {
@@ -72,6 +143,8 @@ describe.skipIf(missing.length > 0)('network-failure lab', () => {
     // 1/8 of its length late; the short probe timers after it add almost nothing.
     expect(old.measuredMs as number).toBeGreaterThanOrEqual(70_000 - 500);
     expect(old.measuredMs as number).toBeLessThanOrEqual(70_000 + 60_000 / 8 + 500);
+    // On the wire: its 10 probes start 60 s after the last segment, and come 1 s apart.
+    expectProbes(old, 10, 60_000, 1000);
     expect(report.beforeConnect).toMatch(/idle 60 s, not 30 s/);
   });
 
@@ -126,3 +199,4 @@ describe.skipIf(missing.length > 0)('network-failure lab', () => {
     expect(report.durationMs).toBeLessThan(95_000);
   });
 });
+
