@@ -5,7 +5,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, test } from 'vitest';
 import type { LabReport, LabResult } from '../../demo/lab/report.js';
-import { labNamespaces, missingRequirements } from '../../demo/lab/netns.js';
+import readline from 'node:readline';
+import { createHosts, cutLink, destroyHosts, labNamespaces, missingRequirements, SERVER_ADDRESS } from '../../demo/lab/netns.js';
 
 // The lab, run once for real: two network namespaces, iptables DROP rules, and
 // every configuration's detection time measured against detectionTime's prediction.
@@ -200,3 +201,48 @@ describe.skipIf(missing.length > 0)('network-failure lab', () => {
   });
 });
 
+describe.skipIf(missing.length > 0)('client on a link cut with iptables', () => {
+  /** Spawns the CLI inside a namespace and collects its stdout lines. */
+  const cliIn = (namespace: string, args: string[]) => {
+    const child = spawn('ip', ['netns', 'exec', namespace, process.execPath, cli, ...args]);
+    const lines: string[] = [];
+    readline.createInterface({ input: child.stdout }).on('line', (line) => lines.push(line));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    return { child, lines, exited };
+  };
+  const waitUntil = async (what: string, ms: number, check: () => boolean) => {
+    for (const started = Date.now(); !check(); await new Promise((resolve) => setTimeout(resolve, 50))) {
+      if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}`);
+    }
+  };
+
+  test('its summary gives the keepalive probes each socket sent before the error (TCP_INFO): 2 and 3', async () => {
+    const hosts = createHosts();
+    const processes: ReturnType<typeof cliIn>[] = [];
+    try {
+      const server = cliIn(hosts.server, ['server', '--host', SERVER_ADDRESS, '--port', '7654', '--json']);
+      processes.push(server);
+      await waitUntil('the server to listen', 10_000, () => server.lines.length > 0);
+      const options = ['client', '--host', SERVER_ADDRESS, '--port', '7654', '--sockets', '2', '--idle', '2000', '--interval', '1000', '--count', '2,3'];
+      const json = cliIn(hosts.client, [...options, '--json']);
+      const text = cliIn(hosts.client, options);
+      processes.push(json, text);
+      await waitUntil('both clients to connect', 10_000, () => json.lines.filter((line) => line.includes('"connect"')).length === 2 && text.lines.length >= 2);
+      cutLink(hosts, 7654);
+      expect(await json.exited).toBe(0);
+      expect(await text.exited).toBe(0);
+      const closes = json.lines.map((line) => JSON.parse(line)).filter((event) => event.event === 'close');
+      expect(closes).toEqual([
+        expect.objectContaining({ id: '#1', code: 'ETIMEDOUT', probes: 2 }),
+        expect.objectContaining({ id: '#2', code: 'ETIMEDOUT', probes: 3 }),
+      ]);
+      const summary = text.lines.slice(text.lines.findIndex((line) => line.startsWith('socket')));
+      expect(summary[0]).toMatch(/^socket\s+mode\s+kernel values\s+end\s+probes sent before the end\s+silent for$/);
+      expect(summary[2]).toMatch(/^#1\s+library\s+on\s+2s\/1s\/x2\s+ETIMEDOUT\s+2\s+4\.\d s$/);
+      expect(summary[3]).toMatch(/^#2\s+library\s+on\s+2s\/1s\/x3\s+ETIMEDOUT\s+3\s+5\.\d s$/);
+    } finally {
+      for (const { child } of processes) child.kill('SIGKILL');
+      destroyHosts(hosts);
+    }
+  }, 30_000);
+});
