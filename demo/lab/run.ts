@@ -8,6 +8,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import type { KeepAliveState } from 'socket-keepalive';
 import type { ConnectionReport } from '../connection.js';
 import { nodeBinary } from '../node-release.js';
 import { Capture } from './capture.js';
@@ -44,7 +45,7 @@ export async function runLab(settings: LabSettings): Promise<LabReport> {
     const peers = lab.startPeers(rows, oldNode.binary);
     await waitFor('every connection to be ready', 15_000, () => lab.check() ?? (rows.every((row) => lab.reports.get(row.id)?.effective) || undefined));
 
-    const predictions = new Map(rows.map((row) => [row.id, predict(row, lab.reports.get(row.id)?.effective as NonNullable<ConnectionReport['effective']>)]));
+    const predictions = new Map(rows.map((row) => [row.id, predict(row, lab.reports.get(row.id)?.effective as KeepAliveState)]));
     const expected = rows.filter((row) => (predictions.get(row.id) as number) <= settings.windowMs);
     settings.log(`hosts ${hosts.server} (${SERVER_ADDRESS}) and ${hosts.client} (${CLIENT_ADDRESS}) connected; cutting port ${MAIN_PORT} now`);
     cutLink(hosts, MAIN_PORT);
