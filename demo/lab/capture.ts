@@ -78,7 +78,7 @@ export class Capture {
  * Decodes a pcap stream (https://www.tcpdump.org/manpages/pcap-savefile.5.html) of
  * Ethernet frames; anything but IPv4 TCP is skipped, and so is a truncated last record.
  */
-export function decodePcap(data: Buffer): Segment[] {
+function decodePcap(data: Buffer): Segment[] {
   if (data.length < 24) return [];
   const magic = data.readUInt32LE(0);
   const littleEndian = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;

@@ -12,7 +12,7 @@ import type { WireTrace } from './wire.js';
  * level's granularity, at most about 1/8 of the timeout (kernel/time/timer.c), plus
  * 100 ms for the scheduling of the measuring process.
  */
-export const timerSlack = (ms: number) => 100 + ms / 8;
+const timerSlack = (ms: number) => 100 + ms / 8;
 /** How early a measured time may look: the kernel counts in jiffies (4 ms here), the lab samples. */
 const EARLY_MS = 50;
 /** The detection time is measured by the client process (TCP_INFO, 'close'), not on the wire. */
@@ -25,7 +25,7 @@ const DETECTION_LATE_MS = 500;
  * detectionTime's `idle` (so `count` probes without a user timeout). None with data in
  * flight, where the retransmission timer runs instead, and none with keepalive off.
  */
-export function expectedProbeOffsets(effective: KeepAliveState, inFlight: boolean, untilMs: number): number[] {
+function expectedProbeOffsets(effective: KeepAliveState, inFlight: boolean, untilMs: number): number[] {
   if (inFlight || !effective.enable) return [];
   const dropAt = detectionTime(effective).idle;
   const offsets: number[] = [];
