@@ -38,8 +38,8 @@ Options:
   --svg FILE       also write the run as a timeline: one lane per connection, its last
                    segment received, each probe and retransmission, predicted and
                    measured detection, the cut
-  --cleanup        remove namespaces and links left by a lab that was killed, then exit
-                   (those of a lab still running are left alone)
+  --cleanup        remove namespaces and links left by a lab that was killed, and end the
+                   processes left in them, then exit (a lab still running is left alone)
   -h, --help       this help
 
 Exit codes: 0 done and everything matched, 1 the lab failed or a detection time or

@@ -83,13 +83,32 @@ export function findLeftovers(): string[] {
   return [...labNamespaces(), ...links].filter(({ owner }) => !pidIsAlive(owner)).map(({ name }) => name);
 }
 
-/** Removes the given namespaces and links (as found by findLeftovers); returns what it removed. */
+/**
+ * Ends the processes still inside a namespace: a killed lab's servers, peers and tcpdump
+ * outlive it (deleting the namespace's name would not end them).
+ */
+function endProcessesIn(namespace: string): void {
+  for (const pid of run('ip', ['netns', 'pids', namespace]).split('\n').filter(Boolean)) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // exited meanwhile
+    }
+  }
+}
+
+/**
+ * Removes the given namespaces, with any process left in them, and links (as found by
+ * findLeftovers); returns what it removed.
+ */
 export function removeAll(names: string[]): string[] {
   const removed: string[] = [];
   for (const name of names) {
     try {
-      if (NAMESPACE_NAME.test(name)) run('ip', ['netns', 'delete', name]);
-      else run('ip', ['link', 'delete', name]);
+      if (NAMESPACE_NAME.test(name)) {
+        endProcessesIn(name);
+        run('ip', ['netns', 'delete', name]);
+      } else run('ip', ['link', 'delete', name]);
       removed.push(name);
     } catch {
       // Deleting one end of a veth pair deletes the other: already gone.

@@ -20,6 +20,12 @@ if (missing.length > 0) {
 
 const namespaces = () => labNamespaces().map(({ name }) => name);
 
+async function waitUntil(what: string, ms: number, check: () => boolean): Promise<void> {
+  for (const started = Date.now(); !check(); await new Promise((resolve) => setTimeout(resolve, 50))) {
+    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}`);
+  }
+}
+
 describe.skipIf(missing.length > 0)('network-failure lab', () => {
   let report: LabReport;
   let exitCode: number;
@@ -163,7 +169,11 @@ describe.skipIf(missing.length > 0)('network-failure lab', () => {
     });
     const leftover = `ska-lab-${gone}-server`;
     execFileSync('ip', ['netns', 'add', leftover]);
+    // A process the killed lab left running inside it, as its echo servers are.
+    const orphan = spawn('ip', ['netns', 'exec', leftover, 'sleep', '60']);
+    const orphanEnded = new Promise((resolve) => orphan.on('exit', (_, signal) => resolve(signal)));
     try {
+      await waitUntil('the process to run in the namespace', 5000, () => execFileSync('ip', ['netns', 'pids', leftover], { encoding: 'utf8' }).trim() !== '');
       const refused = await promisify(execFile)(process.execPath, [cli, 'lab'], { encoding: 'utf8' }).then(
         () => ({ code: 0, stderr: '' }),
         (error: { code: number; stderr: string }) => error,
@@ -173,7 +183,9 @@ describe.skipIf(missing.length > 0)('network-failure lab', () => {
       const { stdout } = await promisify(execFile)(process.execPath, [cli, 'lab', '--cleanup'], { encoding: 'utf8' });
       expect(stdout).toContain(`removed ${leftover}`);
       expect(namespaces()).not.toContain(leftover);
+      expect(await orphanEnded).toBe('SIGKILL');
     } finally {
+      orphan.kill('SIGKILL');
       if (namespaces().includes(leftover)) execFileSync('ip', ['netns', 'delete', leftover]);
     }
   });
@@ -194,6 +206,20 @@ describe.skipIf(missing.length > 0)('network-failure lab', () => {
     }
   });
 
+  test('Ctrl-C during the cut removes the namespaces and ends tcpdump, the servers and the peers', async () => {
+    const lab = spawn(process.execPath, [cli, 'lab', '--no-old-node']);
+    const output = readline.createInterface({ input: lab.stdout });
+    await new Promise<void>((resolve) => output.on('line', (line) => line.includes('cutting port') && resolve()));
+    expect(namespaces().filter((name) => name.startsWith(`ska-lab-${lab.pid}-`))).toHaveLength(2);
+    const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(lab.pid)], { encoding: 'utf8' }).trim().split(/\s+/).map(Number);
+    expect(children.length).toBeGreaterThanOrEqual(4); // tcpdump, two servers, a peer
+    lab.kill('SIGINT');
+    const [, signal] = await new Promise<[number | null, string | null]>((resolve) => lab.on('exit', (...result) => resolve(result)));
+    expect(signal).toBe('SIGINT');
+    expect(namespaces().filter((name) => name.startsWith(`ska-lab-${lab.pid}-`))).toEqual([]);
+    for (const pid of children) expect(fs.existsSync(`/proc/${pid}`) && fs.readFileSync(`/proc/${pid}/cmdline`).length > 0).toBe(false);
+  });
+
   test('the lab cleans up and stays within about 90 seconds', () => {
     expect(namespaces().filter((name) => name.startsWith(`ska-lab-${labPid}-`))).toEqual([]);
     expect(execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })).not.toMatch(new RegExp(`: skl${labPid}[sc]`));
@@ -209,11 +235,6 @@ describe.skipIf(missing.length > 0)('client on a link cut with iptables', () => 
     readline.createInterface({ input: child.stdout }).on('line', (line) => lines.push(line));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     return { child, lines, exited };
-  };
-  const waitUntil = async (what: string, ms: number, check: () => boolean) => {
-    for (const started = Date.now(); !check(); await new Promise((resolve) => setTimeout(resolve, 50))) {
-      if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}`);
-    }
   };
 
   test('its summary gives the keepalive probes each socket sent before the error (TCP_INFO): 2 and 3', async () => {
