@@ -18,7 +18,7 @@ type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, () => Promise<Command>> = {
   server: async () => (await import('./server.js')).serverCommand,
   client: async () => (await import('./client.js')).clientCommand,
-  lab: async () => (await import('./lab.js')).labCommand,
+  lab: async () => (await import('./lab/command.js')).labCommand,
   inspect: async () => (await import('./inspect.js')).inspectCommand,
 };
 

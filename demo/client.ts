@@ -2,7 +2,7 @@
 import { detectionTime, type KeepAliveOptions } from 'socket-keepalive';
 import { integer, parse, perSocket, UsageError } from './args.js';
 import { Connection, type ConnectionSpec, type Mode, MODES } from './connection.js';
-import { formatDuration, formatState } from './format.js';
+import { formatDuration, formatState, formatTable } from './format.js';
 import { KEEPALIVE_FLAG_SPEC } from './server.js';
 
 export const CLIENT_USAGE = `Usage: socket-keepalive client [options]
@@ -10,8 +10,9 @@ export const CLIENT_USAGE = `Usage: socket-keepalive client [options]
 Opens connections to a server (e.g. socket-keepalive server), each with its own
 keepalive settings, and shows one live line per socket: the values read back from the
 kernel, keepalive probes outstanding (TCP_INFO), time since the kernel last heard from
-the peer, and state. When a socket dies it prints the error and how long after the
-peer went silent.
+the peer, and state. When a socket dies it prints the error, how long after the peer
+went silent, and how many keepalive probes it had sent unanswered (TCP_INFO, sampled
+every 250 ms while open); at the end, a summary of every socket.
 
 Options (LIST: one value for all sockets, or comma-separated, one per socket):
   --host ADDR            server address (default 127.0.0.1)
@@ -73,6 +74,22 @@ export function statusLine(connection: Connection, now: number): string {
   return `${report.id.padEnd(4)} ${connection.spec.mode.padEnd(14)} ${values.padEnd(26)} probes ${String(report.probes ?? '-').padEnd(3)} silent ${silent.padEnd(9)} ${state}`;
 }
 
+/**
+ * Every socket's end: how it closed, the keepalive probes it had sent unanswered by
+ * then (TCP_INFO's probe count at the last sample while open), and its silence.
+ */
+function summary(connections: Connection[]): string {
+  const rows = connections.map(({ report, spec }) => [
+    report.id,
+    spec.mode,
+    report.effective ? formatState(report.effective) : '-',
+    report.errorCode ?? (report.effective ? 'closed' : 'never opened'),
+    report.probes === undefined ? '-' : String(report.probes),
+    report.lastHeardAt === undefined || report.closedAt === undefined ? '-' : formatDuration(report.closedAt - report.lastHeardAt),
+  ]);
+  return formatTable(['socket', 'mode', 'kernel values', 'end', 'probes sent before the end', 'silent for'], rows);
+}
+
 export async function clientCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     host: { type: 'string', default: '127.0.0.1' },
@@ -109,8 +126,12 @@ export async function clientCommand(argv: string[]): Promise<number> {
           const report = connection.report;
           if (!report.effective) failedToOpen = !stopped;
           const silentMs = report.lastHeardAt === undefined ? null : (report.closedAt as number) - report.lastHeardAt;
-          if (values.json) json({ event: 'close', id: report.id, code: report.errorCode ?? null, silentMs });
-          else if (!live) console.log(`${report.id} closed: ${report.errorCode ?? 'by peer'}${silentMs === null ? '' : `, ${formatDuration(silentMs)} after the peer was last heard`}`);
+          const probes = report.probes ?? null;
+          if (values.json) json({ event: 'close', id: report.id, code: report.errorCode ?? null, silentMs, probes });
+          else if (!live) {
+            const heard = silentMs === null ? '' : `, ${formatDuration(silentMs)} after the peer was last heard`;
+            console.log(`${report.id} closed: ${report.errorCode ?? 'by peer'}${heard}${probes === null ? '' : `, ${probes} keepalive probe(s) unanswered`}`);
+          }
           resolve();
         });
       }),
@@ -141,6 +162,7 @@ export async function clientCommand(argv: string[]): Promise<number> {
   clearInterval(ticker);
   if (writer) clearInterval(writer);
   draw();
+  if (!values.json) console.log(`\n${summary(connections)}`);
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
   return failedToOpen ? 1 : 0;

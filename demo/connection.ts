@@ -10,7 +10,7 @@ import { getKeepAlive, getTcpInfo, type KeepAliveOptions, type KeepAliveState, s
  * How keepalive is configured:
  * - `library`: this library's setKeepAlive with `options`, called before connect;
  * - `node`: Node's own `socket.setKeepAlive(true, nodeDelay)` after 'connect';
- * - `before-connect`: the same call right after net.connect() (the seed's "incorrect" pattern);
+ * - `before-connect`: the same call right after net.connect(), before the socket has connected;
  * - `off`: nothing.
  */
 export type Mode = 'library' | 'node' | 'before-connect' | 'off';
@@ -29,6 +29,8 @@ export interface ConnectionSpec {
 export interface ConnectionReport {
   id: string;
   state: 'connecting' | 'open' | 'closed';
+  /** The connection's local port, once connected: what tells it apart on the wire. */
+  localPort?: number;
   /** Kernel values read back after connect. */
   effective?: KeepAliveState;
   /** Keepalive probes outstanding, from TCP_INFO. */
@@ -57,6 +59,7 @@ export class Connection {
     socket.on('connect', () => {
       if (spec.mode === 'node') socket.setKeepAlive(true, spec.nodeDelay);
       this.report.state = 'open';
+      this.report.localPort = socket.localPort;
       this.report.effective = getKeepAlive(socket);
       this.sample();
     });

@@ -1,8 +1,7 @@
 /** `socket-keepalive inspect`: the keepalive settings of a running process's TCP sockets. */
-import { type InspectedSocket, inspectProcess } from 'socket-keepalive';
+import { type InspectedSocket, inspectProcess, retransmissionLimitMs } from 'socket-keepalive';
 import { integer, parse, UsageError } from './args.js';
 import { formatDuration, formatState, formatTable } from './format.js';
-import { retransmissionLimitMs } from './kernel.js';
 
 export const INSPECT_USAGE = `Usage: socket-keepalive inspect <pid> [options]
 
@@ -24,7 +23,22 @@ Options:
 Exit codes: 0 done, 1 the process cannot be inspected (no such pid, no permission,
 kernel too old), 2 bad arguments.`;
 
-function table(sockets: InspectedSocket[]): string {
+/** An inspected socket as the command shows it. */
+interface ShownSocket extends InspectedSocket {
+  /**
+   * True for the connections (not listeners) that would take longest to notice a dead
+   * peer on an idle connection: those with the largest `detection.idle`.
+   */
+  slowest: boolean;
+}
+
+function markSlowest(sockets: InspectedSocket[]): ShownSocket[] {
+  const connections = sockets.filter((socket) => socket.state !== 'LISTEN');
+  const slowest = Math.max(...connections.map((socket) => socket.detection.idle));
+  return sockets.map((socket) => ({ ...socket, slowest: socket.state !== 'LISTEN' && socket.detection.idle === slowest }));
+}
+
+function table(sockets: ShownSocket[]): string {
   if (sockets.length === 0) return 'no TCP sockets';
   const rows = sockets.map((socket) => [
     String(socket.fd),
@@ -55,7 +69,7 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('give exactly one pid');
   const pid = integer('pid', positionals[0], 1, 2_147_483_647) as number;
   const show = () => {
-    const sockets = inspectProcess(pid);
+    const sockets = markSlowest(inspectProcess(pid));
     if (values.json) console.log(JSON.stringify(sockets, null, values.watch ? 0 : 2));
     else {
       if (values.watch) process.stdout.write('\x1b[H\x1b[2J');

@@ -11,19 +11,20 @@ export interface DetectionTime {
   /**
    * ms from sending data that is never acknowledged until the connection fails: the
    * user timeout; `null` when it is 0, as the kernel's retransmission limit
-   * (net.ipv4.tcp_retries2, about 15 minutes by default) then governs, and keepalive
-   * probes are not sent while data is unacknowledged.
+   * ({@link retransmissionLimitMs}: net.ipv4.tcp_retries2, about 15 minutes by default)
+   * then governs, and keepalive probes are not sent while data is unacknowledged.
    */
   inFlight: number | null;
 }
 
 const LINUX_DEFAULTS = { idle: 7_200_000, interval: 75_000, count: 9 };
 
-function readSysctlSeconds(name: string, fallbackMs: number, scale: number): number {
+/** A net.ipv4 sysctl of this network namespace times `scale`; `fallback` when unreadable. */
+function readSysctl(name: string, fallback: number, scale: number): number {
   try {
     return Number.parseInt(readFileSync(`/proc/sys/net/ipv4/${name}`, 'utf8'), 10) * scale;
   } catch {
-    return fallbackMs;
+    return fallback;
   }
 }
 
@@ -32,9 +33,9 @@ let systemDefaults: typeof LINUX_DEFAULTS | undefined;
 /** This network namespace's keepalive defaults, read once (Linux's own when unreadable). */
 function keepaliveDefaults(): typeof LINUX_DEFAULTS {
   systemDefaults ??= {
-    idle: readSysctlSeconds('tcp_keepalive_time', LINUX_DEFAULTS.idle, 1000),
-    interval: readSysctlSeconds('tcp_keepalive_intvl', LINUX_DEFAULTS.interval, 1000),
-    count: readSysctlSeconds('tcp_keepalive_probes', LINUX_DEFAULTS.count, 1),
+    idle: readSysctl('tcp_keepalive_time', LINUX_DEFAULTS.idle, 1000),
+    interval: readSysctl('tcp_keepalive_intvl', LINUX_DEFAULTS.interval, 1000),
+    count: readSysctl('tcp_keepalive_probes', LINUX_DEFAULTS.count, 1),
   };
   return systemDefaults;
 }
@@ -67,4 +68,27 @@ export function detectionTime(options: KeepAliveOptions): DetectionTime {
   if (userTimeout === 0) return { idle: idle + (count ?? defaults.count) * interval, inFlight };
   const ticks = Math.max(1, Math.ceil((userTimeout - idle) / interval));
   return { idle: idle + ticks * interval, inFlight };
+}
+
+/** Linux's net.ipv4.tcp_retries2 default (include/net/tcp.h TCP_RETR2). */
+const DEFAULT_RETRIES = 15;
+/** The retransmission timeout's floor and ceiling (TCP_RTO_MIN, TCP_RTO_MAX), ms. */
+const [RTO_MIN, RTO_MAX] = [200, 120_000];
+
+/**
+ * How long Linux keeps retransmitting unacknowledged data before it drops the
+ * connection with ETIMEDOUT when no user timeout is set: the time the RTO, doubling
+ * from its 200 ms floor and capped at 120 s, takes to back off net.ipv4.tcp_retries2
+ * times (tcp_model_timeout() and retransmits_timed_out() in net/ipv4/tcp_timer.c).
+ * With the default of 15 retries that is 924.6 s, about 15 minutes. This is what
+ * governs a connection with data in flight when {@link DetectionTime.inFlight} is
+ * `null`. Reads this network namespace's sysctl on every call (Linux's default 15 when
+ * unreadable). See tcp(7): https://man7.org/linux/man-pages/man7/tcp.7.html
+ */
+export function retransmissionLimitMs(): number {
+  const retries = readSysctl('tcp_retries2', DEFAULT_RETRIES, 1);
+  const linearBackoffThreshold = Math.floor(Math.log2(RTO_MAX / RTO_MIN));
+  return retries <= linearBackoffThreshold
+    ? ((2 << retries) - 1) * RTO_MIN
+    : ((2 << linearBackoffThreshold) - 1) * RTO_MIN + (retries - linearBackoffThreshold) * RTO_MAX;
 }

@@ -17,5 +17,6 @@ export {
   getTcpInfo,
   tuneAgent,
   detectionTime,
+  retransmissionLimitMs,
   inspectProcess,
 } from './index.js';

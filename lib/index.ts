@@ -15,5 +15,5 @@ export {
   getTcpInfo,
   tuneAgent,
 } from './keepalive.js';
-export { type DetectionTime, detectionTime } from './detection.js';
+export { type DetectionTime, detectionTime, retransmissionLimitMs } from './detection.js';
 export { type InspectedSocket, inspectProcess } from './inspect.js';

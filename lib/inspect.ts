@@ -23,11 +23,6 @@ export interface InspectedSocket {
   lastDataReceived: number;
   /** Predicted time to notice a dead peer; see {@link detectionTime}. */
   detection: DetectionTime;
-  /**
-   * True for the connections (not listeners) that would take longest to notice a dead
-   * peer on an idle connection: those with the largest `detection.idle`.
-   */
-  slowest: boolean;
 }
 
 /** `/proc/<pid>/net/tcp{,6}` addresses: hex, in host (little-endian) byte order per 32-bit word. */
@@ -131,7 +126,7 @@ export function inspectProcess(pid: number): InspectedSocket[] {
   } catch (error) {
     throw accessError(error as NodeJS.ErrnoException, pid, 'pidfd_open');
   }
-  const found: Omit<InspectedSocket, 'slowest'>[] = [];
+  const found: InspectedSocket[] = [];
   try {
     for (const { fd, inode } of sockets) {
       const address = addresses.get(inode);
@@ -163,7 +158,5 @@ export function inspectProcess(pid: number): InspectedSocket[] {
   } finally {
     fs.closeSync(pidfd);
   }
-  const connections = found.filter((socket) => socket.state !== 'LISTEN');
-  const slowest = Math.max(...connections.map((socket) => socket.detection.idle));
-  return found.map((socket) => ({ ...socket, slowest: socket.state !== 'LISTEN' && socket.detection.idle === slowest }));
+  return found;
 }

@@ -26,6 +26,7 @@ describe('socket-keepalive command line', () => {
     [['server', '--port', '70000'], /--port must be an integer from 0 to 65535/],
     [['server', '--count', '500'], /"options.count" is out of range/],
     [['lab', '--window', 'soon'], /--window must be an integer/],
+    [['lab', '--svg', '/no-such-directory/timeline.svg'], /--svg \/no-such-directory\/timeline.svg: no such directory \/no-such-directory/],
   ])('%j is refused with exit code 2 and a clear message', async (args, message) => {
     const { code, stderr } = await runCli(args);
     expect(code).toBe(2);

@@ -3,22 +3,26 @@ import readline from 'node:readline';
 import { describe, expect, test, vi } from 'vitest';
 import { skipWithout } from '../helpers/requirements.js';
 import { cliPath, run, runCli, spawnCli } from '../helpers/run.js';
+import { setKeepAlive } from '../helpers/library.js';
 import { connectTo, startServer } from '../helpers/sockets.js';
 
 describe('socket-keepalive inspect', () => {
-  test('--json lists this test process\'s sockets; --help and bad arguments', async () => {
+  test('--json lists this test process\'s sockets, the slowest to notice a dead peer marked; --help and bad arguments', async () => {
     const server = await startServer();
-    const client = await connectTo(server);
+    const [client, tuned] = await Promise.all([connectTo(server), connectTo(server)]);
+    setKeepAlive(tuned, { idle: 5000, interval: 1000, count: 3 });
     const { code, stdout } = await runCli(['inspect', String(process.pid), '--json']);
     expect(code).toBe(0);
     const sockets = JSON.parse(stdout) as Record<string, unknown>[];
     expect(sockets).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ local: `127.0.0.1:${client.localPort}`, state: 'ESTABLISHED', keepAlive: expect.any(Object), slowest: expect.any(Boolean) }),
-        expect.objectContaining({ local: `127.0.0.1:${server.port}`, peer: '*:0', state: 'LISTEN' }),
+        expect.objectContaining({ local: `127.0.0.1:${client.localPort}`, state: 'ESTABLISHED', keepAlive: expect.objectContaining({ enable: false }), slowest: true }),
+        expect.objectContaining({ local: `127.0.0.1:${tuned.localPort}`, state: 'ESTABLISHED', detection: { idle: 8000, inFlight: null }, slowest: false }),
+        expect.objectContaining({ local: `127.0.0.1:${server.port}`, peer: '*:0', state: 'LISTEN', slowest: false }),
       ]),
     );
     client.destroy();
+    tuned.destroy();
     await server.close();
     expect((await runCli(['inspect', '--help'])).stdout).toMatch(/^Usage: socket-keepalive inspect <pid>/);
     expect(await runCli(['inspect'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/give exactly one pid/) });

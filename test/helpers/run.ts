@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { root } from './tree.js';
 
@@ -12,15 +12,21 @@ export interface RunResult {
   stderr: string;
 }
 
+/** Waits for a started program to end and resolves with how it ended, whatever its exit code. */
+export function finished(child: ChildProcess): Promise<RunResult> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject); // the program did not start
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 /** Runs a program to its end and resolves with how it ended, whatever its exit code. */
 export function run(command: string, args: readonly string[]): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    execFile(command, args, { encoding: 'utf8' }, (error, stdout, stderr) => {
-      if (!error) resolve({ code: 0, stdout, stderr });
-      else if (typeof error.code === 'number' || error.code == null) resolve({ code: error.code ?? null, stdout, stderr });
-      else reject(error); // a system error code: the program did not start
-    });
-  });
+  return finished(spawn(command, args));
 }
 
 /** Runs `socket-keepalive <args>` to its end. */

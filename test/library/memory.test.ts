@@ -1,11 +1,14 @@
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { expect, test } from 'vitest';
 import { libraryPath } from '../helpers/library.js';
+import { run } from '../helpers/run.js';
 import { root } from '../helpers/tree.js';
 
-const runNode = async (args: string[]) => JSON.parse((await promisify(execFile)(process.execPath, ['--expose-gc', ...args], { encoding: 'utf8' })).stdout);
+const runNode = async (args: string[]) => {
+  const { code, stdout, stderr } = await run(process.execPath, ['--expose-gc', ...args]);
+  expect(code, stderr).toBe(0);
+  return JSON.parse(stdout);
+};
 
 // One million apply + read calls leave resident memory flat, and the library keeps only
 // a few hundred bytes per tuned socket (bench/memory.mjs measures both, with GC forced).

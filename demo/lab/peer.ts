@@ -7,7 +7,7 @@
  */
 import readline from 'node:readline';
 import type { KeepAliveOptions } from 'socket-keepalive';
-import { Connection, type ConnectionReport, type ConnectionSpec } from './connection.js';
+import { Connection, type ConnectionReport, type ConnectionSpec } from '../connection.js';
 
 export interface PeerRow extends ConnectionSpec {
   /** Write once when the link is cut, so data is unacknowledged while the peer is gone. */

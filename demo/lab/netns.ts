@@ -1,20 +1,29 @@
 /**
  * Two hosts on one machine for the lab: network namespaces joined by a veth pair, and
- * the seed's iptables DROP rules applied inside the server's namespace (the machine's
- * own firewall is never touched). Every name carries the lab's prefix and its pid, so
- * leftovers of a crashed run can be found and removed.
+ * iptables DROP rules for the lab's port applied inside the server's namespace (the
+ * machine's own firewall is never touched). Every name carries the lab's prefix and the
+ * pid of the lab that made it, so labs running at once never share a name, and only the
+ * leftovers of a lab whose process is gone are ever removed.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 
-export const NAMESPACE_PREFIX = 'ska-lab-';
+const NAMESPACE_PREFIX = 'ska-lab-';
 const VETH_PREFIX = 'skl';
+/** `ska-lab-<pid>-server`, `ska-lab-<pid>-client`: the lab's namespaces, with the owner's pid. */
+const NAMESPACE_NAME = /^ska-lab-(\d+)-(?:server|client)$/;
+/** `skl<pid>s`, `skl<pid>c`: the veth ends while still outside the namespaces (at most 15 characters). */
+const VETH_NAME = /^skl(\d+)[sc]$/;
 export const SERVER_ADDRESS = '10.213.0.1';
 export const CLIENT_ADDRESS = '10.213.0.2';
 
 export interface Hosts {
+  /** The server's namespace. */
   server: string;
+  /** The client's namespace. */
   client: string;
+  /** The client's end of the veth pair, inside its namespace: where the lab captures. */
+  clientLink: string;
 }
 
 function run(command: string, args: string[]): string {
@@ -40,6 +49,7 @@ export function missingRequirements(): string[] {
   if (((capabilities >> CAP_NET_ADMIN) & 1n) === 0n) missing.push('CAP_NET_ADMIN (run as root, e.g. with sudo)');
   if (!commandExists('ip')) missing.push('the ip command (Debian package iproute2)');
   if (!commandExists('iptables')) missing.push('the iptables command (Debian package iptables)');
+  if (!commandExists('tcpdump')) missing.push('the tcpdump command (Debian package tcpdump)');
   return missing;
 }
 
@@ -52,27 +62,53 @@ function pidIsAlive(pid: number): boolean {
   }
 }
 
-/** Namespaces and veth links of labs whose process is gone. */
-export function findLeftovers(): string[] {
-  const namespaces = run('ip', ['netns', 'list'])
+/** The lab's namespaces on this machine, with the pid of the lab that made each. */
+export function labNamespaces(): { name: string; owner: number }[] {
+  return run('ip', ['netns', 'list'])
     .split('\n')
-    .map((line) => line.split(' ')[0])
-    .filter((name) => name.startsWith(NAMESPACE_PREFIX));
-  const links = run('ip', ['-o', 'link', 'show'])
-    .split('\n')
-    .map((line) => line.split(': ')[1]?.split('@')[0] ?? '')
-    .filter((name) => name.startsWith(VETH_PREFIX));
-  const owner = (name: string) => Number(/(\d+)/.exec(name)?.[1]);
-  return [...namespaces, ...links].filter((name) => !pidIsAlive(owner(name)));
+    .map((line) => NAMESPACE_NAME.exec(line.split(' ')[0]))
+    .flatMap((match) => (match ? [{ name: match[0], owner: Number(match[1]) }] : []));
 }
 
-/** Removes the given namespaces and links (as found by findLeftovers); returns what it removed. */
+/**
+ * Namespaces and veth links left by labs whose process is gone. Those of a lab still
+ * running (another one on this machine) are not leftovers, and names that merely share
+ * the prefix are not the lab's.
+ */
+export function findLeftovers(): string[] {
+  const links = run('ip', ['-o', 'link', 'show'])
+    .split('\n')
+    .map((line) => VETH_NAME.exec(line.split(': ')[1]?.split('@')[0] ?? ''))
+    .flatMap((match) => (match ? [{ name: match[0], owner: Number(match[1]) }] : []));
+  return [...labNamespaces(), ...links].filter(({ owner }) => !pidIsAlive(owner)).map(({ name }) => name);
+}
+
+/**
+ * Ends the processes still inside a namespace: a killed lab's servers, peers and tcpdump
+ * outlive it (deleting the namespace's name would not end them).
+ */
+function endProcessesIn(namespace: string): void {
+  for (const pid of run('ip', ['netns', 'pids', namespace]).split('\n').filter(Boolean)) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // exited meanwhile
+    }
+  }
+}
+
+/**
+ * Removes the given namespaces, with any process left in them, and links (as found by
+ * findLeftovers); returns what it removed.
+ */
 export function removeAll(names: string[]): string[] {
   const removed: string[] = [];
   for (const name of names) {
     try {
-      if (name.startsWith(NAMESPACE_PREFIX)) run('ip', ['netns', 'delete', name]);
-      else run('ip', ['link', 'delete', name]);
+      if (NAMESPACE_NAME.test(name)) {
+        endProcessesIn(name);
+        run('ip', ['netns', 'delete', name]);
+      } else run('ip', ['link', 'delete', name]);
       removed.push(name);
     } catch {
       // Deleting one end of a veth pair deletes the other: already gone.
@@ -83,8 +119,8 @@ export function removeAll(names: string[]): string[] {
 
 /** Builds the two hosts; on failure removes whatever part was built, and throws. */
 export function createHosts(): Hosts {
-  const hosts = { server: `${NAMESPACE_PREFIX}${process.pid}-server`, client: `${NAMESPACE_PREFIX}${process.pid}-client` };
   const [serverLink, clientLink] = [`${VETH_PREFIX}${process.pid}s`, `${VETH_PREFIX}${process.pid}c`];
+  const hosts = { server: `${NAMESPACE_PREFIX}${process.pid}-server`, client: `${NAMESPACE_PREFIX}${process.pid}-client`, clientLink };
   try {
     run('ip', ['netns', 'add', hosts.server]);
     run('ip', ['netns', 'add', hosts.client]);
@@ -112,7 +148,7 @@ export function destroyHosts(hosts: Hosts): void {
   removeAll([hosts.server, hosts.client]);
 }
 
-/** The seed's rules, inside the server's namespace: drop everything to and from `port`. */
+/** Inside the server's namespace: drop every TCP packet to and from `port`, both ways silent. */
 function rules(port: number): string[][] {
   return [
     ['INPUT', '-p', 'tcp', '--dport', String(port), '-j', 'DROP'],

