@@ -1,14 +1,14 @@
 /**
  * Agents: every socket an `http.Agent` or `https.Agent` creates is tuned from before its
  * first byte. The agent's `createConnection` hook follows the rule in lib/hooks.ts: it
- * never throws, and a socket whose tuning fails is destroyed with the error, which the
- * request then emits.
+ * never throws, and a socket whose tuning fails is destroyed with the error once the
+ * request listens for it, so the request emits it.
  * @packageDocumentation
  */
 import http from 'node:http';
 import net from 'node:net';
 import { invalidArgType } from './errors.js';
-import { failSocket } from './hooks.js';
+import { failSocketSoon } from './hooks.js';
 import { KernelSettings, validateInto } from './options.js';
 import type { KeepAliveOptions } from './options.js';
 import { tuneSocket } from './socket.js';
@@ -78,6 +78,6 @@ function tune(socket: net.Socket | undefined, settings: KernelSettings): void {
   try {
     if (!isUnixDomain(socket)) tuneSocket(socket, settings);
   } catch (error) {
-    failSocket(socket, error);
+    failSocketSoon(socket, error);
   }
 }

@@ -21,6 +21,15 @@ export function failSocket(socket: net.Socket, error: unknown): void {
   socket.destroy(error instanceof Error ? error : new Error(String(error)));
 }
 
+/**
+ * {@link failSocket} for a socket not handed to the application yet (inside an agent's
+ * createConnection): one turn of the event loop later, once the request listens for
+ * the socket's 'error'.
+ */
+export function failSocketSoon(socket: net.Socket, error: unknown): void {
+  setImmediate(failSocket, socket, error);
+}
+
 /** The code of the warning for a failure no application code can catch. */
 export const NOT_APPLIED_WARNING = 'SOCKET_KEEPALIVE_NOT_APPLIED';
 

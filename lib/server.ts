@@ -10,6 +10,7 @@
 import type net from 'node:net';
 import { failSocket, warnNotApplied } from './hooks.js';
 import type { KernelSettings } from './options.js';
+import { keepTuningAcrossNodeCalls } from './socket.js';
 import {
   LISTENER_IN_PRIMARY,
   listenerError,
@@ -40,6 +41,7 @@ export function tuneServer(server: net.Server, settings: KernelSettings): void {
   if (tuning === undefined) {
     tuning = new ServerTuning();
     (server as Tunable<ServerTuning>)[kTuning] = tuning;
+    keepTuningAcrossNodeCalls();
   }
   tuning.merge(settings);
   // Listeners go on after the merge: adding one emits 'newListener' into application code.

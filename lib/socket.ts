@@ -62,10 +62,11 @@ function applyOnConnect(this: net.Socket): void {
 let nodeSetKeepAlive: net.Socket['setKeepAlive'] | undefined;
 
 /**
- * Wraps `net.Socket.prototype.setKeepAlive` once, on the first tuning: a socket without
- * tuning pays one property read per call, a fresh socket pays nothing to be tracked.
+ * Wraps `net.Socket.prototype.setKeepAlive` once, on the first tuning of a socket or
+ * server: a socket without tuning pays two property reads per call, a fresh socket pays
+ * nothing to be tracked.
  */
-function keepTuningAcrossNodeCalls(): void {
+export function keepTuningAcrossNodeCalls(): void {
   if (nodeSetKeepAlive !== undefined) return;
   nodeSetKeepAlive = net.Socket.prototype.setKeepAlive;
   net.Socket.prototype.setKeepAlive = setKeepAliveKeepingTuning;

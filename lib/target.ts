@@ -26,7 +26,7 @@ interface NodeHandle {
   fd?: number;
   /** Set on a TLSWrap: the handle it encrypts. */
   _parent?: NodeHandle;
-  /** Set on a TLSWrap: the JS stream it encrypts (a net.Socket, or a JSStreamSocket over any Duplex). */
+  /** Set on a TLSWrap: the JS stream it encrypts (a net.Socket, or a JSStreamSocket over any `stream`). */
   _parentWrap?: { stream?: unknown } | null;
 }
 
@@ -97,7 +97,8 @@ export function tcpSocketOf(target: net.Socket | Http2Session): net.Socket {
   if (handle == null || handle.constructor === TcpHandle || handle._parent === undefined) return target;
   const wrapped = handle._parentWrap;
   if (wrapped == null) return target; // a TLS socket that made its own TCP handle
-  if (wrapped instanceof net.Socket) return tcpSocketOf(wrapped);
+  // A JSStreamSocket, which TLS puts over a socket without a handle yet or over any Duplex.
+  if (wrapped.stream === undefined) return tcpSocketOf(wrapped as net.Socket);
   if (wrapped.stream instanceof net.Socket) return tcpSocketOf(wrapped.stream);
   throw invalidArgValue(
     'target',
