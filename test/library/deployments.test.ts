@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -23,6 +23,7 @@ const fixture = (name: string) => fs.readFileSync(path.join(__dirname, '..', 'fi
 const tlsKeys = () => ({ key: fixture('localhost-key.pem'), cert: fixture('localhost-cert.pem') });
 /** A stream that accepts writes and never answers: no TCP socket underneath. */
 const inertStream = () => new Duplex({ read() {}, write: (_chunk, _encoding, done) => done() }) as unknown as net.Socket;
+const libraryPath = path.join(__dirname, '..', '..', 'dist', 'index.js');
 const unixPath = (name: string) => path.join(os.tmpdir(), `ska-deploy-${name}-${process.pid}.sock`);
 
 /** Listens on a fresh Unix path; resolves once listening. */
@@ -34,6 +35,15 @@ async function listenOnPath(server: net.Server, name: string): Promise<string> {
   return socketPath;
 }
 
+/** Makes a GET request through `agent`, reads the whole response, and returns the socket it used. */
+async function requestSocket(agent: http.Agent, options: http.RequestOptions): Promise<net.Socket> {
+  const request = http.get({ ...options, agent, path: '/' });
+  const [response] = (await once(request, 'response')) as [http.IncomingMessage];
+  response.resume();
+  await once(response, 'end');
+  return request.socket as net.Socket;
+}
+
 describe('cluster', () => {
   type Message = { type: string; port?: number; server?: unknown; inherited?: unknown; afterNodeCall?: unknown; message?: string };
 
@@ -42,7 +52,7 @@ describe('cluster', () => {
     const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'cluster-server.cjs')], {
       env: {
         ...process.env,
-        LIBRARY: path.join(__dirname, '..', '..', 'dist', 'index.js'),
+        LIBRARY: libraryPath,
         POLICY: policy,
         TUNE: tune,
         TUNING: JSON.stringify(TUNING),
@@ -86,16 +96,9 @@ describe('http.Agent over a Unix path', () => {
     const socketPath = await listenOnPath(httpServer, 'agent');
     const tcp = await startServer('127.0.0.1', http.createServer((_request, response) => response.end('ok')));
     const agent = tuneAgent(new http.Agent({ keepAlive: true }), TUNING);
-    const get = async (options: http.RequestOptions) => {
-      const request = http.get({ ...options, agent, path: '/' });
-      const [response] = (await once(request, 'response')) as [http.IncomingMessage];
-      response.resume();
-      await once(response, 'end');
-      return request.socket as net.Socket;
-    };
-    for (let round = 0; round < 2; round++) await get({ socketPath });
+    for (let round = 0; round < 2; round++) await requestSocket(agent, { socketPath });
     // The same agent still tunes its TCP sockets.
-    const tcpSocket = await get({ host: '127.0.0.1', port: tcp.port });
+    const tcpSocket = await requestSocket(agent, { host: '127.0.0.1', port: tcp.port });
     expect(getKeepAlive(tcpSocket)).toEqual(EXPECTED);
     expect(() => agent.destroy()).not.toThrow();
     httpServer.close();
@@ -254,6 +257,32 @@ describe('servers', () => {
     expect(warnings).toEqual([]);
   });
 
+  test("a listening socket that refuses the options at 'listening' is a process warning, not an exception", () => {
+    // In a child process, as the listener's fd is closed under libuv: setsockopt then fails
+    // with EBADF. The child exits before libuv polls that fd again.
+    const script = `
+      const fs = require('node:fs');
+      const net = require('node:net');
+      const { setKeepAlive } = require(${JSON.stringify(libraryPath)});
+      process.on('warning', (warning) => console.log(JSON.stringify({ name: warning.name, code: warning.code, message: warning.message })));
+      const server = net.createServer();
+      setKeepAlive(server, { idle: 4000 });
+      server.listen(0, () => {
+        console.log(JSON.stringify({ listenCallbackRan: true }));
+        process.nextTick(() => process.exit(0));
+      });
+      fs.closeSync(server._handle.fd);`;
+    const lines = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines).toEqual([
+      { listenCallbackRan: true },
+      {
+        name: 'SocketKeepAliveWarning',
+        code: 'SOCKET_KEEPALIVE_NOT_APPLIED',
+        message: 'socket-keepalive could not apply the options to the listening socket of a server: setsockopt EBADF TCP_KEEPIDLE',
+      },
+    ]);
+  });
+
   test("accepted sockets keep the tuning when the application calls socket.setKeepAlive in 'connection'", async () => {
     const calls: [boolean, number?][] = [[true, 1000], [true, 30_000], [false]];
     const seen: unknown[] = [];
@@ -286,14 +315,6 @@ describe('tuneAgent reads the options once and keeps the validated copy', () => 
   });
   afterAll(() => server.close());
 
-  async function socketOf(agent: http.Agent): Promise<net.Socket> {
-    const request = http.get({ host: '127.0.0.1', port: server.port, agent, path: '/' });
-    const [response] = (await once(request, 'response')) as [http.IncomingMessage];
-    response.resume();
-    await once(response, 'end');
-    return request.socket as net.Socket;
-  }
-
   test('a configuration class with prototype getters is honoured, each getter read once', async () => {
     const reads: string[] = [];
     class KeepAliveConfig {
@@ -315,7 +336,7 @@ describe('tuneAgent reads the options once and keeps the validated copy', () => 
       }
     }
     const agent = tuneAgent(new http.Agent({ keepAlive: true }), new KeepAliveConfig());
-    expect(getKeepAlive(await socketOf(agent))).toEqual(EXPECTED);
+    expect(getKeepAlive(await requestSocket(agent, { host: '127.0.0.1', port: server.port }))).toEqual(EXPECTED);
     agent.destroy();
     expect(reads).toEqual(['idle', 'interval', 'count', 'userTimeout']);
   });
@@ -329,8 +350,8 @@ describe('tuneAgent reads the options once and keeps the validated copy', () => 
       },
     };
     const agent = tuneAgent(new http.Agent(), options);
-    expect(getKeepAlive(await socketOf(agent))).toMatchObject({ enable: true, count: 4 });
-    expect(getKeepAlive(await socketOf(agent))).toMatchObject({ enable: true, count: 4 });
+    expect(getKeepAlive(await requestSocket(agent, { host: '127.0.0.1', port: server.port }))).toMatchObject({ enable: true, count: 4 });
+    expect(getKeepAlive(await requestSocket(agent, { host: '127.0.0.1', port: server.port }))).toMatchObject({ enable: true, count: 4 });
     agent.destroy();
   });
 });
