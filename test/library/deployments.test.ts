@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,8 +37,8 @@ async function listenOnPath(server: net.Server, name: string): Promise<string> {
 }
 
 /** Makes a GET request through `agent`, reads the whole response, and returns the socket it used. */
-async function requestSocket(agent: http.Agent, options: http.RequestOptions): Promise<net.Socket> {
-  const request = http.get({ ...options, agent, path: '/' });
+async function requestSocket(agent: http.Agent, options: https.RequestOptions): Promise<net.Socket> {
+  const request = (agent instanceof https.Agent ? https : http).get({ ...options, agent, path: '/' });
   const [response] = (await once(request, 'response')) as [http.IncomingMessage];
   response.resume();
   await once(response, 'end');
@@ -154,6 +155,24 @@ describe('TLS layered over a TCP socket', () => {
     secure.setKeepAlive(false);
     expect(getKeepAlive(raw)).toEqual({ ...EXPECTED, enable: false });
     secure.destroy();
+  });
+
+  test('an https.Agent tunes its TLS sockets, and a tls.Server keeps the tuning across setKeepAlive in its handler', async () => {
+    const seen: unknown[] = [];
+    const httpsServer = https.createServer(tlsKeys(), (request, response) => {
+      request.socket.setKeepAlive(true, 1000);
+      seen.push(getKeepAlive(request.socket));
+      response.end('ok');
+    });
+    const server = await startServer('127.0.0.1', httpsServer);
+    setKeepAlive(httpsServer, OTHER);
+    const agent = tuneAgent(new https.Agent({ keepAlive: true, ...clientOptions() }), TUNING);
+    const socket = await requestSocket(agent as http.Agent, { host: '127.0.0.1', port: server.port, ...clientOptions() });
+    await new Promise((resolve) => setImmediate(resolve)); // back in the pool, after the agent's setKeepAlive
+    expect(getKeepAlive(socket)).toEqual(EXPECTED);
+    expect(seen).toEqual([{ enable: true, ...OTHER }]);
+    agent.destroy();
+    await server.close();
   });
 
   test('TLS over a stream that is not a socket is refused with a clear error, for set and get', () => {
