@@ -2,12 +2,13 @@
  * The two core calls: set keepalive options on any target, and read them back.
  * @packageDocumentation
  */
-import net from 'node:net';
+import type net from 'node:net';
+import type { Http2Session } from 'node:http2';
 import { applyToFd, readKeepAlive } from './binding.js';
 import { KernelSettings, type KeepAliveOptions, validateInto } from './options.js';
 import { tuneServer } from './server.js';
 import { tuneSocket } from './socket.js';
-import { checkTarget, type KeepAliveTarget, readableDescriptor } from './target.js';
+import { FD, type KeepAliveTarget, readableDescriptor, SERVER, targetKind } from './target.js';
 
 /**
  * A socket's keepalive settings as the kernel has them, read back with getsockopt(2).
@@ -62,12 +63,12 @@ const validated = new KernelSettings();
  * ```
  */
 export function setKeepAlive<T extends KeepAliveTarget>(target: T, options: KeepAliveOptions): T {
-  checkTarget(target);
+  const kind = targetKind(target);
   validateInto(options, validated);
-  if (typeof target === 'number') {
-    applyToFd(target, false, validated.enable, validated.idle, validated.interval, validated.count, validated.userTimeout);
-  } else if (target instanceof net.Server) tuneServer(target, validated);
-  else tuneSocket(target, validated);
+  if (kind === FD) {
+    applyToFd(target as number, false, validated.enable, validated.idle, validated.interval, validated.count, validated.userTimeout);
+  } else if (kind === SERVER) tuneServer(target as net.Server, validated);
+  else tuneSocket(target as net.Socket | Http2Session, validated);
   return target;
 }
 

@@ -28,7 +28,7 @@ import {
 export function tuneSocket(target: net.Socket | Http2Session, settings: KernelSettings): void {
   if (target.destroyed) throw socketClosed();
   const socket = tcpSocketOf(target);
-  if (socket.destroyed) throw socketClosed();
+  if (socket !== target && socket.destroyed) throw socketClosed();
   const descriptor = socketDescriptor(socket);
   const connected = descriptor.fd >= 0 && !socket.connecting;
   if (connected) applySettings(descriptor, settings);

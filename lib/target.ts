@@ -34,15 +34,31 @@ type Internals = { _handle?: NodeHandle | null };
 
 const TARGET_TYPES = 'an instance of net.Socket, tls.TLSSocket or net.Server, or a file descriptor number';
 
-/** Throws unless `target` is one of the accepted types; checks an fd number's range. */
-export function checkTarget(target: unknown): asserts target is KeepAliveTarget {
+/** {@link targetKind}: a net.Socket (a TLS socket, an HTTP/2 `session.socket` proxy). */
+export const SOCKET = 0;
+/** {@link targetKind}: a net.Server. */
+export const SERVER = 1;
+/** {@link targetKind}: a file descriptor number. */
+export const FD = 2;
+/** {@link targetKind}: an HTTP/2 session. */
+export const SESSION = 3;
+
+/**
+ * Which kind of target `target` is; throws unless it is one of the accepted types, and
+ * checks an fd number's range. Sockets are tested first: they are the common case, and
+ * `instanceof net.Server` on a socket walks its whole prototype chain.
+ */
+export function targetKind(target: unknown): number {
+  if (target instanceof net.Socket) return SOCKET;
   if (typeof target === 'number') {
     if (!Number.isInteger(target) || target < 0 || target > 2_147_483_647) {
       throw outOfRange('target', 'a file descriptor: an integer >= 0 && <= 2147483647', target);
     }
-  } else if (!(target instanceof net.Socket) && !(target instanceof net.Server) && !isHttp2Session(target)) {
-    throw invalidArgType('target', TARGET_TYPES, target);
+    return FD;
   }
+  if (target instanceof net.Server) return SERVER;
+  if (isHttp2Session(target)) return SESSION;
+  throw invalidArgType('target', TARGET_TYPES, target);
 }
 
 /** True for a ClientHttp2Session or ServerHttp2Session (node:http2 exports neither class). */
@@ -77,6 +93,22 @@ function handleKind(handle: NodeHandle): number {
   return OTHER;
 }
 
+/** A TCP handle's fd, cached on the handle: Node's `fd` accessor is a call into C++. */
+const kFd = Symbol('socket-keepalive fd');
+
+/**
+ * The fd of a libuv handle, -1 while it has none. A non-negative fd is cached: it stays
+ * the handle's until the handle is closed, and Node drops a closed handle.
+ */
+function fdOf(handle: NodeHandle & { [kFd]?: number }): number {
+  const cached = handle[kFd];
+  if (cached !== undefined) return cached;
+  const fd = handle.fd;
+  if (typeof fd !== 'number' || fd < 0) return -1;
+  handle[kFd] = fd;
+  return fd;
+}
+
 function notTcp(owner: object): Error {
   return invalidArgValue('target', 'is a Unix domain socket or pipe; TCP keepalive applies only to TCP sockets', owner);
 }
@@ -90,7 +122,7 @@ function notTcp(owner: object): Error {
  */
 export function tcpSocketOf(target: net.Socket | Http2Session): net.Socket {
   if (!(target instanceof net.Socket)) {
-    if (target.destroyed) throw socketClosed();
+    if (target.destroyed) throw socketClosed(); // an HTTP/2 session
     return tcpSocketOf(target.socket as net.Socket);
   }
   const handle = (target as Internals)._handle;
@@ -130,11 +162,8 @@ export function socketDescriptor(socket: net.Socket): Descriptor {
   if (handle.constructor !== TcpHandle && handle._parent !== undefined) handle = handle._parent;
   const kind = handleKind(handle);
   if (kind === PIPE) throw notTcp(socket);
-  const fd = handle.fd;
-  if (typeof fd === 'number' && fd >= 0) {
-    found.fd = fd;
-    found.knownTcp = kind === TCP;
-  }
+  found.fd = fdOf(handle);
+  found.knownTcp = found.fd >= 0 && kind === TCP;
   return found;
 }
 
@@ -160,7 +189,7 @@ export function listenerOf(server: net.Server): number {
   const handle = (server as unknown as Internals)._handle;
   if (handle == null) return NOT_LISTENING;
   const kind = handleKind(handle);
-  if (kind === TCP) return typeof handle.fd === 'number' && handle.fd >= 0 ? handle.fd : NOT_LISTENING;
+  if (kind === TCP) return fdOf(handle); // NOT_LISTENING while it has none
   if (kind === PIPE) return UNIX_LISTENER;
   return cluster.isWorker ? LISTENER_IN_PRIMARY : NOT_LISTENING;
 }
@@ -184,21 +213,22 @@ export function listenerError(server: net.Server, listener: number): Error {
  * read it before the next call.
  */
 export function readableDescriptor(target: unknown): Descriptor {
-  checkTarget(target);
-  if (typeof target === 'number') {
-    found.fd = target;
+  const kind = targetKind(target);
+  if (kind === FD) {
+    found.fd = target as number;
     found.knownTcp = false;
     return found;
   }
-  if (target instanceof net.Server) {
-    const listener = listenerOf(target);
-    if (listener < 0) throw listenerError(target, listener);
+  if (kind === SERVER) {
+    const listener = listenerOf(target as net.Server);
+    if (listener < 0) throw listenerError(target as net.Server, listener);
     found.fd = listener;
     found.knownTcp = true;
     return found;
   }
-  if (target.destroyed) throw socketClosed();
-  const socket = tcpSocketOf(target);
+  const socketOrSession = target as net.Socket | Http2Session;
+  if (socketOrSession.destroyed) throw socketClosed();
+  const socket = tcpSocketOf(socketOrSession);
   if (socket.destroyed) throw socketClosed();
   const descriptor = socketDescriptor(socket);
   if (descriptor.fd >= 0) return descriptor;
