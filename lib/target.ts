@@ -129,9 +129,11 @@ export function tcpSocketOf(target: net.Socket | Http2Session): net.Socket {
   if (handle == null || handle.constructor === TcpHandle || handle._parent === undefined) return target;
   const wrapped = handle._parentWrap;
   if (wrapped == null) return target; // a TLS socket that made its own TCP handle
-  // A JSStreamSocket, which TLS puts over a socket without a handle yet or over any Duplex.
-  if (wrapped.stream === undefined) return tcpSocketOf(wrapped as net.Socket);
-  if (wrapped.stream instanceof net.Socket) return tcpSocketOf(wrapped.stream);
+  // TLS puts a JSStreamSocket (itself a net.Socket) over a socket without a handle yet, or over any Duplex.
+  const stream = wrapped.stream;
+  if (stream === undefined) {
+    if (wrapped instanceof net.Socket) return tcpSocketOf(wrapped);
+  } else if (stream instanceof net.Socket) return tcpSocketOf(stream);
   throw invalidArgValue(
     'target',
     'is a TLS socket over a stream that is not a net.Socket; TCP keepalive applies only to TCP sockets',
