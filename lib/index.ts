@@ -5,15 +5,9 @@
  * @packageDocumentation
  */
 export { type KeepAliveOptions, KEEPALIVE_LIMITS } from './options.js';
-export {
-  type KeepAliveTarget,
-  type KeepAliveState,
-  type TcpInfo,
-  type TcpState,
-  setKeepAlive,
-  getKeepAlive,
-  getTcpInfo,
-  tuneAgent,
-} from './keepalive.js';
+export { type KeepAliveTarget } from './target.js';
+export { type KeepAliveState, setKeepAlive, getKeepAlive } from './keepalive.js';
+export { type TcpInfo, type TcpState, getTcpInfo } from './tcp-info.js';
+export { tuneAgent } from './agent.js';
 export { type DetectionTime, detectionTime, retransmissionLimitMs } from './detection.js';
 export { type InspectedSocket, inspectProcess } from './inspect.js';

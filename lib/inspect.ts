@@ -1,8 +1,9 @@
 import fs from 'node:fs';
-import { binding } from './binding.js';
+import { pidfdGetfd, pidfdOpen } from './binding.js';
 import { type DetectionTime, detectionTime } from './detection.js';
 import { invalidArgType, outOfRange, systemError } from './errors.js';
-import { getKeepAlive, getTcpInfo, type KeepAliveState, type TcpState } from './keepalive.js';
+import { getKeepAlive, type KeepAliveState } from './keepalive.js';
+import { getTcpInfo, type TcpState } from './tcp-info.js';
 
 /** One TCP socket of an inspected process, as its kernel has it. Times in ms. */
 export interface InspectedSocket {
@@ -119,10 +120,9 @@ export function inspectProcess(pid: number): InspectedSocket[] {
   }
 
   const addresses = addressesByInode(pid);
-  const native = binding();
   let pidfd: number;
   try {
-    pidfd = native.pidfdOpen(pid);
+    pidfd = pidfdOpen(pid);
   } catch (error) {
     throw accessError(error as NodeJS.ErrnoException, pid, 'pidfd_open');
   }
@@ -133,7 +133,7 @@ export function inspectProcess(pid: number): InspectedSocket[] {
       if (!address) continue; // not TCP: UDP, Unix domain, netlink, ...
       let copy: number;
       try {
-        copy = native.pidfdGetfd(pidfd, fd);
+        copy = pidfdGetfd(pidfd, fd);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'EBADF') continue; // closed meanwhile
         throw accessError(error as NodeJS.ErrnoException, pid, 'pidfd_getfd');

@@ -1,22 +1,14 @@
-import http from 'node:http';
-import net from 'node:net';
-import { binding } from './binding.js';
-import {
-  invalidArgType,
-  invalidArgValue,
-  outOfRange,
-  serverNotRunning,
-  socketClosed,
-  systemError,
-} from './errors.js';
-import { type KernelOptions, type KeepAliveOptions, validateOptions } from './options.js';
-
 /**
- * What the functions of this library act on: a `net.Socket` (a `tls.TLSSocket` is one),
- * a `net.Server` (`tls.Server`, `http.Server` and `https.Server` are ones), or the file
- * descriptor number of a TCP socket.
+ * The two core calls: set keepalive options on any target, and read them back.
+ * @packageDocumentation
  */
-export type KeepAliveTarget = net.Socket | net.Server | number;
+import type net from 'node:net';
+import type { Http2Session } from 'node:http2';
+import { applyToFd, readKeepAlive } from './binding.js';
+import { KernelSettings, type KeepAliveOptions, validateInto } from './options.js';
+import { tuneServer } from './server.js';
+import { tuneSocket } from './socket.js';
+import { FD, type KeepAliveTarget, readableDescriptor, SERVER, targetKind } from './target.js';
 
 /**
  * A socket's keepalive settings as the kernel has them, read back with getsockopt(2).
@@ -36,160 +28,8 @@ export interface KeepAliveState {
   userTimeout: number;
 }
 
-/** The libuv handle Node keeps in `_handle`; only what this library reads. */
-interface NodeHandle {
-  fd?: number;
-  /** Set on a TLSWrap: the TCP handle it encrypts. */
-  _parent?: NodeHandle;
-  setKeepAlive?: unknown;
-}
-
-const TARGET_TYPES = 'an instance of net.Socket, tls.TLSSocket or net.Server, or a file descriptor number';
-
-/** Throws unless `target` is one of the accepted types; checks an fd number's range. */
-function checkTarget(target: unknown): asserts target is KeepAliveTarget {
-  if (typeof target === 'number') {
-    if (!Number.isInteger(target) || target < 0 || target > 2_147_483_647) {
-      throw outOfRange('target', 'a file descriptor: an integer >= 0 && <= 2147483647', target);
-    }
-  } else if (!(target instanceof net.Socket) && !(target instanceof net.Server)) {
-    throw invalidArgType('target', TARGET_TYPES, target);
-  }
-}
-
-/** The handle that owns the file descriptor, or null before there is one. */
-function fdHandleOf(owner: net.Socket | net.Server): NodeHandle | null {
-  const handle = (owner as unknown as { _handle?: NodeHandle | null })._handle ?? null;
-  const fdOwner = handle?._parent ?? handle;
-  if (fdOwner && fdOwner.constructor.name === 'Pipe') {
-    throw invalidArgValue('target', 'is a Unix domain socket or pipe; TCP keepalive applies only to TCP sockets', owner);
-  }
-  return fdOwner;
-}
-
-/** A file descriptor to act on, and whether a libuv TCP handle vouches that it is TCP. */
-interface Descriptor {
-  fd: number;
-  knownTcp: boolean;
-}
-
-/**
- * The socket's or server's fd (-1 while it has none: not connected, not listening). A
- * libuv TCP handle only ever holds an AF_INET/AF_INET6 stream socket, so the addon may
- * skip its own check for it.
- */
-function descriptorOf(owner: net.Socket | net.Server): Descriptor {
-  const handle = fdHandleOf(owner);
-  const fd = handle?.fd;
-  return typeof fd === 'number' && fd >= 0 ? { fd, knownTcp: handle?.constructor.name === 'TCP' } : { fd: -1, knownTcp: false };
-}
-
-function applyToFd({ fd, knownTcp }: Descriptor, options: KernelOptions): void {
-  const { enable, idleSeconds, intervalSeconds, count, userTimeout } = options;
-  binding().setKeepAlive(
-    fd,
-    enable === undefined ? -1 : Number(enable),
-    idleSeconds ?? -1,
-    intervalSeconds ?? -1,
-    count ?? -1,
-    userTimeout ?? -1,
-    knownTcp,
-  );
-}
-
-/** The options libuv overwrites whenever Node switches keepalive on. */
-function tuningOf(options: KernelOptions): KernelOptions {
-  return { idleSeconds: options.idleSeconds, intervalSeconds: options.intervalSeconds, count: options.count };
-}
-
-/** Options given to this library for a socket or server, merged over successive calls. */
-interface Tuned {
-  options: KernelOptions;
-}
-
-const tunedSockets = new WeakMap<net.Socket, Tuned>();
-const tunedServers = new WeakMap<net.Server, Tuned>();
-
-/**
- * Starts tracking a socket: its options are applied on every 'connect' (before any
- * listener of the application, and before queued writes are flushed), and its
- * `setKeepAlive` method is wrapped so that Node (http.Agent, or the application)
- * switching keepalive on again re-applies the tuning libuv would otherwise reset.
- */
-function trackSocket(socket: net.Socket): Tuned {
-  const tuned: Tuned = { options: {} };
-  socket.prependListener('connect', () => {
-    try {
-      applyToFd(descriptorOf(socket), tuned.options);
-    } catch (error) {
-      socket.destroy(error as Error);
-    }
-  });
-  const nodeSetKeepAlive = socket.setKeepAlive;
-  Object.defineProperty(socket, 'setKeepAlive', {
-    configurable: true,
-    writable: true,
-    value: function setKeepAliveKeepingTuning(this: net.Socket, ...args: Parameters<net.Socket['setKeepAlive']>) {
-      nodeSetKeepAlive.apply(this, args);
-      const descriptor = descriptorOf(this);
-      if (this.connecting || descriptor.fd < 0) return this;
-      // Node skips the syscalls when the arguments repeat its last call, so its cache can
-      // disagree with the kernel after this library changed SO_KEEPALIVE: assert it here.
-      const enable = Boolean(args[0]);
-      try {
-        applyToFd(descriptor, enable ? { enable, ...tuningOf(tuned.options) } : { enable });
-      } catch (error) {
-        this.destroy(error as Error);
-      }
-      return this;
-    },
-  });
-  tunedSockets.set(socket, tuned);
-  return tuned;
-}
-
-function tuneSocket(socket: net.Socket, options: KernelOptions): void {
-  if (socket.destroyed) throw socketClosed();
-  const descriptor = descriptorOf(socket);
-  if (!socket.connecting && descriptor.fd >= 0) applyToFd(descriptor, options);
-  const tuned = tunedSockets.get(socket) ?? trackSocket(socket);
-  Object.assign(tuned.options, options);
-}
-
-/**
- * Starts tracking a server: its options are applied to the listening socket on every
- * 'listening', and accepted sockets inherit them from the listener. A server created
- * with `keepAlive: true` makes Node call setKeepAlive on each accepted socket, which
- * resets idle, interval and count: for such a server they are restored per connection.
- */
-function trackServer(server: net.Server): Tuned {
-  const tuned: Tuned = { options: {} };
-  server.prependListener('listening', () => {
-    try {
-      applyToFd(descriptorOf(server), tuned.options);
-    } catch (error) {
-      server.emit('error', error);
-    }
-  });
-  if ((server as net.Server & { keepAlive?: boolean }).keepAlive) {
-    server.prependListener('connection', (socket: net.Socket) => {
-      try {
-        applyToFd(descriptorOf(socket), tuningOf(tuned.options));
-      } catch (error) {
-        socket.destroy(error as Error);
-      }
-    });
-  }
-  tunedServers.set(server, tuned);
-  return tuned;
-}
-
-function tuneServer(server: net.Server, options: KernelOptions): void {
-  const descriptor = descriptorOf(server);
-  if (descriptor.fd >= 0) applyToFd(descriptor, options);
-  const tuned = tunedServers.get(server) ?? trackServer(server);
-  Object.assign(tuned.options, options);
-}
+/** Validated options of the call in progress; merged into stored state, never kept. */
+const validated = new KernelSettings();
 
 /**
  * Sets TCP keepalive options (SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
@@ -198,14 +38,23 @@ function tuneServer(server: net.Server, options: KernelOptions): void {
  * - Every argument is validated before the first syscall: bad input throws a
  *   `TypeError` (`ERR_INVALID_ARG_TYPE`, `ERR_INVALID_ARG_VALUE`) or `RangeError`
  *   (`ERR_OUT_OF_RANGE`) and changes nothing. A failing syscall throws a system error
- *   (`code`, `errno`, `syscall`, e.g. `setsockopt EBADF`).
+ *   (`code`, `errno`, `syscall`, `option`, e.g. `setsockopt EBADF`).
  * - A socket that is not connected yet gets the options when it connects, before the
  *   application's own 'connect' listeners run; a failure then is emitted as its 'error'.
+ *   A TLS socket over a socket that connects later is tuned when that socket connects;
+ *   an HTTP/2 session (or its `session.socket`) is tuned through its socket.
  * - The options stay set: when Node later calls `socket.setKeepAlive(true, ms)` (as
- *   http.Agent does each time a socket returns to its pool) idle, interval and count are
- *   re-applied. `socket.setKeepAlive(false)` still switches keepalive off.
+ *   http.Agent does each time a socket returns to its pool, or an application in its
+ *   'connection' handler) idle, interval and count are re-applied.
+ *   `socket.setKeepAlive(false)`, in any of Node's call forms, still switches keepalive
+ *   off, also before connect.
  * - On a server the options go on the listening socket (now, or when it starts
- *   listening), and every accepted connection inherits them from the kernel.
+ *   listening), and every accepted connection inherits them from the kernel. In a
+ *   cluster worker under round-robin scheduling, where the primary owns the listening
+ *   socket, they go on each connection the worker accepts. A server that ends up
+ *   listening on a Unix domain socket is left as it is.
+ * - What the library installs into Node's objects never throws into Node's events; see
+ *   the rule in lib/hooks.ts.
  *
  * @returns `target`, for chaining
  * @example
@@ -214,172 +63,31 @@ function tuneServer(server: net.Server, options: KernelOptions): void {
  * ```
  */
 export function setKeepAlive<T extends KeepAliveTarget>(target: T, options: KeepAliveOptions): T {
-  checkTarget(target);
-  const validated = validateOptions(options);
-  if (typeof target === 'number') applyToFd({ fd: target, knownTcp: false }, validated);
-  else if (target instanceof net.Socket) tuneSocket(target, validated);
-  else tuneServer(target, validated);
+  const kind = targetKind(target);
+  validateInto(options, validated);
+  if (kind === FD) {
+    applyToFd(target as number, false, validated.enable, validated.idle, validated.interval, validated.count, validated.userTimeout);
+  } else if (kind === SERVER) tuneServer(target as net.Server, validated);
+  else tuneSocket(target as net.Socket | Http2Session, validated);
   return target;
 }
 
-/** The fd to read from, or a clear error saying why there is none. */
-function readableDescriptor(target: unknown): Descriptor {
-  checkTarget(target);
-  if (typeof target === 'number') return { fd: target, knownTcp: false };
-  if (target instanceof net.Socket && target.destroyed) throw socketClosed();
-  const descriptor = descriptorOf(target);
-  if (descriptor.fd >= 0) return descriptor;
-  if (target instanceof net.Server) throw serverNotRunning();
-  throw systemError('ENOTCONN', 'getsockopt', "the socket has no file descriptor until it connects; read it after 'connect'");
-}
+const read = new Int32Array(5);
 
 /**
  * Reads a socket's or listener's keepalive settings back from the kernel with
  * getsockopt(2). Times in ms. Throws for a socket that is destroyed or not connected
- * yet, and for a server that is not listening.
+ * yet, and for a server that is not listening (or, in a cluster worker under
+ * round-robin scheduling, whose listening socket belongs to the primary).
  */
 export function getKeepAlive(target: KeepAliveTarget): KeepAliveState {
   const { fd, knownTcp } = readableDescriptor(target);
-  const values = new Int32Array(5);
-  binding().getKeepAlive(fd, values, knownTcp);
+  readKeepAlive(fd, knownTcp, read);
   return {
-    enable: values[0] !== 0,
-    idle: values[1] * 1000,
-    interval: values[2] * 1000,
-    count: values[3],
-    userTimeout: values[4],
+    enable: read[0] !== 0,
+    idle: read[1] * 1000,
+    interval: read[2] * 1000,
+    count: read[3],
+    userTimeout: read[4],
   };
-}
-
-/** A TCP state name, as in the kernel's include/net/tcp_states.h. */
-export type TcpState =
-  | 'ESTABLISHED'
-  | 'SYN_SENT'
-  | 'SYN_RECV'
-  | 'FIN_WAIT1'
-  | 'FIN_WAIT2'
-  | 'TIME_WAIT'
-  | 'CLOSE'
-  | 'CLOSE_WAIT'
-  | 'LAST_ACK'
-  | 'LISTEN'
-  | 'CLOSING'
-  | 'NEW_SYN_RECV'
-  | 'UNKNOWN';
-
-const TCP_STATES: readonly TcpState[] = [
-  'UNKNOWN',
-  'ESTABLISHED',
-  'SYN_SENT',
-  'SYN_RECV',
-  'FIN_WAIT1',
-  'FIN_WAIT2',
-  'TIME_WAIT',
-  'CLOSE',
-  'CLOSE_WAIT',
-  'LAST_ACK',
-  'LISTEN',
-  'CLOSING',
-  'NEW_SYN_RECV',
-];
-
-/**
- * What the kernel knows of a connection's liveness (struct tcp_info, TCP_INFO in
- * tcp(7)). Durations in ms; rto, rtt and rttVar keep the kernel's microsecond
- * resolution as fractions.
- */
-export interface TcpInfo {
-  /** Connection state. */
-  state: TcpState;
-  /** Keepalive (or zero-window) probes sent and not answered yet. */
-  probes: number;
-  /** Exponential backoff of the retransmission timer. */
-  backoff: number;
-  /** Retransmissions of the oldest unacknowledged segment so far. */
-  retransmits: number;
-  /** Current retransmission timeout, ms. */
-  rto: number;
-  /** Smoothed round-trip time, ms. */
-  rtt: number;
-  /** Round-trip time variation, ms. */
-  rttVar: number;
-  /** ms since data was last sent. */
-  lastDataSent: number;
-  /** ms since data was last received. */
-  lastDataReceived: number;
-  /** ms since an ACK was last received. */
-  lastAckReceived: number;
-  /** Segments sent and not acknowledged. */
-  unacked: number;
-  /** Retransmissions over the connection's life. */
-  totalRetransmits: number;
-}
-
-/** Reads TCP_INFO of a connected socket (or a listener); see tcp(7). Linux only. */
-export function getTcpInfo(target: KeepAliveTarget): TcpInfo {
-  const { fd, knownTcp } = readableDescriptor(target);
-  const raw = binding().getTcpInfo(fd, knownTcp);
-  return {
-    state: TCP_STATES[raw.state] ?? 'UNKNOWN',
-    probes: raw.probes,
-    backoff: raw.backoff,
-    retransmits: raw.retransmits,
-    rto: raw.rto / 1000,
-    rtt: raw.rtt / 1000,
-    rttVar: raw.rttvar / 1000,
-    lastDataSent: raw.last_data_sent,
-    lastDataReceived: raw.last_data_recv,
-    lastAckReceived: raw.last_ack_recv,
-    unacked: raw.unacked,
-    totalRetransmits: raw.total_retrans,
-  };
-}
-
-const agentOptions = new WeakMap<http.Agent, KeepAliveOptions>();
-
-type CreateConnection = (
-  this: http.Agent,
-  options: object,
-  callback?: (error: Error | null, socket?: net.Socket) => void,
-) => net.Socket | undefined;
-
-/**
- * Makes every socket an `http.Agent` or `https.Agent` creates carry `options` from
- * before its first byte, and keep them across pool reuse (see {@link setKeepAlive}).
- * Calling it again replaces the options for sockets created afterwards.
- *
- * @returns `agent`, for chaining
- * @example
- * ```ts
- * const agent = tuneAgent(new http.Agent({ keepAlive: true }), { idle: 5000, interval: 1000, count: 3 });
- * ```
- */
-export function tuneAgent<A extends http.Agent>(agent: A, options: KeepAliveOptions): A {
-  if (!(agent instanceof http.Agent)) throw invalidArgType('agent', 'an instance of http.Agent or https.Agent', agent);
-  validateOptions(options);
-  const alreadyTuned = agentOptions.has(agent);
-  agentOptions.set(agent, { ...options });
-  if (alreadyTuned) return agent;
-
-  const tune = (socket: net.Socket | undefined) => {
-    if (socket instanceof net.Socket && !tunedSockets.has(socket)) {
-      setKeepAlive(socket, agentOptions.get(agent) as KeepAliveOptions);
-    }
-  };
-  const createConnection = (agent as unknown as { createConnection: CreateConnection }).createConnection;
-  (agent as unknown as { createConnection: CreateConnection }).createConnection = function (options, callback) {
-    // A custom createConnection may hand its socket over through the callback only.
-    const socket = createConnection.call(
-      this,
-      options,
-      callback &&
-        ((error, created) => {
-          if (!error) tune(created);
-          callback(error, created);
-        }),
-    );
-    tune(socket);
-    return socket;
-  };
-  return agent;
 }

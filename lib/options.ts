@@ -2,8 +2,10 @@ import { invalidArgType, outOfRange } from './errors.js';
 
 /**
  * Keepalive settings for one socket or listener. Times are in milliseconds, like Node's
- * own `socket.setKeepAlive()`. Fields left out are not touched. See tcp(7):
- * https://man7.org/linux/man-pages/man7/tcp.7.html
+ * own `socket.setKeepAlive()`. Fields left out are not touched. Fields are read by
+ * property access, once each: a getter (own or inherited, as on a configuration class)
+ * counts like a plain field; an own enumerable property of any other name is refused.
+ * See tcp(7): https://man7.org/linux/man-pages/man7/tcp.7.html
  */
 export interface KeepAliveOptions {
   /**
@@ -49,51 +51,89 @@ export interface KernelOptions {
   userTimeout?: number;
 }
 
-const OPTION_NAMES: ReadonlySet<string> = new Set(['enable', 'idle', 'interval', 'count', 'userTimeout']);
+/** Marks a field of {@link KernelSettings} that is left untouched. */
+export const UNSET = -1;
 
-function validateNumber(name: keyof typeof KEEPALIVE_LIMITS, value: unknown, argName: string): number {
-  const property = `${argName}.${name}`;
-  if (typeof value !== 'number') throw invalidArgType(property, 'of type number', value);
-  const { min, max, step } = KEEPALIVE_LIMITS[name];
-  if (!Number.isInteger(value) || value < min || value > max || value % step !== 0) {
-    const range =
-      step === 1
-        ? `an integer >= ${min} && <= ${max}`
-        : `a whole number of seconds in milliseconds (a multiple of ${step}) >= ${min} && <= ${max}`;
-    throw outOfRange(property, range, value);
+/**
+ * Validated settings in the form the addon takes: kernel units (seconds for idle and
+ * interval, 0/1 for enable), {@link UNSET} for a field left out. One shape for the
+ * validation scratch and for every piece of stored state, so they merge field by field.
+ */
+export class KernelSettings {
+  enable = UNSET;
+  idle = UNSET;
+  interval = UNSET;
+  count = UNSET;
+  userTimeout = UNSET;
+
+  /** Copies the fields `from` sets over this one's. */
+  merge(from: KernelSettings): void {
+    if (from.enable !== UNSET) this.enable = from.enable;
+    if (from.idle !== UNSET) this.idle = from.idle;
+    if (from.interval !== UNSET) this.interval = from.interval;
+    if (from.count !== UNSET) this.count = from.count;
+    if (from.userTimeout !== UNSET) this.userTimeout = from.userTimeout;
   }
-  return value;
+}
+
+const OPTION_NAMES = 'enable, idle, interval, count, userTimeout';
+
+/** The range text of an out-of-range error; built only when there is one. */
+function rangeText(min: number, max: number, step: number): string {
+  return step === 1
+    ? `an integer >= ${min} && <= ${max}`
+    : `a whole number of seconds in milliseconds (a multiple of ${step}) >= ${min} && <= ${max}`;
+}
+
+/** `value` divided by `step` when it is a number in range; throws otherwise. */
+function checkNumber(value: unknown, name: string, argName: string, min: number, max: number, step: number): number {
+  if (typeof value !== 'number') throw invalidArgType(`${argName}.${name}`, 'of type number', value);
+  if (!Number.isInteger(value) || value < min || value > max || value % step !== 0) {
+    throw outOfRange(`${argName}.${name}`, rangeText(min, max, step), value);
+  }
+  return value / step;
 }
 
 /**
- * Checks every field of `options` and converts it to kernel units, throwing a
- * `TypeError` (`ERR_INVALID_ARG_TYPE`) or `RangeError` (`ERR_OUT_OF_RANGE`) for the first
- * bad one. Nothing is truncated, rounded or clamped. A field that is `undefined` counts
- * as left out.
+ * Checks every field of `options` and writes it, in kernel units, to `into` (which it
+ * resets first), throwing a `TypeError` (`ERR_INVALID_ARG_TYPE`) or `RangeError`
+ * (`ERR_OUT_OF_RANGE`) for the first bad one. Nothing is truncated, rounded or clamped.
+ * A field that is `undefined` counts as left out. Allocates nothing unless it throws.
  */
-export function validateOptions(options: unknown, argName = 'options'): KernelOptions {
+export function validateInto(options: unknown, into: KernelSettings, argName = 'options'): void {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw invalidArgType(argName, 'of type object', options);
   }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_NAMES.has(key)) {
-      throw invalidArgType(
-        argName,
-        `an object with only the properties ${[...OPTION_NAMES].join(', ')} (unknown property "${key}")`,
-        options,
-      );
-    }
+  for (const key in options) {
+    if (key === 'enable' || key === 'idle' || key === 'interval' || key === 'count' || key === 'userTimeout') continue;
+    if (!Object.prototype.hasOwnProperty.call(options, key)) continue;
+    throw invalidArgType(argName, `an object with only the properties ${OPTION_NAMES} (unknown property "${key}")`, options);
   }
   const { enable, idle, interval, count, userTimeout } = options as Record<string, unknown>;
-  const result: KernelOptions = {};
-  if (enable !== undefined) {
-    if (typeof enable !== 'boolean') throw invalidArgType(`${argName}.enable`, 'of type boolean', enable);
-    result.enable = enable;
+  if (enable === undefined) into.enable = UNSET;
+  else if (typeof enable === 'boolean') into.enable = enable ? 1 : 0;
+  else throw invalidArgType(`${argName}.enable`, 'of type boolean', enable);
+  into.idle = idle === undefined ? UNSET : checkNumber(idle, 'idle', argName, 1000, 32_767_000, 1000);
+  into.interval = interval === undefined ? UNSET : checkNumber(interval, 'interval', argName, 1000, 32_767_000, 1000);
+  into.count = count === undefined ? UNSET : checkNumber(count, 'count', argName, 1, 127, 1);
+  into.userTimeout = userTimeout === undefined ? UNSET : checkNumber(userTimeout, 'userTimeout', argName, 0, 2_147_483_647, 1);
+  if (into.enable === UNSET && (into.idle !== UNSET || into.interval !== UNSET || into.count !== UNSET || into.userTimeout !== UNSET)) {
+    into.enable = 1;
   }
-  if (idle !== undefined) result.idleSeconds = validateNumber('idle', idle, argName) / 1000;
-  if (interval !== undefined) result.intervalSeconds = validateNumber('interval', interval, argName) / 1000;
-  if (count !== undefined) result.count = validateNumber('count', count, argName);
-  if (userTimeout !== undefined) result.userTimeout = validateNumber('userTimeout', userTimeout, argName);
-  if (result.enable === undefined && Object.keys(result).length > 0) result.enable = true;
+}
+
+/**
+ * Checks every field of `options` and converts it to kernel units, throwing like
+ * {@link validateInto}. The fields left out are absent from the result.
+ */
+export function validateOptions(options: unknown, argName = 'options'): KernelOptions {
+  const settings = new KernelSettings();
+  validateInto(options, settings, argName);
+  const result: KernelOptions = {};
+  if (settings.enable !== UNSET) result.enable = settings.enable === 1;
+  if (settings.idle !== UNSET) result.idleSeconds = settings.idle;
+  if (settings.interval !== UNSET) result.intervalSeconds = settings.interval;
+  if (settings.count !== UNSET) result.count = settings.count;
+  if (settings.userTimeout !== UNSET) result.userTimeout = settings.userTimeout;
   return result;
 }

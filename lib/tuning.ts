@@ -1,0 +1,70 @@
+/**
+ * What the library remembers about a tuned socket or server, and the two ways it applies
+ * it: everything, and the restore after Node switched keepalive on (which makes libuv
+ * overwrite idle, interval and count).
+ * @packageDocumentation
+ */
+import type net from 'node:net';
+import { applyToFd } from './binding.js';
+import { KernelSettings, UNSET } from './options.js';
+import type { Descriptor } from './target.js';
+
+/** The options given to this library for one socket, merged over successive calls. */
+export class SocketTuning extends KernelSettings {
+  /** Whether a 'connect' hook re-applies the options when the socket (re)connects. */
+  appliesOnConnect = false;
+
+  /** @param socket - the net.Socket that owns (or will own) the TCP connection */
+  constructor(readonly socket: net.Socket) {
+    super();
+  }
+}
+
+/** What a tuned server does for each connection it accepts. */
+export enum PerConnection {
+  /** Nothing: accepted sockets inherit the listener's options from the kernel. */
+  Nothing,
+  /** Restore idle, interval and count after Node switched keepalive on (`{ keepAlive: true }` servers). */
+  Restore,
+  /** Apply every option: the listener is not this process's to tune (a cluster round-robin worker). */
+  ApplyAll,
+}
+
+/** The options given to this library for one server, merged over successive calls. */
+export class ServerTuning extends KernelSettings {
+  perConnection = PerConnection.Nothing;
+  /** Whether the 'connection' hook is installed. */
+  hooksConnections = false;
+}
+
+/** The property under which a socket or server keeps its tuning. */
+export const kTuning = Symbol('socket-keepalive tuning');
+
+/** An object that may carry a tuning. */
+export type Tunable<T> = { [kTuning]?: T };
+
+/** The tuning of a socket, if it has one. */
+export function socketTuningOf(socket: net.Socket): SocketTuning | undefined {
+  return (socket as Tunable<SocketTuning>)[kTuning];
+}
+
+/** The tuning of a server, if it has one. */
+export function serverTuningOf(server: net.Server): ServerTuning | undefined {
+  return (server as Tunable<ServerTuning>)[kTuning];
+}
+
+/** Applies every field `settings` sets. Throws a system error naming the option that failed. */
+export function applySettings({ fd, knownTcp }: Descriptor, settings: KernelSettings): void {
+  applyToFd(fd, knownTcp, settings.enable, settings.idle, settings.interval, settings.count, settings.userTimeout);
+}
+
+/**
+ * Sets SO_KEEPALIVE to `enable`, with, when it is on, the idle, interval and count of
+ * `settings` that Node's own call just overwrote. Node skips its syscall when its
+ * arguments repeat its last call, so its record can disagree with the kernel after this
+ * library changed SO_KEEPALIVE: enable is asserted every time.
+ */
+export function applyRestore({ fd, knownTcp }: Descriptor, enable: boolean, settings: KernelSettings): void {
+  if (enable) applyToFd(fd, knownTcp, 1, settings.idle, settings.interval, settings.count, UNSET);
+  else applyToFd(fd, knownTcp, 0, UNSET, UNSET, UNSET, UNSET);
+}
