@@ -17,3 +17,10 @@ export {
 } from './keepalive.js';
 export { type DetectionTime, detectionTime } from './detection.js';
 export { type InspectedSocket, inspectProcess } from './inspect.js';
+export {
+  type DefaultKeepAlive,
+  type DefaultKeepAliveSettings,
+  DEFAULT_KEEPALIVE_WARNING,
+  setDefaultKeepAlive,
+  getDefaultKeepAlive,
+} from './default.js';

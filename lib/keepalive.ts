@@ -191,6 +191,11 @@ function tuneServer(server: net.Server, options: KernelOptions): void {
   Object.assign(tuned.options, options);
 }
 
+/** Whether `target` was given options with {@link setKeepAlive} (or by {@link tuneAgent}). */
+export function isTuned(target: net.Socket | net.Server): boolean {
+  return target instanceof net.Socket ? tunedSockets.has(target) : tunedServers.has(target);
+}
+
 /**
  * Sets TCP keepalive options (SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
  * TCP_USER_TIMEOUT; see tcp(7)) on a socket, a listening server or a raw fd.
