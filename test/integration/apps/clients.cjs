@@ -1,0 +1,115 @@
+'use strict';
+// The real clients the integration tests check, each opened against a server the test
+// started and used for one round trip, then left open so the test can read its sockets.
+// `load` is how the application loads a package: `require` in a CommonJS app, `import()`
+// in an ES module app; the client packages are used exactly as each one documents.
+const http2 = require('node:http2');
+const https = require('node:https');
+const { isMainThread, parentPort } = require('node:worker_threads');
+
+/** A named export, whether `load` returned a CommonJS module or an ES module namespace. */
+const pick = (module, name) => module[name] ?? module.default[name];
+const main = (module) => module.default ?? module;
+
+function pgConfig(target) {
+  return { host: target.socketPath ?? target.host, port: target.port, user: 'postgres', database: 'postgres' };
+}
+
+function redisUrlOptions(target) {
+  return target.socketPath ? { path: target.socketPath } : { host: target.host, port: target.port };
+}
+
+/** Each opener resolves with a function that closes what it opened. */
+const openers = {
+  async 'pg Client'(load, target) {
+    const client = new (pick(await load('pg'), 'Client'))(pgConfig(target));
+    await client.connect();
+    await client.query('SELECT 1');
+    return () => client.end();
+  },
+  async 'pg Pool'(load, target) {
+    const pool = new (pick(await load('pg'), 'Pool'))({ ...pgConfig(target), max: 2 });
+    // Two queries at once: the pool opens its second connection.
+    await Promise.all([pool.query('SELECT pg_sleep(0.05)'), pool.query('SELECT pg_sleep(0.05)')]);
+    return () => pool.end();
+  },
+  async postgres(load, target) {
+    const sql = main(await load('postgres'))({ ...pgConfig(target), max: 1 });
+    await sql`SELECT 1`;
+    return () => sql.end();
+  },
+  async mysql2(load, target) {
+    const options = target.socketPath ? { socketPath: target.socketPath } : { host: target.host, port: target.port };
+    const connection = await pick(await load('mysql2/promise'), 'createConnection')({ ...options, user: 'root' });
+    await connection.query('SELECT 1');
+    return () => connection.end();
+  },
+  async ioredis(load, target) {
+    const redis = new (main(await load('ioredis')))(redisUrlOptions(target));
+    await redis.ping();
+    return () => redis.quit();
+  },
+  async redis(load, target) {
+    const client = pick(await load('redis'), 'createClient')({ socket: redisUrlOptions(target) });
+    await client.connect();
+    await client.ping();
+    return () => client.quit();
+  },
+  async fetch(load, target) {
+    const response = await fetch(target.url);
+    await response.text();
+    return () => {};
+  },
+  async 'https.Agent'(load, target) {
+    // One pooled socket, used twice: the agent calls socket.setKeepAlive(true, ...) each
+    // time the socket returns to its pool.
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = () =>
+      new Promise((resolve, reject) => {
+        const request = https.get(target.url, { agent }, (response) => {
+          response.resume().on('end', () => resolve(request.reusedSocket));
+        });
+        request.on('error', reject);
+      });
+    await get();
+    if (!(await get())) throw new Error('the second request did not reuse the pooled socket');
+    // Let the agent take the socket back into its pool after the second response.
+    await new Promise((resolve) => setImmediate(resolve));
+    return () => agent.destroy();
+  },
+  async 'HTTP/2'(load, target) {
+    const session = http2.connect(target.url);
+    await new Promise((resolve, reject) => {
+      const stream = session.request({ ':path': '/' });
+      stream.on('error', reject).on('end', resolve).resume();
+      stream.end();
+    });
+    return () => session.close();
+  },
+};
+
+// HTTPS servers use test/fixtures/localhost-cert.pem, trusted through NODE_EXTRA_CA_CERTS.
+
+/**
+ * Opens `spec.client` against `spec.target`, then prints one JSON line: this process's
+ * pid and the process warnings emitted so far. Closes the client when asked: stdin
+ * ends (a process the test started), the IPC channel closes (a forked child), or the
+ * parent posts a message (a worker).
+ */
+async function useClient(spec, load) {
+  const warnings = [];
+  process.on('warning', (warning) => warnings.push(`${warning.code ?? warning.name}: ${warning.message}`));
+  const close = await openers[spec.client](load, spec.target);
+  // Warnings are emitted on the next tick; let any that are pending arrive.
+  await new Promise((resolve) => setImmediate(resolve));
+  console.log(JSON.stringify({ pid: process.pid, warnings }));
+  const closeAndExit = async () => {
+    await close();
+    process.exit(0);
+  };
+  if (!isMainThread) parentPort.once('message', closeAndExit);
+  else if (process.send) process.once('disconnect', closeAndExit);
+  else process.stdin.resume().once('end', closeAndExit);
+}
+
+module.exports = { useClient, clients: Object.keys(openers) };
