@@ -16,6 +16,7 @@ export {
   DEFAULT_KEEPALIVE_WARNING,
   setDefaultKeepAlive,
   getDefaultKeepAlive,
+  keepAliveEnvironment,
   KEEPALIVE_LIMITS,
   setKeepAlive,
   getKeepAlive,

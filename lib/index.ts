@@ -24,3 +24,4 @@ export {
   setDefaultKeepAlive,
   getDefaultKeepAlive,
 } from './default.js';
+export { keepAliveEnvironment } from './env-options.js';
