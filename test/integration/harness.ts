@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import readline from 'node:readline';
-import { expect } from 'vitest';
+import { beforeAll, describe, expect } from 'vitest';
 import { type InspectedSocket, inspectProcess } from '../../lib/inspect.js';
 import type { KeepAliveOptions } from '../../lib/options.js';
 import { nestedEnv, root } from '../helpers.js';
@@ -14,6 +14,7 @@ export const tunedEnv = 'idle=7s,interval=2s,count=4,userTimeout=15s';
 
 export const certificate = path.join(root, 'test', 'fixtures', 'localhost-cert.pem');
 const register = path.join(root, 'dist', 'register.js');
+const registerEsm = path.join(root, 'dist', 'register.mjs');
 
 /** How a test application gets the default. */
 export interface Setup {
@@ -21,18 +22,33 @@ export interface Setup {
   spec?: { keepAlive: KeepAliveOptions; library: string };
   nodeArgs?: string[];
   env?: Record<string, string>;
+  /** A command that starts `node <app>` given after it. */
+  launcher?: string[];
 }
 
 /** The ways to set the default, each checked on every client. */
 export const setups = {
   'setDefaultKeepAlive in the application': { spec: { keepAlive: tuned, library: path.join(root, 'dist', 'index.js') } },
   'node --require register with SOCKET_KEEPALIVE': { nodeArgs: ['--require', register], env: { SOCKET_KEEPALIVE: tunedEnv } },
+  'socket-keepalive run -- node app': {
+    launcher: [
+      process.execPath,
+      path.join(root, 'dist', 'demo', 'cli.js'),
+      'run',
+      ...['--idle', String(tuned.idle), '--interval', String(tuned.interval), '--count', String(tuned.count)],
+      ...['--user-timeout', String(tuned.userTimeout), '--quiet', '--'],
+    ],
+  },
 } satisfies Record<string, Setup>;
+
+/** The ES module form of the preload. */
+export const importSetup: Setup = { nodeArgs: ['--import', registerEsm], env: { SOCKET_KEEPALIVE: tunedEnv } };
 
 /** An ES module application sets the default through the ES module entry point. */
 export const esmSetups = {
   'setDefaultKeepAlive in the application': { spec: { keepAlive: tuned, library: path.join(root, 'dist', 'index.mjs') } },
   'node --require register with SOCKET_KEEPALIVE': setups['node --require register with SOCKET_KEEPALIVE'],
+  'node --import register with SOCKET_KEEPALIVE': importSetup,
 } satisfies Record<string, Setup>;
 
 /** The preload through NODE_OPTIONS, as `socket-keepalive run` and child processes get it. */
@@ -46,24 +62,33 @@ export interface Target {
   url?: string;
 }
 
+/** One client in an application: `client` names its opener in apps/clients.cjs. */
+export interface ClientSpec {
+  /** Names the client in test titles and in the application's report. */
+  name: string;
+  client: string;
+  target: Target;
+}
+
 export interface AppRun {
   /** The process whose sockets were read: the application, or its forked child. */
   pid: number;
-  /** Process warnings the client's thread saw while it connected. */
+  /** Process warnings the clients' thread saw while they connected. */
   warnings: string[];
+  /** The fds of the sockets (of any kind) each client opened, by client name. */
+  sockets: Record<string, number[]>;
   /** Every TCP connection of that process (listeners left out), read from its kernel. */
   connections: InspectedSocket[];
   stderr: string;
 }
 
 /**
- * Runs test/integration/apps/`app` with one real client connected, reads every TCP
- * socket of the process that holds the client, then lets the
- * application close its client and exit, and checks that it exited with 0.
+ * Runs test/integration/apps/`app` with real clients connected, reads every TCP socket
+ * of the process that holds them, then lets the application close its clients and
+ * exit, and checks that it exited with 0.
  */
 export async function runApp(
-  client: string,
-  target: Target,
+  clients: ClientSpec[],
   setup: Setup = {},
   {
     app = 'app.cjs',
@@ -76,21 +101,22 @@ export async function runApp(
     read?: (pid: number) => InspectedSocket[];
   } = {},
 ): Promise<AppRun> {
-  const spec = JSON.stringify({ client, target, place, ...setup.spec });
+  const spec = JSON.stringify({ clients, place, ...setup.spec });
   const env = nestedEnv({ NODE_EXTRA_CA_CERTS: certificate, ...setup.env });
   if (!setup.env?.NODE_OPTIONS) delete env.NODE_OPTIONS;
   if (!setup.env?.SOCKET_KEEPALIVE) delete env.SOCKET_KEEPALIVE;
-  const child = spawn(process.execPath, [...(setup.nodeArgs ?? []), path.join(__dirname, 'apps', app), spec], { env, stdio: 'pipe' });
+  const [command, ...args] = [...(setup.launcher ?? []), process.execPath, ...(setup.nodeArgs ?? []), path.join(__dirname, 'apps', app), spec];
+  const child = spawn(command, args, { env, stdio: 'pipe' });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = once(child, 'exit');
   const firstLine = await Promise.race([
     once(readline.createInterface({ input: child.stdout }), 'line').then(([line]) => line as string),
     exited.then(([code, signal]) => {
-      throw new Error(`the ${client} application exited (${signal ?? code}) before it connected:\n${stderr}`);
+      throw new Error(`the application exited (${signal ?? code}) before its clients connected:\n${stderr}`);
     }),
   ]);
-  const { pid, warnings } = JSON.parse(firstLine) as { pid: number; warnings: string[] };
+  const { pid, warnings, sockets } = JSON.parse(firstLine) as Pick<AppRun, 'pid' | 'warnings' | 'sockets'>;
   let connections: InspectedSocket[];
   try {
     connections = read(pid).filter((socket) => socket.state !== 'LISTEN');
@@ -101,28 +127,56 @@ export async function runApp(
   const [code, signal] = await exited;
   clearTimeout(timer);
   expect({ code, signal, stderr }).toMatchObject({ code: 0, signal: null });
-  return { pid, warnings, connections, stderr };
+  return { pid, warnings, sockets, connections, stderr };
+}
+
+/**
+ * A describe block whose tests share one run of the application, started in beforeAll:
+ * one process for many clients keeps the integration tests fast.
+ */
+export function describeApp(title: string, start: () => Promise<AppRun>, tests: (run: () => AppRun) => void): void {
+  describe(title, () => {
+    let run: AppRun | undefined;
+    beforeAll(async () => {
+      run = await start();
+    });
+    tests(() => run as AppRun);
+  });
 }
 
 /** The kernel state of a socket carrying the default. */
 export const tunedState = { enable: true, ...tuned };
 
-/**
- * Checks that the application connected to `port` (`count` connections when given)
- * and that every TCP connection it holds carries the default, with nothing reported.
- */
-export function expectAllTuned(run: AppRun, port: number, count?: number): void {
-  const toServer = run.connections.filter((socket) => socket.peer === `127.0.0.1:${port}`);
-  if (count === undefined) expect(toServer.length).toBeGreaterThan(0);
-  else expect(toServer).toHaveLength(count);
+/** The TCP connections client `name` opened. */
+export function connectionsOf(run: AppRun, name: string): InspectedSocket[] {
+  return run.connections.filter((socket) => run.sockets[name].includes(socket.fd));
+}
+
+/** Checks that client `name` holds `count` connections to `peer`, each carrying the default. */
+export function expectTuned(run: AppRun, name: string, peer: string, count: number): void {
+  const found = connectionsOf(run, name).map((socket) => ({ peer: socket.peer, keepAlive: socket.keepAlive }));
+  expect(found).toEqual(Array.from({ length: count }, () => ({ peer, keepAlive: tunedState })));
+}
+
+/** Checks that every TCP connection of the process carries the default, and nothing was reported. */
+export function expectAllTunedQuietly(run: AppRun): void {
   for (const socket of run.connections) expect({ peer: socket.peer, keepAlive: socket.keepAlive }).toEqual({ peer: socket.peer, keepAlive: tunedState });
   expect(run.warnings).toEqual([]);
   expect(run.stderr).toBe('');
 }
 
-/** Checks that without the default, the client's connections do not carry it by chance. */
-export function expectUntuned(run: AppRun, port: number): void {
-  const toServer = run.connections.filter((socket) => socket.peer === `127.0.0.1:${port}`);
-  expect(toServer.length).toBeGreaterThan(0);
-  for (const socket of toServer) expect(socket.keepAlive).not.toEqual(tunedState);
+/** Checks that without the default, client `name`'s connections to `peer` do not carry it by chance. */
+export function expectUntuned(run: AppRun, name: string, peer: string): void {
+  const found = connectionsOf(run, name);
+  expect(found.length).toBeGreaterThan(0);
+  for (const socket of found) {
+    expect(socket.peer).toBe(peer);
+    expect(socket.keepAlive).not.toEqual(tunedState);
+  }
+}
+
+/** Checks that client `name` opened sockets (it worked) and none of them is TCP. */
+export function expectNoTcp(run: AppRun, name: string): void {
+  expect(run.sockets[name].length).toBeGreaterThan(0);
+  expect(connectionsOf(run, name)).toEqual([]);
 }

@@ -1,11 +1,11 @@
 'use strict';
-// A CommonJS application using one real client. argv[2] is a JSON spec:
-// { client, target, place: 'main' | 'worker' | 'fork', keepAlive?, library? }.
+// A CommonJS application using real clients. argv[2] is a JSON spec: { clients:
+// [{ name, client, target }], place: 'main' | 'worker' | 'fork', keepAlive?, library? }.
 // With `keepAlive`, the application sets the process-wide default in code (library:
 // the CommonJS entry point); without it, only what the command line preloads applies.
 const { fork } = require('node:child_process');
 const { Worker } = require('node:worker_threads');
-const { useClient } = require('./clients.cjs');
+const { useClients } = require('./clients.cjs');
 
 const spec = JSON.parse(process.argv[2]);
 const inMain = JSON.stringify({ ...spec, place: 'main' });
@@ -23,5 +23,5 @@ if (spec.place === 'worker') {
   process.stdin.resume().once('end', () => child.disconnect());
 } else {
   if (spec.keepAlive) require(spec.library).setDefaultKeepAlive(spec.keepAlive);
-  useClient(spec, async (name) => require(name));
+  useClients(spec, async (name) => require(name));
 }

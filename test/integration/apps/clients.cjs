@@ -1,8 +1,10 @@
 'use strict';
 // The real clients the integration tests check, each opened against a server the test
 // started and used for one round trip, then left open so the test can read its sockets.
+// Only this file knows how each client is used; the apps choose how the default is set.
 // `load` is how the application loads a package: `require` in a CommonJS app, `import()`
 // in an ES module app; the client packages are used exactly as each one documents.
+const fs = require('node:fs');
 const http2 = require('node:http2');
 const https = require('node:https');
 const { isMainThread, parentPort } = require('node:worker_threads');
@@ -90,21 +92,46 @@ const openers = {
 
 // HTTPS servers use test/fixtures/localhost-cert.pem, trusted through NODE_EXTRA_CA_CERTS.
 
+/** The fds of this process's sockets of any kind. */
+function socketFds() {
+  return fs.readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
+    } catch {
+      return false; // closed meanwhile
+    }
+  });
+}
+
 /**
- * Opens `spec.client` against `spec.target`, then prints one JSON line: this process's
- * pid and the process warnings emitted so far. Closes the client when asked: stdin
- * ends (a process the test started), the IPC channel closes (a forked child), or the
- * parent posts a message (a worker).
+ * Opens each of `spec.clients` ({ name, client, target }) in turn, then prints one JSON
+ * line: this process's pid, the process warnings emitted so far, and the fds of the
+ * sockets each client opened. Closes the clients when asked: stdin ends (a process the
+ * test started), the IPC channel closes (a forked child), or the parent posts a
+ * message (a worker).
  */
-async function useClient(spec, load) {
+async function useClients(spec, load) {
   const warnings = [];
   process.on('warning', (warning) => warnings.push(`${warning.code ?? warning.name}: ${warning.message}`));
-  const close = await openers[spec.client](load, spec.target);
+  const closers = [];
+  const sockets = {};
+  for (const { name, client, target } of spec.clients) {
+    const before = new Set(socketFds());
+    try {
+      closers.push(await openers[client](load, target));
+    } catch (error) {
+      error.message = `${name}: ${error.message}`;
+      throw error;
+    }
+    sockets[name] = socketFds()
+      .filter((fd) => !before.has(fd))
+      .map(Number);
+  }
   // Warnings are emitted on the next tick; let any that are pending arrive.
   await new Promise((resolve) => setImmediate(resolve));
-  console.log(JSON.stringify({ pid: process.pid, warnings }));
+  console.log(JSON.stringify({ pid: process.pid, warnings, sockets }));
   const closeAndExit = async () => {
-    await close();
+    for (const close of closers.reverse()) await close();
     process.exit(0);
   };
   if (!isMainThread) parentPort.once('message', closeAndExit);
@@ -112,4 +139,4 @@ async function useClient(spec, load) {
   else process.stdin.resume().once('end', closeAndExit);
 }
 
-module.exports = { useClient, clients: Object.keys(openers) };
+module.exports = { useClients };
