@@ -11,13 +11,13 @@ const { isMainThread, parentPort } = require('node:worker_threads');
 
 /** A named export, whether `load` returned a CommonJS module or an ES module namespace. */
 const pick = (module, name) => module[name] ?? module.default[name];
-const main = (module) => module.default ?? module;
+const defaultExport = (module) => module.default ?? module;
 
 function pgConfig(target) {
   return { host: target.socketPath ?? target.host, port: target.port, user: 'postgres', database: 'postgres' };
 }
 
-function redisUrlOptions(target) {
+function redisSocketOptions(target) {
   return target.socketPath ? { path: target.socketPath } : { host: target.host, port: target.port };
 }
 
@@ -30,13 +30,14 @@ const openers = {
     return () => client.end();
   },
   async 'pg Pool'(load, target) {
-    const pool = new (pick(await load('pg'), 'Pool'))({ ...pgConfig(target), max: 2 });
+    // idleTimeoutMillis 0: the idle connections stay open until the test has read them.
+    const pool = new (pick(await load('pg'), 'Pool'))({ ...pgConfig(target), max: 2, idleTimeoutMillis: 0 });
     // Two queries at once: the pool opens its second connection.
     await Promise.all([pool.query('SELECT pg_sleep(0.05)'), pool.query('SELECT pg_sleep(0.05)')]);
     return () => pool.end();
   },
   async postgres(load, target) {
-    const sql = main(await load('postgres'))({ ...pgConfig(target), max: 1 });
+    const sql = defaultExport(await load('postgres'))({ ...pgConfig(target), max: 1 });
     await sql`SELECT 1`;
     return () => sql.end();
   },
@@ -47,12 +48,12 @@ const openers = {
     return () => connection.end();
   },
   async ioredis(load, target) {
-    const redis = new (main(await load('ioredis')))(redisUrlOptions(target));
+    const redis = new (defaultExport(await load('ioredis')))(redisSocketOptions(target));
     await redis.ping();
     return () => redis.quit();
   },
   async redis(load, target) {
-    const client = pick(await load('redis'), 'createClient')({ socket: redisUrlOptions(target) });
+    const client = pick(await load('redis'), 'createClient')({ socket: redisSocketOptions(target) });
     await client.connect();
     await client.ping();
     return () => client.quit();
