@@ -1,8 +1,8 @@
 import net from 'node:net';
 import { binding } from './binding.js';
 import { invalidArgType } from './errors.js';
-import { isTuned, setKeepAlive } from './keepalive.js';
-import { type KeepAliveOptions, validateOptions } from './options.js';
+import { applyToFd, descriptorOf, isTuned, setKeepAlive } from './keepalive.js';
+import { type KernelOptions, type KeepAliveOptions, validateOptions } from './options.js';
 
 /** How the process-wide default is applied; see {@link setDefaultKeepAlive}. */
 export interface DefaultKeepAliveSettings {
@@ -31,7 +31,14 @@ export interface DefaultKeepAlive {
 /** Code of the process warning emitted (once) when the default cannot be applied. */
 export const DEFAULT_KEEPALIVE_WARNING = 'SOCKET_KEEPALIVE_DEFAULT_FAILED';
 
+/** A default's options as given and in the kernel's units. */
+interface Tuning {
+  options: KeepAliveOptions;
+  kernel: KernelOptions;
+}
+
 let current: DefaultKeepAlive | null = null;
+let currentTuning: Tuning = { options: {}, kernel: {} };
 let hooksInstalled = false;
 let warned = false;
 
@@ -45,24 +52,59 @@ function warnOnce(error: unknown, what: string): void {
   );
 }
 
+/** The default's tuning, on a socket it tuned. */
+const defaultTuningOf = Symbol('socket-keepalive default tuning');
+type DefaultTuned = net.Socket & { [defaultTuningOf]?: Tuning };
+
 /**
  * A 'connect' listener, prepended to every client socket's listeners when `connect()` is
  * called while a default is set. It runs before the application's own 'connect' listeners
  * and before writes queued during the connect are flushed (Node flushes them from a
- * 'connect' listener too), so the first byte already leaves a tuned socket.
+ * 'connect' listener too), so the first byte already leaves a tuned socket. Per
+ * connection it costs one native call doing the setsockopt(2) calls, and a mark.
  */
-function tuneAtConnect(this: net.Socket): void {
+function tuneAtConnect(this: DefaultTuned): void {
   const active = current;
   if (active === null || isTuned(this)) return;
-  // Unix domain sockets and pipes have no remote family: they are not TCP.
-  const family = this.remoteFamily;
-  if (family !== 'IPv4' && family !== 'IPv6') return;
   try {
     if (active.filter && !active.filter(this)) return;
-    setKeepAlive(this, active.options);
+    applyToFd(descriptorOf(this), currentTuning.kernel);
+    this[defaultTuningOf] = currentTuning;
   } catch (error) {
+    // Unix domain sockets and pipes are left alone without a word: they are not TCP.
+    if ((error as { code?: string }).code === 'ERR_INVALID_ARG_VALUE') return;
     warnOnce(error, `a connection to ${this.remoteAddress}:${this.remotePort}`);
   }
+}
+
+/**
+ * Replaces `net.Socket.prototype.setKeepAlive`. The first time Node's own setKeepAlive is
+ * called on a socket the default tuned (by a client library, or by http.Agent when the
+ * socket returns to its pool), the socket is handed over to {@link setKeepAlive}'s
+ * tracking, which re-applies idle, interval and count after every such call, as libuv
+ * resets them. Other sockets go straight to Node's method.
+ */
+function keepDefaultAcrossSetKeepAlive(nodeSetKeepAlive: net.Socket['setKeepAlive']): net.Socket['setKeepAlive'] {
+  return function setKeepAliveKeepingDefault(this: DefaultTuned, ...args: Parameters<net.Socket['setKeepAlive']>) {
+    const tuning = this[defaultTuningOf];
+    if (tuning === undefined || this.destroyed) return nodeSetKeepAlive.apply(this, args);
+    if (isTuned(this)) {
+      // Reached from the method setKeepAlive installed: it re-applies only the fields it was
+      // given, so the default's go back first, for fields given explicitly after connect to win.
+      nodeSetKeepAlive.apply(this, args);
+      const { idleSeconds, intervalSeconds, count } = tuning.kernel;
+      if (args[0] && !this.connecting) applyToFd(descriptorOf(this), { idleSeconds, intervalSeconds, count });
+      return this;
+    }
+    try {
+      setKeepAlive(this, tuning.options);
+    } catch (error) {
+      warnOnce(error, `a connection to ${this.remoteAddress}:${this.remotePort}`);
+      return nodeSetKeepAlive.apply(this, args);
+    }
+    // Now the socket's own method, installed by setKeepAlive: Node's call, then the tuning again.
+    return this.setKeepAlive(...args);
+  };
 }
 
 /** A 'listening' listener, prepended when `listen()` is called while a default covers servers. */
@@ -70,7 +112,7 @@ function tuneAtListening(this: net.Server): void {
   const active = current;
   if (active === null || !active.servers || isTuned(this)) return;
   const address = this.address();
-  // A string address is a Unix domain socket or pipe.
+  // A string address is a Unix domain socket or pipe: left alone.
   if (address === null || typeof address === 'string') return;
   try {
     setKeepAlive(this, active.options);
@@ -80,8 +122,8 @@ function tuneAtListening(this: net.Server): void {
 }
 
 /**
- * Wraps `net.Socket.prototype.connect` and `net.Server.prototype.listen` once, on the first
- * {@link setDefaultKeepAlive} call. Every client socket in the thread goes through the
+ * Wraps `net.Socket.prototype.connect`, `net.Socket.prototype.setKeepAlive` and
+ * `net.Server.prototype.listen` once, on the first {@link setDefaultKeepAlive} call. Every client socket in the thread goes through the
  * former: `net.connect`, `new net.Socket().connect()`, `tls.connect`, http(s) agents,
  * HTTP/2 sessions and undici (fetch) all call it, on every Node release. The
  * `net.client.socket` diagnostics channel is not used because before Node 22 (nodejs/node#58349)
@@ -96,6 +138,7 @@ function installHooks(): void {
     if (current !== null) this.prependListener('connect', tuneAtConnect);
     return (connect as (...args: unknown[]) => net.Socket).apply(this, args);
   } as typeof connect;
+  net.Socket.prototype.setKeepAlive = keepDefaultAcrossSetKeepAlive(net.Socket.prototype.setKeepAlive);
   const listen = net.Server.prototype.listen;
   net.Server.prototype.listen = function listenWithDefaultKeepAlive(this: net.Server, ...args: unknown[]) {
     if (current !== null && current.servers) this.prependListener('listening', tuneAtListening);
@@ -139,7 +182,7 @@ function validateSettings(settings: unknown): { servers: boolean; filter: Defaul
  * - Calling it again replaces the default for sockets connecting afterwards; `null` stops.
  *   Sockets already tuned keep their options.
  *
- * Mechanism: the first call wraps `net.Socket.prototype.connect` and
+ * Mechanism: the first call wraps `net.Socket.prototype.connect`, `.setKeepAlive` and
  * `net.Server.prototype.listen` of this thread (once; they stay wrapped, and test one
  * variable when no default is set). It reaches every socket made by JavaScript on Node 18
  * and later, which the `net.client.socket` diagnostics channel does only from Node 22.
@@ -159,9 +202,10 @@ export function setDefaultKeepAlive(options: KeepAliveOptions | null, settings?:
     current = null;
     return;
   }
-  validateOptions(options);
+  const kernel = validateOptions(options);
   binding();
   current = Object.freeze({ options: Object.freeze({ ...options }), servers, filter });
+  currentTuning = { options: current.options, kernel };
   installHooks();
 }
 

@@ -78,13 +78,13 @@ interface Descriptor {
  * libuv TCP handle only ever holds an AF_INET/AF_INET6 stream socket, so the addon may
  * skip its own check for it.
  */
-function descriptorOf(owner: net.Socket | net.Server): Descriptor {
+export function descriptorOf(owner: net.Socket | net.Server): Descriptor {
   const handle = fdHandleOf(owner);
   const fd = handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? { fd, knownTcp: handle?.constructor.name === 'TCP' } : { fd: -1, knownTcp: false };
 }
 
-function applyToFd({ fd, knownTcp }: Descriptor, options: KernelOptions): void {
+export function applyToFd({ fd, knownTcp }: Descriptor, options: KernelOptions): void {
   const { enable, idleSeconds, intervalSeconds, count, userTimeout } = options;
   binding().setKeepAlive(
     fd,

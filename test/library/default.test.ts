@@ -70,13 +70,28 @@ describe('setDefaultKeepAlive: client sockets', () => {
     socket.destroy();
   });
 
-  test("a client library's own socket.setKeepAlive(true, ms) does not undo the default", async () => {
+  test("a client library's own socket.setKeepAlive(true, ms) does not undo the default; setKeepAlive(false) is honoured", async () => {
     setDefaultKeepAlive(DEFAULT);
     const socket = net.connect(server.port, server.host);
     await once(socket, 'connect');
     socket.setKeepAlive(true, 1000);
+    expect(getKeepAlive(socket)).toEqual(TUNED);
     socket.setKeepAlive(true, 30_000);
     expect(getKeepAlive(socket)).toEqual(TUNED);
+    socket.setKeepAlive(false);
+    expect(getKeepAlive(socket).enable).toBe(false);
+    socket.setKeepAlive(true, 1000);
+    expect(getKeepAlive(socket)).toEqual(TUNED);
+    socket.destroy();
+  });
+
+  test('a socket that the default left alone keeps Node\'s own setKeepAlive behaviour', async () => {
+    setDefaultKeepAlive(DEFAULT, { filter: () => false });
+    const socket = net.connect(server.port, server.host);
+    await once(socket, 'connect');
+    socket.setKeepAlive(true, 3000);
+    // libuv >= 1.35 sets interval 1 s and count 10 with every setKeepAlive(true, ms).
+    expect(getKeepAlive(socket)).toMatchObject({ enable: true, idle: 3000, interval: 1000, count: 10, userTimeout: 0 });
     socket.destroy();
   });
 
@@ -87,11 +102,17 @@ describe('setDefaultKeepAlive: client sockets', () => {
     socket.destroy();
   });
 
-  test('setKeepAlive after connect wins for the fields it names', async () => {
+  test("setKeepAlive after connect wins for the fields it names, also after a client library's setKeepAlive(true, ms)", async () => {
     setDefaultKeepAlive(DEFAULT);
     const socket = net.connect(server.port, server.host);
     await once(socket, 'connect');
     setKeepAlive(socket, { count: 7 });
+    expect(getKeepAlive(socket)).toEqual({ ...TUNED, count: 7 });
+    socket.setKeepAlive(true, 1000);
+    expect(getKeepAlive(socket)).toEqual({ ...TUNED, count: 7 });
+    socket.setKeepAlive(false);
+    expect(getKeepAlive(socket)).toEqual({ ...TUNED, enable: false, count: 7 });
+    socket.setKeepAlive(true, 1000);
     expect(getKeepAlive(socket)).toEqual({ ...TUNED, count: 7 });
     socket.destroy();
   });
