@@ -24,6 +24,7 @@ type ServerName = keyof typeof servers;
 /** Each client, the server it talks to, and the connections it holds after its round trip. */
 const clients: { client: string; server: ServerName; connections: number }[] = [
   { client: 'pg Client', server: 'postgres', connections: 1 },
+  { client: 'pg Client, keepAlive: true', server: 'postgres', connections: 1 },
   // Two queries at once: the pool opens its second connection.
   { client: 'pg Pool', server: 'postgres', connections: 2 },
   { client: 'postgres', server: 'postgres', connections: 1 },

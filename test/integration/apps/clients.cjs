@@ -21,14 +21,20 @@ function redisSocketOptions(target) {
   return target.socketPath ? { path: target.socketPath } : { host: target.host, port: target.port };
 }
 
-/** Each opener resolves with a function that closes what it opened. */
-const openers = {
-  async 'pg Client'(load, target) {
-    const client = new (pick(await load('pg'), 'Client'))(pgConfig(target));
+function pgClient(options) {
+  return async (load, target) => {
+    const client = new (pick(await load('pg'), 'Client'))({ ...pgConfig(target), ...options });
     await client.connect();
     await client.query('SELECT 1');
     return () => client.end();
-  },
+  };
+}
+
+/** Each opener resolves with a function that closes what it opened. */
+const openers = {
+  'pg Client': pgClient({}),
+  // pg's own keepalive: it calls socket.setKeepAlive(true, 1000) once connected.
+  'pg Client, keepAlive: true': pgClient({ keepAlive: true, keepAliveInitialDelayMillis: 1000 }),
   async 'pg Pool'(load, target) {
     // idleTimeoutMillis 0: the idle connections stay open until the test has read them.
     const pool = new (pick(await load('pg'), 'Pool'))({ ...pgConfig(target), max: 2, idleTimeoutMillis: 0 });
