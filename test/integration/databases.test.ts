@@ -10,6 +10,7 @@ import {
   importSetup,
   nodeOptionsSetup,
   runApp,
+  runSetup,
   setups,
 } from './harness.js';
 import { type RealServer, serverInstalled, startMariadb, startPostgres, startRedis } from './servers.js';
@@ -70,7 +71,7 @@ describe.skipIf(present.length === 0)('database and cache clients', () => {
     }
   });
 
-  for (const [setupName, setup] of Object.entries(setups)) {
+  for (const [setupName, setup] of Object.entries({ ...setups, 'socket-keepalive run -- node app': runSetup })) {
     describeApp(`CommonJS app, ${setupName}`, () => runApp(overTcp(), setup), allTuned);
   }
 

@@ -20,6 +20,7 @@ import {
   expectTuned,
   expectUntuned,
   runApp,
+  runSetup,
   setups,
 } from './harness.js';
 
@@ -74,7 +75,7 @@ describe('HTTP clients', () => {
     }
   });
 
-  for (const [setupName, setup] of Object.entries(setups)) {
+  for (const [setupName, setup] of Object.entries({ ...setups, 'socket-keepalive run -- node app': runSetup })) {
     describeApp(`CommonJS app, ${setupName}`, () => runApp(specs(), setup), allTuned);
   }
 

@@ -125,7 +125,7 @@ export async function startPostgres(): Promise<RealServer> {
   const data = path.join(directory, 'data');
   execFileSync(path.join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync'], { stdio: 'ignore', ...user });
   const port = await freePort();
-  const args = ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', directory, '-c', 'fsync=off', '-c', 'max_connections=20'];
+  const args = ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', directory, '-c', 'fsync=off', '-c', 'max_connections=50'];
   const child = await startLogged(path.join(bin, 'postgres'), args, /ready to accept connections/, user);
   return { host: '127.0.0.1', port, socketPath: directory, stop: () => stopAndRemove(child, directory) };
 }
