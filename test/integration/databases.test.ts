@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, test } from 'vitest';
+import { nodeBinary } from '../../demo/node-release.js';
 import {
   type ClientSpec,
   describeApp,
@@ -7,8 +8,10 @@ import {
   expectNoTcp,
   expectTuned,
   expectUntuned,
+  fetchNodeTimeout,
   importSetup,
   nodeOptionsSetup,
+  otherNodeReleases,
   runApp,
   runSetup,
   setups,
@@ -23,14 +26,15 @@ const servers = { postgres: startPostgres, redis: startRedis, mariadb: startMari
 type ServerName = keyof typeof servers;
 
 /** Each client, the server it talks to, and the connections it holds after its round trip. */
-const clients: { client: string; server: ServerName; connections: number }[] = [
+const clients: { client: string; server: ServerName; connections: number; nodeMajor?: number }[] = [
   { client: 'pg Client', server: 'postgres', connections: 1 },
   { client: 'pg Client, keepAlive: true', server: 'postgres', connections: 1 },
   // Two queries at once: the pool opens its second connection.
   { client: 'pg Pool', server: 'postgres', connections: 2 },
   { client: 'postgres', server: 'postgres', connections: 1 },
-  { client: 'ioredis', server: 'redis', connections: 1 },
-  { client: 'redis', server: 'redis', connections: 1 },
+  // ioredis 6 and redis 6 need Node.js 20 or later.
+  { client: 'ioredis', server: 'redis', connections: 1, nodeMajor: 20 },
+  { client: 'redis', server: 'redis', connections: 1, nodeMajor: 20 },
   { client: 'mysql2', server: 'mariadb', connections: 1 },
 ];
 const installed = Object.fromEntries(Object.keys(servers).map((name) => [name, serverInstalled(name as ServerName)])) as Record<ServerName, boolean>;
@@ -53,14 +57,14 @@ describe.skipIf(present.length === 0)('database and cache clients', () => {
 
   const server = (name: ServerName) => running[name] as RealServer;
   const peer = (name: ServerName) => `127.0.0.1:${server(name).port}`;
-  const overTcp = (): ClientSpec[] => present.map(({ client, server: name }) => ({ name: client, client, target: { host: '127.0.0.1', port: server(name).port } }));
+  const overTcp = (on = present): ClientSpec[] => on.map(({ client, server: name }) => ({ name: client, client, target: { host: '127.0.0.1', port: server(name).port } }));
   const overUnixSockets = (): ClientSpec[] =>
     present.map(({ client, server: name }) => ({ name: client, client, target: { socketPath: server(name).socketPath, port: server(name).port } }));
 
   /** The tests of one run where every client should carry the default. */
-  function allTuned(run: () => Parameters<typeof expectAllTunedQuietly>[0]): void {
-    for (const { client, server: name, connections } of present) {
-      test(`${client}: its ${connections} connection(s) tuned`, () => expectTuned(run(), client, peer(name), connections));
+  function allTuned(run: () => Parameters<typeof expectAllTunedQuietly>[0], on = present): void {
+    for (const { client, server: name, connections } of on) {
+      test(`${client}: ${connections === 1 ? 'its connection' : `its ${connections} connections`} tuned`, () => expectTuned(run(), client, peer(name), connections));
     }
     test('every TCP connection of the process tuned, nothing reported', () => expectAllTunedQuietly(run()));
   }
@@ -89,6 +93,16 @@ describe.skipIf(present.length === 0)('database and cache clients', () => {
     () => runApp(overTcp(), setups['node --require register with SOCKET_KEEPALIVE'], { place: 'fork' }),
     allTuned,
   );
+
+  for (const version of otherNodeReleases) {
+    const on = present.filter(({ nodeMajor }) => Number.parseInt(version) >= (nodeMajor ?? 0));
+    describeApp(
+      `Node.js ${version}, CommonJS app, node --require register with SOCKET_KEEPALIVE`,
+      () => runApp(overTcp(on), setups['node --require register with SOCKET_KEEPALIVE'], { node: nodeBinary(version) }),
+      (run) => allTuned(run, on),
+      fetchNodeTimeout,
+    );
+  }
 
   for (const [setupName, setup] of Object.entries(setups)) {
     describeApp(`over Unix sockets, ${setupName}`, () => runApp(overUnixSockets(), setup), (run) => {

@@ -56,6 +56,14 @@ export const esmSetups = {
 /** The preload through NODE_OPTIONS, as `socket-keepalive run` and child processes get it. */
 export const nodeOptionsSetup: Setup = { env: { NODE_OPTIONS: `--require ${register}`, SOCKET_KEEPALIVE: tunedEnv } };
 
+/**
+ * The newest release of each Node.js line the library supports, other than the one
+ * running the tests: the applications run on each of them too, with the preload.
+ */
+export const otherNodeReleases = ['18.20.8', '20.20.2', '22.23.3', '24.21.0', '26.10.0'].filter((version) => version !== process.versions.node);
+/** Time to fetch a Node.js release (about 30 MB, once) before its application runs. */
+export const fetchNodeTimeout = 180_000;
+
 /** Where to reach the server a client talks to. */
 export interface Target {
   host?: string;
@@ -96,8 +104,11 @@ export async function runApp(
     app = 'app.cjs',
     place = 'main',
     read = inspectProcess,
+    node = process.execPath,
   }: {
     app?: 'app.cjs' | 'app.mjs';
+    /** The Node.js binary that runs the application. */
+    node?: string;
     place?: 'main' | 'worker' | 'fork';
     /** How to read the process's sockets: inspectProcess, or `socket-keepalive inspect`. */
     read?: (pid: number) => InspectedSocket[];
@@ -107,7 +118,7 @@ export async function runApp(
   const env = nestedEnv({ NODE_EXTRA_CA_CERTS: certificate, ...setup.env });
   if (!setup.env?.NODE_OPTIONS) delete env.NODE_OPTIONS;
   if (!setup.env?.SOCKET_KEEPALIVE) delete env.SOCKET_KEEPALIVE;
-  const [command, ...args] = [...(setup.launcher ?? []), process.execPath, ...(setup.nodeArgs ?? []), path.join(__dirname, 'apps', app), spec];
+  const [command, ...args] = [...(setup.launcher ?? []), node, ...(setup.nodeArgs ?? []), path.join(__dirname, 'apps', app), spec];
   const child = spawn(command, args, { env, stdio: 'pipe' });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
@@ -157,7 +168,7 @@ function startQueuedRuns(): void {
  * clients, and a few such processes at once, keep the integration tests fast. The first
  * block's beforeAll to run (after the file's servers are up) starts the runs of every block.
  */
-export function describeApp(title: string, start: () => Promise<AppRun>, tests: (run: () => AppRun) => void): void {
+export function describeApp(title: string, start: () => Promise<AppRun>, tests: (run: () => AppRun) => void, hookTimeout?: number): void {
   let settle: (run: Promise<AppRun>) => void = () => {};
   const result = new Promise<AppRun>((resolve) => {
     settle = resolve;
@@ -170,7 +181,7 @@ export function describeApp(title: string, start: () => Promise<AppRun>, tests: 
     beforeAll(async () => {
       startQueuedRuns();
       run = await result;
-    });
+    }, hookTimeout);
     tests(() => run as AppRun);
   });
 }

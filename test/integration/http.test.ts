@@ -8,6 +8,7 @@ import type net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { InspectedSocket } from '../../lib/inspect.js';
+import { nodeBinary } from '../../demo/node-release.js';
 import { root } from '../helpers.js';
 import {
   type AppRun,
@@ -19,6 +20,8 @@ import {
   expectAllTunedQuietly,
   expectTuned,
   expectUntuned,
+  fetchNodeTimeout,
+  otherNodeReleases,
   runApp,
   runSetup,
   setups,
@@ -81,6 +84,15 @@ describe('HTTP clients', () => {
 
   for (const [setupName, setup] of Object.entries(esmSetups)) {
     describeApp(`ES module app, ${setupName}`, () => runApp(specs(), setup, { app: 'app.mjs' }), allTuned);
+  }
+
+  for (const version of otherNodeReleases) {
+    describeApp(
+      `Node.js ${version}, CommonJS app, node --require register with SOCKET_KEEPALIVE`,
+      () => runApp(specs(), setups['node --require register with SOCKET_KEEPALIVE'], { node: nodeBinary(version) }),
+      allTuned,
+      fetchNodeTimeout,
+    );
   }
 
   const cli = path.join(root, 'dist', 'demo', 'cli.js');
