@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { nodeBinary } from '../../demo/node-release.js';
 import {
+  type AppRun,
   type ClientSpec,
   describeApp,
   esmSetups,
@@ -26,15 +27,15 @@ const servers = { postgres: startPostgres, redis: startRedis, mariadb: startMari
 type ServerName = keyof typeof servers;
 
 /** Each client, the server it talks to, and the connections it holds after its round trip. */
-const clients: { client: string; server: ServerName; connections: number; nodeMajor?: number }[] = [
+const clients: { client: string; server: ServerName; connections: number; minimumNodeMajor?: number }[] = [
   { client: 'pg Client', server: 'postgres', connections: 1 },
   { client: 'pg Client, keepAlive: true', server: 'postgres', connections: 1 },
   // Two queries at once: the pool opens its second connection.
   { client: 'pg Pool', server: 'postgres', connections: 2 },
   { client: 'postgres', server: 'postgres', connections: 1 },
   // ioredis 6 and redis 6 need Node.js 20 or later.
-  { client: 'ioredis', server: 'redis', connections: 1, nodeMajor: 20 },
-  { client: 'redis', server: 'redis', connections: 1, nodeMajor: 20 },
+  { client: 'ioredis', server: 'redis', connections: 1, minimumNodeMajor: 20 },
+  { client: 'redis', server: 'redis', connections: 1, minimumNodeMajor: 20 },
   { client: 'mysql2', server: 'mariadb', connections: 1 },
 ];
 const installed = Object.fromEntries(Object.keys(servers).map((name) => [name, serverInstalled(name as ServerName)])) as Record<ServerName, boolean>;
@@ -62,7 +63,7 @@ describe.skipIf(present.length === 0)('database and cache clients', () => {
     present.map(({ client, server: name }) => ({ name: client, client, target: { socketPath: server(name).socketPath, port: server(name).port } }));
 
   /** The tests of one run where every client should carry the default. */
-  function allTuned(run: () => Parameters<typeof expectAllTunedQuietly>[0], on = present): void {
+  function allTuned(run: () => AppRun, on = present): void {
     for (const { client, server: name, connections } of on) {
       test(`${client}: ${connections === 1 ? 'its connection' : `its ${connections} connections`} tuned`, () => expectTuned(run(), client, peer(name), connections));
     }
@@ -95,7 +96,7 @@ describe.skipIf(present.length === 0)('database and cache clients', () => {
   );
 
   for (const version of otherNodeReleases) {
-    const on = present.filter(({ nodeMajor }) => Number.parseInt(version) >= (nodeMajor ?? 0));
+    const on = present.filter(({ minimumNodeMajor }) => Number.parseInt(version) >= (minimumNodeMajor ?? 0));
     describeApp(
       `Node.js ${version}, CommonJS app, node --require register with SOCKET_KEEPALIVE`,
       () => runApp(overTcp(on), setups['node --require register with SOCKET_KEEPALIVE'], { node: nodeBinary(version) }),
