@@ -9,6 +9,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { keepAliveEnvironment } from '../../lib/index.js';
 import { parseKeepAliveSetting, REGISTER_PATH } from '../../lib/env-options.js';
 import { captureError, root } from '../helpers.js';
+import { type NodeRun, runNode } from './default-helpers.js';
 
 const dist = path.join(root, 'dist');
 const register = path.join(dist, 'register.js');
@@ -49,24 +50,11 @@ function writeApp(name: string, body: string): string {
 
 const mainApp = writeApp('main.cjs', `${PROBE}\nprobe().then((result) => console.log(JSON.stringify(result)));\n`);
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
+function node(args: string[], env: Record<string, string | undefined> = {}, cwd = work): Promise<NodeRun> {
+  return runNode(args, env, cwd);
 }
 
-async function node(args: string[], env: Record<string, string | undefined> = {}, cwd = work): Promise<Run> {
-  const fullEnv = { ...process.env, SOCKET_KEEPALIVE: undefined, NODE_OPTIONS: undefined, ...env };
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, args, { cwd, env: fullEnv as NodeJS.ProcessEnv, encoding: 'utf8' });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
-
-function lastJson(run: Run): unknown {
+function lastJson(run: NodeRun): unknown {
   if (run.code !== 0) throw new Error(`exit ${run.code}: ${run.stderr}`);
   return JSON.parse(run.stdout.trim().split('\n').pop() as string);
 }

@@ -1,15 +1,15 @@
 // `socket-keepalive run` and `socket-keepalive inspect` on the process it runs: the built
 // command line (dist/demo/cli.js) in real child processes.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { once } from 'node:events';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, test } from 'vitest';
 import type { InspectedSocket } from '../../lib/index.js';
 import { root } from '../helpers.js';
+import { type NodeRun, runNode } from './default-helpers.js';
 
 const cli = path.join(root, 'dist', 'demo', 'cli.js');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ska-run-'));
@@ -18,21 +18,8 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 const RUN_DEFAULT = { enable: true, idle: 10_000, interval: 2000, count: 3, userTimeout: 20_000 };
 const UNTUNED = { enable: false, idle: 7_200_000, interval: 75_000, count: 9, userTimeout: 0 };
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cliRun(args: string[], cwd = os.tmpdir()): Promise<Run> {
-  const env = { ...process.env, SOCKET_KEEPALIVE: undefined, NODE_OPTIONS: undefined } as NodeJS.ProcessEnv;
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { cwd, env, encoding: 'utf8' });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+function cliRun(args: string[], cwd = os.tmpdir()): Promise<NodeRun> {
+  return runNode([cli, ...args], {}, cwd);
 }
 
 /** An app that prints what the kernel has for a client socket and its listener, read at 'connect'. */
