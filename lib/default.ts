@@ -66,13 +66,17 @@ type DefaultTuned = net.Socket & { [defaultTuningOf]?: Tuning };
 function tuneAtConnect(this: DefaultTuned): void {
   const active = current;
   if (active === null || isTuned(this)) return;
+  let descriptor: ReturnType<typeof descriptorOf>;
+  try {
+    descriptor = descriptorOf(this);
+  } catch {
+    return; // it refuses only Unix domain sockets and pipes, which are left alone without a word
+  }
   try {
     if (active.filter && !active.filter(this)) return;
-    applyToFd(descriptorOf(this), currentTuning.kernel);
+    applyToFd(descriptor, currentTuning.kernel);
     this[defaultTuningOf] = currentTuning;
   } catch (error) {
-    // Unix domain sockets and pipes are left alone without a word: they are not TCP.
-    if ((error as { code?: string }).code === 'ERR_INVALID_ARG_VALUE') return;
     warnOnce(error, `a connection to ${this.remoteAddress}:${this.remotePort}`);
   }
 }

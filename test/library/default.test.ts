@@ -278,11 +278,12 @@ describe('setDefaultKeepAlive: servers', () => {
 });
 
 describe('setDefaultKeepAlive: Unix domain sockets and failures', () => {
-  test('a client and a server over a Unix socket work as without the default, with no warning', async () => {
+  test('a client and a server over a Unix socket work as without the default, with no warning and no call to the filter', async () => {
     const warnings: Error[] = [];
     const onWarning = (warning: Error) => warnings.push(warning);
     process.on('warning', onWarning);
-    setDefaultKeepAlive(DEFAULT);
+    const filtered: net.Socket[] = [];
+    setDefaultKeepAlive(DEFAULT, { filter: (socket) => filtered.push(socket) > 0 });
     const socketPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ska-default-')), 'echo.sock');
     const server = net.createServer((socket) => socket.pipe(socket)).listen(socketPath);
     await once(server, 'listening');
@@ -297,6 +298,7 @@ describe('setDefaultKeepAlive: Unix domain sockets and failures', () => {
     await new Promise((resolve) => setImmediate(resolve));
     process.off('warning', onWarning);
     expect(warnings).toEqual([]);
+    expect(filtered).toEqual([]);
   });
 
   test('a failure is one process warning with a code; the socket stays open and the application sees no error', async () => {
