@@ -19,9 +19,10 @@
  *   A `--require` in NODE_OPTIONS must be an absolute path (see `keepAliveEnvironment`
  *   and `socket-keepalive run`): a package name resolves from each process's working
  *   directory, and every Node process started elsewhere would fail to start.
- * - ESM: `node --import socket-keepalive/register` works the same for the main thread;
- *   Node does not run `--import` preloads in worker threads, which this module reaches
- *   through the Worker wrapper only (not through NODE_OPTIONS alone).
+ * - ESM: `node --import socket-keepalive/register` works the same. Node does not run
+ *   `--import` preloads in a Worker started with `eval: true`: such workers get the
+ *   preload from the Worker wrapper, except one with `env: SHARE_ENV` and no `execArgv`
+ *   (its environment cannot be given its own NODE_OPTIONS): there use `--require`.
  * @packageDocumentation
  */
 import { syncBuiltinESMExports } from 'node:module';
