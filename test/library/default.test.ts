@@ -70,6 +70,24 @@ describe('setDefaultKeepAlive: client sockets', () => {
     socket.destroy();
   });
 
+  test('a write made while connecting leaves a tuned socket: the first byte already carries the options', async () => {
+    setDefaultKeepAlive(DEFAULT);
+    const socket = net.connect(server.port, server.host);
+    socket.write(Buffer.from('first'));
+    // The libuv handle exists from connect(); Node hands it the queued write after 'connect'.
+    const handle = (socket as unknown as { _handle: { writeBuffer: (...args: unknown[]) => unknown } })._handle;
+    const writeBuffer = handle.writeBuffer;
+    let atFirstWrite: KeepAliveState | undefined;
+    handle.writeBuffer = function (this: unknown, ...args: unknown[]) {
+      atFirstWrite ??= getKeepAlive(socket);
+      return writeBuffer.apply(this, args);
+    };
+    await once(socket, 'connect');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(atFirstWrite).toEqual(TUNED);
+    socket.destroy();
+  });
+
   test("a client library's own socket.setKeepAlive(true, ms) does not undo the default; setKeepAlive(false) is honoured", async () => {
     setDefaultKeepAlive(DEFAULT);
     const socket = net.connect(server.port, server.host);
