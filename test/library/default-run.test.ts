@@ -112,8 +112,12 @@ const cert = fs.readFileSync(${JSON.stringify(path.join(fixtures, 'localhost-cer
 (async () => {
   const echoPort = await listen(net.createServer((socket) => socket.pipe(socket)));
   const tlsPort = await listen(tls.createServer({ key, cert }, (socket) => socket.pipe(socket)));
-  const httpPort = await listen(http.createServer((request, response) => response.end('ok')));
-  const httpsPort = await listen(https.createServer({ key, cert }, (request, response) => response.end('ok')));
+  // Idle keep-alive connections stay open for the test's reads (fetch follows the server's hint).
+  const httpServer = http.createServer((request, response) => response.end('ok'));
+  const httpsServer = https.createServer({ key, cert }, (request, response) => response.end('ok'));
+  httpServer.keepAliveTimeout = httpsServer.keepAliveTimeout = 600_000;
+  const httpPort = await listen(httpServer);
+  const httpsPort = await listen(httpsServer);
   const plain = net.connect(echoPort, '127.0.0.1');
   const raw = new net.Socket().connect(echoPort, '127.0.0.1');
   const secure = tls.connect({ port: tlsPort, host: '127.0.0.1', rejectUnauthorized: false });
@@ -143,7 +147,9 @@ const cert = fs.readFileSync(${JSON.stringify(path.join(fixtures, 'localhost-cer
     for (const socket of sockets) expect({ local: socket.local, peer: socket.peer, keepAlive: socket.keepAlive }).toEqual({ local: socket.local, peer: socket.peer, keepAlive: RUN_DEFAULT });
 
     const table = await cliRun(['inspect', String(pid)]);
-    expect(table.stdout.match(/on +10s\/2s\/x3 ut 20000ms/g)?.length).toBe(sockets.length);
+    const rows = table.stdout.split('\n').filter((row) => /\b(LISTEN|ESTABLISHED)\b/.test(row));
+    expect(rows.length).toBeGreaterThanOrEqual(16);
+    for (const row of rows) expect(row).toMatch(/on +10s\/2s\/x3 ut 20000ms/);
     expect(table.stdout).not.toMatch(/\boff\b/);
   });
 });
