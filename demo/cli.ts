@@ -10,6 +10,8 @@ Commands:
   lab        cut a real connection between two network namespaces and measure how
              long each keepalive configuration takes to notice (needs CAP_NET_ADMIN)
   inspect    show the keepalive settings of a running process's TCP sockets
+  run        run a command (e.g. node app.js) with keepalive on every TCP connection
+             of its Node.js processes, with no code change
 
 Run "socket-keepalive <command> --help" for a command's options. Times are in ms.`;
 
@@ -20,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   client: async () => (await import('./client.js')).clientCommand,
   lab: async () => (await import('./lab/command.js')).labCommand,
   inspect: async () => (await import('./inspect.js')).inspectCommand,
+  run: async () => (await import('./run.js')).runCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -11,3 +11,11 @@ export { type TcpInfo, type TcpState, getTcpInfo } from './tcp-info.js';
 export { tuneAgent } from './agent.js';
 export { type DetectionTime, detectionTime, retransmissionLimitMs } from './detection.js';
 export { type InspectedSocket, inspectProcess } from './inspect.js';
+export {
+  type DefaultKeepAlive,
+  type DefaultKeepAliveSettings,
+  DEFAULT_KEEPALIVE_WARNING,
+  setDefaultKeepAlive,
+  getDefaultKeepAlive,
+} from './default.js';
+export { keepAliveEnvironment } from './env-options.js';

@@ -19,8 +19,28 @@ const RELEASES = [
   { version: '24.21.0', fourArgumentForm: true },
   { version: '26.10.0', fourArgumentForm: true },
 ];
-// Every check test/build/matrix-check.cjs must report; one it leaves out fails.
-const CHECKS = ['readBack', 'survivesNodeCall', 'deferral', 'survivesFourArgumentCall'];
+// Every check the two check scripts must report; one left out fails.
+const CHECKS = [
+  'readBack',
+  'survivesNodeCall',
+  'deferral',
+  'survivesFourArgumentCall',
+  // ...and test/build/matrix-default-check.cjs, the process-wide default and the preload:
+  'netConnect',
+  'newSocketConnect',
+  'tlsConnect',
+  'httpAgentReused',
+  'fetch',
+  'http2Session',
+  'listener',
+  'survivesNodeSetKeepAlive',
+  'unixSocketUntouched',
+  'preloadRequire',
+  'preloadNodeOptions',
+  'preloadImport',
+  'preloadWorkerEnvEmpty',
+  'preloadWorkerExecArgvEmpty',
+];
 
 const named = process.argv.slice(2);
 const unknown = named.filter((version) => !RELEASES.some((release) => release.version === version));
@@ -41,8 +61,11 @@ try {
   if (fs.existsSync(path.join(pkg, 'build'))) throw new Error('the packed package has a build/ directory');
   for (const release of releases) {
     const node = nodeBinary(release.version, console.log);
-    const result = JSON.parse(execFileSync(node, [path.join(root, 'test', 'build', 'matrix-check.cjs'), path.join(pkg, 'dist', 'index.js')], { encoding: 'utf8' }));
+    const check = (script) => JSON.parse(execFileSync(node, [path.join(root, 'test', 'build', script), path.join(pkg, 'dist', 'index.js')], { encoding: 'utf8' }));
+    const result = { ...check('matrix-check.cjs'), ...check('matrix-default-check.cjs') };
+    if (result.error) console.log(`Node ${release.version}: ${result.error}`);
     const verdicts = CHECKS.map((check) => `${check} ${result[check] === true ? 'ok' : result[check] === false ? 'FAILED' : 'NOT RUN'}`);
+    verdicts.push(`net.client.socket sees new net.Socket().connect(): ${result.diagnosticsChannelSeesNewSocket ? 'yes' : 'no'}`);
     const formAsExpected = result.fourArgumentForm === release.fourArgumentForm;
     const form = `setKeepAlive(enable, delay, interval, count): ${result.fourArgumentForm ? 'yes' : 'no'}`;
     verdicts.push(formAsExpected ? form : `${form}, EXPECTED ${release.fourArgumentForm ? 'yes' : 'no'}`);

@@ -10,11 +10,35 @@ import path from 'node:path';
 import type * as Library from '../../lib/index.js';
 import { root } from './tree.js';
 
-export type { DetectionTime, InspectedSocket, KeepAliveOptions, KeepAliveState, KeepAliveTarget, TcpInfo, TcpState } from '../../lib/index.js';
+export type {
+  DetectionTime,
+  InspectedSocket,
+  KeepAliveOptions,
+  KeepAliveState,
+  KeepAliveTarget,
+  TcpInfo,
+  TcpState,
+} from '../../lib/index.js';
 
 /** The package's CommonJS entry point, for code run in another process or thread. */
 export const libraryPath = path.join(root, 'dist', 'index.js');
 
-export const { KEEPALIVE_LIMITS, setKeepAlive, getKeepAlive, getTcpInfo, tuneAgent, detectionTime, inspectProcess } = createRequire(__filename)(
-  libraryPath,
-) as typeof Library;
+const requireBuilt = createRequire(__filename);
+
+export const {
+  KEEPALIVE_LIMITS,
+  DEFAULT_KEEPALIVE_WARNING,
+  setKeepAlive,
+  getKeepAlive,
+  getTcpInfo,
+  tuneAgent,
+  detectionTime,
+  retransmissionLimitMs,
+  inspectProcess,
+  setDefaultKeepAlive,
+  getDefaultKeepAlive,
+  keepAliveEnvironment,
+} = requireBuilt(libraryPath) as typeof Library;
+
+/** The parser of SOCKET_KEEPALIVE and the preload's path, from the build like the rest. */
+export const envOptions = requireBuilt(path.join(root, 'dist', 'env-options.js')) as typeof import('../../lib/env-options.js');

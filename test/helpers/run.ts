@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, type SpawnOptions } from 'node:child_process';
 import path from 'node:path';
 import { root } from './tree.js';
 
@@ -25,8 +25,17 @@ export function finished(child: ChildProcess): Promise<RunResult> {
 }
 
 /** Runs a program to its end and resolves with how it ended, whatever its exit code. */
-export function run(command: string, args: readonly string[]): Promise<RunResult> {
-  return finished(spawn(command, args));
+export function run(command: string, args: readonly string[], options: SpawnOptions = {}): Promise<RunResult> {
+  return finished(spawn(command, args, options));
+}
+
+/**
+ * Runs this Node binary with `args` to its end, in `cwd`, with this process's environment
+ * less any SOCKET_KEEPALIVE or NODE_OPTIONS of its own, plus `env`.
+ */
+export function runNode(args: readonly string[], env: Record<string, string | undefined> = {}, cwd = root): Promise<RunResult> {
+  const fullEnv = { ...process.env, SOCKET_KEEPALIVE: undefined, NODE_OPTIONS: undefined, ...env } as NodeJS.ProcessEnv;
+  return run(process.execPath, args, { cwd, env: fullEnv });
 }
 
 /** Runs `socket-keepalive <args>` to its end. */

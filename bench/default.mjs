@@ -1,0 +1,151 @@
+// What the process-wide default (setDefaultKeepAlive) costs a connection: a loop of
+// loopback connect + one echo + close, with the default set and without it (Node's own
+// net.Socket.prototype.connect, unwrapped), interleaved round after round in one run;
+// short rounds, so that a busy neighbour on a shared machine hits both modes alike; the
+// figure is the median of the per-round ratios. Target: at most 1.05x. Run after `npm run build:ts`: node bench/default.mjs
+import { once } from 'node:events';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { getKeepAlive, setDefaultKeepAlive } from 'socket-keepalive';
+
+const ROUNDS = 61;
+const CONNECTIONS = 200;
+const DEFAULT = { idle: 10_000, interval: 2000, count: 3, userTimeout: 20_000 };
+const addon = createRequire(import.meta.url)('node-gyp-build')(path.join(import.meta.dirname, '..'));
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+const server = net.createServer((socket) => {
+  socket.on('error', () => {});
+  socket.pipe(socket);
+});
+server.listen(0, '127.0.0.1');
+await once(server, 'listening');
+const { port } = server.address();
+
+// Node's own connect, and the wrapped one the first setDefaultKeepAlive installs.
+const nodeConnect = net.Socket.prototype.connect;
+setDefaultKeepAlive(DEFAULT, { servers: false });
+const wrappedConnect = net.Socket.prototype.connect;
+if (wrappedConnect === nodeConnect) throw new Error('setDefaultKeepAlive did not wrap net.Socket.prototype.connect');
+
+const modes = {
+  'without a default (Node unwrapped)': () => {
+    setDefaultKeepAlive(null);
+    net.Socket.prototype.connect = nodeConnect;
+  },
+  'with the default set': () => {
+    net.Socket.prototype.connect = wrappedConnect;
+    setDefaultKeepAlive(DEFAULT, { servers: false });
+  },
+};
+
+/** One connection: connect, write one byte, wait for its echo, close. */
+function echoOnce(check) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      if (check) check(socket);
+      socket.write('x');
+    });
+    socket.once('data', () => socket.destroy());
+    socket.once('close', resolve);
+    socket.once('error', reject);
+  });
+}
+
+/**
+ * Over CONNECTIONS sequential connections: the wall-clock µs of each one, and the CPU µs
+ * (user + system; both ends are in this process) per connection.
+ */
+async function timeConnections() {
+  const cpuStart = process.cpuUsage();
+  const walls = [];
+  for (let i = 0; i < CONNECTIONS; i++) {
+    const start = process.hrtime.bigint();
+    await echoOnce();
+    walls.push(Number(process.hrtime.bigint() - start) / 1000);
+  }
+  const { user, system } = process.cpuUsage(cpuStart);
+  return { walls, wall: walls.reduce((sum, wall) => sum + wall, 0) / CONNECTIONS, cpu: (user + system) / CONNECTIONS };
+}
+
+// Each mode must do what it says, checked once by reading the kernel.
+for (const [name, enter] of Object.entries(modes)) {
+  enter();
+  await echoOnce((socket) => {
+    const enabled = getKeepAlive(socket).enable;
+    if (enabled !== name.startsWith('with the')) throw new Error(`${name}: keepalive ${enabled ? 'on' : 'off'} at connect`);
+  });
+}
+
+/**
+ * µs spent at connect in the default's own 'connect' listener (the first one, which the
+ * wrapped connect() prepends), against the same five setsockopt made by one direct
+ * addon call, on alternate connections. Each is timed on every socket and the median
+ * over connections is kept, as a time slice taken by another process would swamp a mean.
+ */
+async function timeListener() {
+  modes['with the default set']();
+  const spent = { listener: [], addon: [] };
+  for (let i = 0; i < CONNECTIONS * 10; i++) {
+    await new Promise((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1');
+      const [listener] = socket.listeners('connect');
+      socket.removeListener('connect', listener);
+      const direct = i % 2 === 1;
+      socket.prependListener('connect', function timed() {
+        const start = process.hrtime.bigint();
+        if (direct) addon.setKeepAlive(socket._handle.fd, 1, 10, 2, 3, 20_000, true);
+        else listener.call(this);
+        spent[direct ? 'addon' : 'listener'].push(Number(process.hrtime.bigint() - start) / 1000);
+        if (!getKeepAlive(socket).enable) reject(new Error('the timed call did not tune the socket'));
+        socket.write('x');
+      });
+      socket.once('data', () => socket.destroy());
+      socket.once('close', resolve);
+      socket.once('error', reject);
+    });
+  }
+  return { listener: median(spent.listener), addon: median(spent.addon) };
+}
+
+const samples = Object.fromEntries(Object.keys(modes).map((name) => [name, []]));
+for (const [name, enter] of Object.entries(modes)) {
+  enter();
+  await timeConnections(); // warm-up
+}
+for (let round = 0; round < ROUNDS; round++) {
+  // Alternate the order, so that neither mode always runs first in a round.
+  const order = round % 2 === 0 ? Object.entries(modes) : Object.entries(modes).reverse();
+  for (const [name, enter] of order) {
+    enter();
+    samples[name].push(await timeConnections());
+  }
+}
+const inListener = await timeListener();
+server.close();
+setDefaultKeepAlive(null);
+net.Socket.prototype.connect = nodeConnect;
+
+const names = Object.keys(modes);
+console.log(`\nµs per loopback connect + one echo + close, ${ROUNDS} interleaved rounds of ${CONNECTIONS}; medians of rounds, and of connections for "typical" (${os.cpus().length} CPU, Node ${process.version})`);
+console.log(`  ${''.padEnd(36)} ${'wall'.padStart(8)} ${'CPU'.padStart(8)} ${'typical'.padStart(8)}`);
+/** The median wall time of one connection, over every connection of every round of a mode. */
+const typical = (name) => median(samples[name].flatMap((sample) => sample.walls));
+for (const [name, values] of Object.entries(samples)) {
+  const wall = median(values.map((sample) => sample.wall));
+  const cpu = median(values.map((sample) => sample.cpu));
+  console.log(`  ${name.padEnd(36)} ${wall.toFixed(1).padStart(8)} ${cpu.toFixed(1).padStart(8)} ${typical(name).toFixed(1).padStart(8)}`);
+}
+const cpuWithout = median(samples[names[0]].map((sample) => sample.cpu));
+console.log(`  at connect, the default's listener:     ${inListener.listener.toFixed(1).padStart(8)} µs (median), ${((inListener.listener / cpuWithout) * 100).toFixed(1)}% of a connection's CPU time`);
+console.log(`  at connect, the 5 setsockopt alone:     ${inListener.addon.toFixed(1).padStart(8)} µs (median; one direct addon call)`);
+// Each round's ratio compares two runs a few ms apart; a busy neighbour on a shared
+// machine stretches wall time far more than CPU time, and the typical (median) connection
+// least of all, as a time slice taken by another process lands on few connections.
+const verdict = (label, ratio) => console.log(`  default within 1.05x of no default, ${label.padEnd(38)} ${ratio.toFixed(3)}x  ${ratio <= 1.05 ? 'PASS' : 'MISS'}`);
+for (const measure of ['cpu', 'wall']) {
+  verdict(`${measure === 'cpu' ? 'CPU' : 'wall'} time (median of round ratios):`, median(samples[names[1]].map((sample, round) => sample[measure] / samples[names[0]][round][measure])));
+}
+verdict('typical connection (median wall time):', typical(names[1]) / typical(names[0]));

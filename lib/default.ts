@@ -1,0 +1,195 @@
+import net from 'node:net';
+import { binding } from './binding.js';
+import { invalidArgType } from './errors.js';
+import { KernelSettings, type KeepAliveOptions, UNSET, validateInto } from './options.js';
+import { tuneServer } from './server.js';
+import { tuneSocket } from './socket.js';
+import { isUnixDomain, listenerOf, NOT_LISTENING, UNIX_LISTENER } from './target.js';
+import { serverTuningOf, socketTuningOf } from './tuning.js';
+
+/** How the process-wide default is applied; see {@link setDefaultKeepAlive}. */
+export interface DefaultKeepAliveSettings {
+  /**
+   * Whether servers that start listening get the options on their listening socket (and
+   * so every connection they accept, which inherits them from the kernel). Default `true`.
+   */
+  servers?: boolean;
+  /**
+   * Called for each TCP client socket when it connects (`remoteAddress` and `remotePort`
+   * are known): return `false` to leave that socket alone. Not called for servers.
+   */
+  filter?: (socket: net.Socket) => boolean;
+}
+
+/** The process-wide default as {@link setDefaultKeepAlive} last set it. */
+export interface DefaultKeepAlive {
+  /** The options every new TCP connection gets, as validated: in milliseconds, with `enable` stated. */
+  readonly options: Readonly<KeepAliveOptions>;
+  /** Whether listening servers get them too. */
+  readonly servers: boolean;
+  /** The socket filter, if one was given. */
+  readonly filter: ((socket: net.Socket) => boolean) | undefined;
+}
+
+/** Code of the process warning emitted (once) when the default cannot be applied. */
+export const DEFAULT_KEEPALIVE_WARNING = 'SOCKET_KEEPALIVE_DEFAULT_FAILED';
+
+/** The default in force, with its options validated into the addon's form. */
+interface ActiveDefault extends DefaultKeepAlive {
+  readonly settings: KernelSettings;
+}
+
+let current: ActiveDefault | null = null;
+let hooksInstalled = false;
+let warned = false;
+
+function warnOnce(error: unknown, what: string): void {
+  if (warned) return;
+  warned = true;
+  process.emitWarning(
+    `socket-keepalive: the default keepalive options could not be applied to ${what}, which keeps the kernel's values ` +
+      `(${error instanceof Error ? error.message : String(error)}). Further failures are not reported.`,
+    { type: 'SocketKeepAliveWarning', code: DEFAULT_KEEPALIVE_WARNING },
+  );
+}
+
+/**
+ * A 'connect' listener, prepended to every client socket's listeners when `connect()` is
+ * called while a default is set. It runs before the application's own 'connect' listeners
+ * and before writes queued during the connect are flushed (Node flushes them from a
+ * 'connect' listener too), so the first byte already leaves a tuned socket. The socket is
+ * then tuned like one given to {@link setKeepAlive} after connect: one native call, and
+ * its options stay set when Node's own setKeepAlive runs later.
+ */
+function tuneAtConnect(this: net.Socket): void {
+  const active = current;
+  if (active === null || socketTuningOf(this) !== undefined) return;
+  try {
+    if (isUnixDomain(this)) return;
+    if (active.filter !== undefined && !active.filter(this)) return;
+    tuneSocket(this, active.settings);
+  } catch (error) {
+    warnOnce(error, `a connection to ${this.remoteAddress}:${this.remotePort}`);
+  }
+}
+
+/** A 'listening' listener, prepended when `listen()` is called while a default covers servers. */
+function tuneAtListening(this: net.Server): void {
+  const active = current;
+  if (active === null || !active.servers || serverTuningOf(this) !== undefined) return;
+  const listener = listenerOf(this);
+  if (listener === UNIX_LISTENER || listener === NOT_LISTENING) return;
+  try {
+    tuneServer(this, active.settings);
+  } catch (error) {
+    warnOnce(error, 'the listening socket of a server');
+  }
+}
+
+/**
+ * Wraps `net.Socket.prototype.connect` and `net.Server.prototype.listen` once, on the
+ * first {@link setDefaultKeepAlive} call. Every client socket in the thread goes through
+ * the former: `net.connect`, `new net.Socket().connect()`, `tls.connect`, http(s)
+ * agents, HTTP/2 sessions and undici (fetch) all call it, on every Node release. The
+ * `net.client.socket` diagnostics channel is not used because before Node 22
+ * (nodejs/node#58349) it announces only sockets made by `net.connect()`. With no default
+ * set, the wrappers only test one variable.
+ */
+function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  const connect = net.Socket.prototype.connect;
+  net.Socket.prototype.connect = function connectWithDefaultKeepAlive(this: net.Socket) {
+    if (current !== null) this.prependListener('connect', tuneAtConnect);
+    // eslint-disable-next-line prefer-rest-params -- every call form passes through unchanged
+    return Reflect.apply(connect, this, arguments) as net.Socket;
+  } as typeof connect;
+  const listen = net.Server.prototype.listen;
+  net.Server.prototype.listen = function listenWithDefaultKeepAlive(this: net.Server) {
+    if (current !== null && current.servers) this.prependListener('listening', tuneAtListening);
+    // eslint-disable-next-line prefer-rest-params -- every call form passes through unchanged
+    return Reflect.apply(listen, this, arguments) as net.Server;
+  } as typeof listen;
+}
+
+/** Validated settings back in the API's units, for {@link getDefaultKeepAlive}. */
+function optionsOf(settings: KernelSettings): KeepAliveOptions {
+  const options: KeepAliveOptions = { enable: settings.enable === 1 };
+  if (settings.idle !== UNSET) options.idle = settings.idle * 1000;
+  if (settings.interval !== UNSET) options.interval = settings.interval * 1000;
+  if (settings.count !== UNSET) options.count = settings.count;
+  if (settings.userTimeout !== UNSET) options.userTimeout = settings.userTimeout;
+  return Object.freeze(options);
+}
+
+function validateSettings(settings: unknown): { servers: boolean; filter: DefaultKeepAlive['filter'] } {
+  if (settings === undefined) return { servers: true, filter: undefined };
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) {
+    throw invalidArgType('settings', 'of type object', settings);
+  }
+  const { servers, filter } = settings as Record<string, unknown>;
+  if (servers !== undefined && typeof servers !== 'boolean') throw invalidArgType('settings.servers', 'of type boolean', servers);
+  if (filter !== undefined && typeof filter !== 'function') throw invalidArgType('settings.filter', 'of type function', filter);
+  return { servers: servers ?? true, filter: filter as DefaultKeepAlive['filter'] };
+}
+
+/**
+ * Sets keepalive options for every TCP connection this thread makes from now on, like
+ * `net.setDefaultAutoSelectFamily` does for address selection. See tcp(7):
+ * https://man7.org/linux/man-pages/man7/tcp.7.html
+ *
+ * - Every TCP client socket that connects after the call (`net.connect`,
+ *   `new net.Socket().connect()`, `tls.connect`, http(s) agents, `fetch()`, HTTP/2
+ *   sessions, database and queue drivers) gets `options` when it connects: before the
+ *   application's own 'connect' listeners and before its first byte. They stay set like
+ *   those of {@link setKeepAlive}: a client library's own `socket.setKeepAlive(true, ms)`
+ *   does not undo them.
+ * - Every server that starts listening gets them on its listening socket, so accepted
+ *   connections inherit them; `settings.servers: false` leaves servers alone.
+ * - `settings.filter(socket)` is called at connect and can leave a client socket alone.
+ * - Precedence: a socket or server given options with {@link setKeepAlive} (or an agent's
+ *   socket with {@link tuneAgent}) before it connects or listens keeps only its own; the
+ *   fields of a later explicit call win over the default's.
+ * - Unix domain sockets and pipes are skipped. Sockets owned by native code (e.g.
+ *   `pg-native`) are out of reach.
+ * - The default never throws into the application and never destroys a socket: a failure
+ *   to apply it is reported once, as a process warning with code
+ *   `SOCKET_KEEPALIVE_DEFAULT_FAILED`.
+ * - Calling it again replaces the default for sockets connecting afterwards; `null` stops.
+ *   Sockets already tuned keep their options.
+ *
+ * Mechanism: the first call wraps `net.Socket.prototype.connect` and
+ * `net.Server.prototype.listen` of this thread (once; they stay wrapped, and test one
+ * variable when no default is set); a socket the default tunes is then kept tuned by the
+ * same wrapped `net.Socket.prototype.setKeepAlive` as one given to {@link setKeepAlive}. It reaches every socket made by JavaScript on Node 18
+ * and later, which the `net.client.socket` diagnostics channel does only from Node 22.
+ * Each thread has its own default: `socket-keepalive/register` sets it in workers too.
+ *
+ * Options are validated first (errors as for {@link setKeepAlive}), and the native addon
+ * is loaded: a platform without it throws here rather than at the first connection.
+ *
+ * @example
+ * ```ts
+ * setDefaultKeepAlive({ idle: 10_000, interval: 2_000, count: 3, userTimeout: 20_000 });
+ * ```
+ */
+export function setDefaultKeepAlive(options: KeepAliveOptions | null, settings?: DefaultKeepAliveSettings): void {
+  const { servers, filter } = validateSettings(settings);
+  if (options === null) {
+    current = null;
+    return;
+  }
+  const validated = new KernelSettings();
+  validateInto(options, validated);
+  binding();
+  current = Object.freeze({ options: optionsOf(validated), servers, filter, settings: validated });
+  installHooks();
+}
+
+/**
+ * The default set by {@link setDefaultKeepAlive} (or `socket-keepalive/register`), or
+ * `null` when new connections are left alone.
+ */
+export function getDefaultKeepAlive(): DefaultKeepAlive | null {
+  return current === null ? null : { options: current.options, servers: current.servers, filter: current.filter };
+}

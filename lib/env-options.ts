@@ -1,0 +1,130 @@
+import path from 'node:path';
+import { invalidArgType, invalidArgValue } from './errors.js';
+import { type KeepAliveOptions, validateOptions } from './options.js';
+
+/** The environment variable `socket-keepalive/register` reads. */
+export const KEEPALIVE_VARIABLE = 'SOCKET_KEEPALIVE';
+
+/** A process-wide default as written in {@link KEEPALIVE_VARIABLE}. */
+export interface KeepAliveSetting {
+  options: KeepAliveOptions;
+  /** `false` for `servers=off`: listeners are left alone. */
+  servers: boolean;
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_FIELDS = new Set(['idle', 'interval', 'userTimeout']);
+const FIELDS = ['idle', 'interval', 'count', 'userTimeout', 'servers'];
+
+function parseDuration(field: string, text: string): number {
+  const match = /^(\d+)(ms|s|m|h)?$/.exec(text);
+  if (!match) {
+    throw invalidArgValue(field, `must be a duration: a whole number followed by ms, s, m or h (a bare number is ms), e.g. 10s`, text);
+  }
+  return Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms'];
+}
+
+/**
+ * Parses a default written as `idle=10s,interval=2s,count=3,userTimeout=20s` (durations
+ * in ms, s, m or h, a bare number being ms; `servers=off` leaves listeners alone), or
+ * `off`. Returns `null` for `off`, an empty value and `undefined`. Throws, naming the
+ * variable and the field, for anything else: an unknown field, a malformed value, or one
+ * out of the range {@link setKeepAlive} accepts (the same checks, the same messages).
+ */
+export function parseKeepAliveSetting(text: string | undefined, variable = KEEPALIVE_VARIABLE): KeepAliveSetting | null {
+  if (text === undefined || text.trim() === '' || text.trim() === 'off') return null;
+  const options: Record<string, number> = {};
+  let servers = true;
+  const seen = new Set<string>();
+  for (const item of text.split(',')) {
+    if (item.trim() === '') continue;
+    const separator = item.indexOf('=');
+    const name = (separator < 0 ? item : item.slice(0, separator)).trim();
+    const value = separator < 0 ? '' : item.slice(separator + 1).trim();
+    const field = `${variable}.${name}`;
+    if (!FIELDS.includes(name)) {
+      throw invalidArgValue(variable, `has an unknown field "${name}": write name=value pairs of ${FIELDS.join(', ')}, separated by commas, or off`, text);
+    }
+    if (seen.has(name)) throw invalidArgValue(variable, `gives the field "${name}" twice`, text);
+    seen.add(name);
+    if (name === 'servers') {
+      if (value !== 'on' && value !== 'off') throw invalidArgValue(field, 'must be on or off', value);
+      servers = value === 'on';
+    } else if (DURATION_FIELDS.has(name)) {
+      options[name] = parseDuration(field, value);
+    } else {
+      if (!/^\d+$/.test(value)) throw invalidArgValue(field, 'must be a whole number', value);
+      options[name] = Number(value);
+    }
+  }
+  if (Object.keys(options).length === 0) {
+    throw invalidArgValue(variable, 'sets no keepalive option: give idle, interval, count or userTimeout, or off', text);
+  }
+  validateOptions(options, variable);
+  return { options, servers };
+}
+
+function formatDuration(ms: number): string {
+  if (ms !== 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms !== 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms !== 0 && ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+/** Writes a default the way {@link parseKeepAliveSetting} reads it. `options` must be valid. */
+function formatKeepAliveSetting(options: KeepAliveOptions, servers: boolean): string {
+  const fields: string[] = [];
+  if (options.idle !== undefined) fields.push(`idle=${formatDuration(options.idle)}`);
+  if (options.interval !== undefined) fields.push(`interval=${formatDuration(options.interval)}`);
+  if (options.count !== undefined) fields.push(`count=${options.count}`);
+  if (options.userTimeout !== undefined) fields.push(`userTimeout=${formatDuration(options.userTimeout)}`);
+  if (!servers) fields.push('servers=off');
+  return fields.join(',');
+}
+
+/** The absolute path of the CommonJS preload, `socket-keepalive/register`. */
+export const REGISTER_PATH = path.join(__dirname, 'register.js');
+
+/**
+ * `nodeOptions` (a NODE_OPTIONS value) with `--require <absolute path of the preload>`
+ * appended, unless it is there already. The path is absolute, so every Node process
+ * started with it finds the preload whatever its working directory.
+ */
+export function nodeOptionsWithRegister(nodeOptions: string | undefined): string {
+  const preload = `--require ${JSON.stringify(REGISTER_PATH)}`;
+  if (nodeOptions?.includes(preload)) return nodeOptions;
+  return nodeOptions?.trim() ? `${nodeOptions.trim()} ${preload}` : preload;
+}
+
+/**
+ * The environment variables that make a Node.js process, its worker threads and the
+ * Node.js processes it starts in turn, run with `options` as their default (see
+ * {@link setDefaultKeepAlive}) without a code change: `SOCKET_KEEPALIVE`, and
+ * `NODE_OPTIONS` (from `env`) with `--require <absolute path of socket-keepalive/register>`.
+ * `options` are validated like {@link setKeepAlive}'s; `enable` cannot be given.
+ *
+ * @example
+ * ```ts
+ * spawn('node', ['app.js'], { env: { ...process.env, ...keepAliveEnvironment({ idle: 10_000, count: 3 }) } });
+ * ```
+ */
+export function keepAliveEnvironment(
+  options: Omit<KeepAliveOptions, 'enable'>,
+  settings: { servers?: boolean } = {},
+  env: NodeJS.ProcessEnv = process.env,
+): { NODE_OPTIONS: string; SOCKET_KEEPALIVE: string } {
+  validateOptions(options);
+  if ((options as KeepAliveOptions).enable !== undefined) {
+    throw invalidArgValue('options.enable', 'cannot be part of a default in the environment: leave it out', (options as KeepAliveOptions).enable);
+  }
+  if (typeof settings !== 'object' || settings === null) throw invalidArgType('settings', 'of type object', settings);
+  if (settings.servers !== undefined && typeof settings.servers !== 'boolean') {
+    throw invalidArgType('settings.servers', 'of type boolean', settings.servers);
+  }
+  const { idle, interval, count, userTimeout } = options;
+  if (idle === undefined && interval === undefined && count === undefined && userTimeout === undefined) {
+    throw invalidArgValue('options', 'sets no keepalive option: give idle, interval, count or userTimeout', options);
+  }
+  const text = formatKeepAliveSetting(options, settings.servers ?? true);
+  return { NODE_OPTIONS: nodeOptionsWithRegister(env.NODE_OPTIONS), SOCKET_KEEPALIVE: text };
+}

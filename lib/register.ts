@@ -1,0 +1,104 @@
+/**
+ * `socket-keepalive/register`: a preload that sets the process-wide default
+ * ({@link setDefaultKeepAlive}) from the environment variable `SOCKET_KEEPALIVE`, so that
+ * an application gets keepalive on every TCP connection without a code change:
+ *
+ * ```sh
+ * SOCKET_KEEPALIVE=idle=10s,interval=2s,count=3,userTimeout=20s node --require socket-keepalive/register app.js
+ * ```
+ *
+ * - Unset, empty or `off`: does nothing.
+ * - A bad value: the process stops before the application starts (exit code 9), with a
+ *   message naming the variable, the field and the accepted range.
+ * - No native addon for this platform: one process warning (code
+ *   `SOCKET_KEEPALIVE_NO_ADDON`), and the application runs untuned.
+ * - Worker threads: every Worker created afterwards runs the preload too, also one
+ *   started with `env: {}` (the default reaches it through `worker_threads`
+ *   environment data) or with its own `execArgv` (`--require` is added to it).
+ * - Child processes: those inheriting `NODE_OPTIONS` and `SOCKET_KEEPALIVE` run it.
+ *   A `--require` in NODE_OPTIONS must be an absolute path (see `keepAliveEnvironment`
+ *   and `socket-keepalive run`): a package name resolves from each process's working
+ *   directory, and every Node process started elsewhere would fail to start.
+ * - ESM: `node --import socket-keepalive/register` works the same. Node does not run
+ *   `--import` preloads in a Worker started with `eval: true`: such workers get the
+ *   preload from the Worker wrapper, except one with `env: SHARE_ENV` and no `execArgv`
+ *   (its environment cannot be given its own NODE_OPTIONS): there use `--require`.
+ * @packageDocumentation
+ */
+import { syncBuiltinESMExports } from 'node:module';
+import workerThreads from 'node:worker_threads';
+import { setDefaultKeepAlive } from './default.js';
+import { KEEPALIVE_VARIABLE, type KeepAliveSetting, nodeOptionsWithRegister, parseKeepAliveSetting, REGISTER_PATH } from './env-options.js';
+
+/** Exit code for a bad SOCKET_KEEPALIVE: Node's own code for an invalid argument. */
+const INVALID_ARGUMENT_EXIT = 9;
+/** worker_threads environment data key: the default, passed on to every new Worker. */
+const ENVIRONMENT_DATA_KEY = 'socket-keepalive:default';
+/** Marks a thread where the preload already ran (it can be loaded by two routes). */
+const REGISTERED = Symbol.for('socket-keepalive.register');
+
+type WorkerOptions = ConstructorParameters<typeof workerThreads.Worker>[1];
+
+/**
+ * Worker options that make the new thread run this preload: `--require` added to an
+ * explicit `execArgv`, or else to NODE_OPTIONS of the worker's environment (a Worker
+ * re-reads it). A copy of execArgv inherited from the parent cannot be passed instead:
+ * process-wide flags such as --max-old-space-size are refused in a Worker's execArgv.
+ */
+function withPreload(options: WorkerOptions = {}): WorkerOptions {
+  if (Array.isArray(options.execArgv)) {
+    if (options.execArgv.includes(REGISTER_PATH)) return options;
+    return { ...options, execArgv: [...options.execArgv, '--require', REGISTER_PATH] };
+  }
+  // A shared environment already holds this process's NODE_OPTIONS.
+  if (options.env === workerThreads.SHARE_ENV) return options;
+  const env = (options.env ?? process.env) as NodeJS.ProcessEnv;
+  return { ...options, env: { ...env, NODE_OPTIONS: nodeOptionsWithRegister(env.NODE_OPTIONS) } };
+}
+
+/** Makes `worker_threads.Worker` (for require and import alike) start threads with the preload. */
+function preloadInWorkers(): void {
+  const BaseWorker = workerThreads.Worker;
+  class Worker extends BaseWorker {
+    constructor(filename: string | URL, options?: WorkerOptions) {
+      super(filename, withPreload(options));
+    }
+  }
+  workerThreads.Worker = Worker;
+  syncBuiltinESMExports();
+}
+
+function readSetting(): { text: string | undefined; setting: KeepAliveSetting | null } {
+  const fromEnvironment = process.env[KEEPALIVE_VARIABLE];
+  const text = fromEnvironment ?? (workerThreads.getEnvironmentData(ENVIRONMENT_DATA_KEY) as string | undefined);
+  try {
+    return { text, setting: parseKeepAliveSetting(text) };
+  } catch (error) {
+    process.stderr.write(`socket-keepalive/register: ${KEEPALIVE_VARIABLE}=${JSON.stringify(text)} is refused: ${(error as Error).message}\n`);
+    process.exit(INVALID_ARGUMENT_EXIT);
+  }
+}
+
+function register(): void {
+  const thread = globalThis as { [REGISTERED]?: true };
+  if (thread[REGISTERED]) return;
+  thread[REGISTERED] = true;
+  const { text, setting } = readSetting();
+  if (setting === null) return;
+  try {
+    setDefaultKeepAlive(setting.options, { servers: setting.servers });
+  } catch (error) {
+    // The setting was valid: what failed is loading the native addon.
+    if (workerThreads.isMainThread) {
+      process.emitWarning(`socket-keepalive/register: ${(error as Error).message}. TCP connections keep the system's keepalive settings.`, {
+        type: 'SocketKeepAliveWarning',
+        code: 'SOCKET_KEEPALIVE_NO_ADDON',
+      });
+    }
+    return;
+  }
+  workerThreads.setEnvironmentData(ENVIRONMENT_DATA_KEY, text as string);
+  preloadInWorkers();
+}
+
+register();
