@@ -2,26 +2,11 @@ import path from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
 import { systemError } from './errors.js';
 
-/** Raw struct tcp_info fields, in the kernel's units (see native/keepalive.cc). */
-export interface RawTcpInfo {
-  state: number;
-  probes: number;
-  backoff: number;
-  retransmits: number;
-  rto: number;
-  rtt: number;
-  rttvar: number;
-  last_data_sent: number;
-  last_data_recv: number;
-  last_ack_recv: number;
-  unacked: number;
-  total_retrans: number;
-}
-
 /**
  * The addon's functions. Kernel units; a negative value leaves an option untouched.
  * Each checks that the fd is a TCP socket first, unless `knownTcp` says it belongs to a
- * libuv TCP handle.
+ * libuv TCP handle. Every function returns a number: >= 0 on success, or
+ * -(errno * 32 + step) on failure (see `addonFailure` in errors.ts).
  */
 export interface Binding {
   setKeepAlive(
@@ -32,14 +17,20 @@ export interface Binding {
     count: number,
     userTimeoutMs: number,
     knownTcp: boolean,
-  ): void;
+  ): number;
   /** Fills `out` with SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT. */
-  getKeepAlive(fd: number, out: Int32Array, knownTcp: boolean): void;
-  getTcpInfo(fd: number, knownTcp: boolean): RawTcpInfo;
+  getKeepAlive(fd: number, out: Int32Array, knownTcp: boolean): number;
+  /**
+   * Fills `out` with state, probes, backoff, retransmits, rto (us), rtt (us), rttvar (us),
+   * last_data_sent, last_data_recv, last_ack_recv (ms), unacked, total_retrans.
+   */
+  getTcpInfo(fd: number, out: Uint32Array, knownTcp: boolean): number;
   /** pidfd_open(2): an fd referring to process `pid`. */
   pidfdOpen(pid: number): number;
   /** pidfd_getfd(2): a duplicate, in this process, of `targetFd` of the pidfd's process. */
   pidfdGetfd(pidfd: number, targetFd: number): number;
+  /** How setKeepAlive reaches the kernel in this thread. */
+  kernelPath(): 'io_uring' | 'syscalls';
 }
 
 let loaded: Binding | undefined;

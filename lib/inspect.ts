@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { binding } from './binding.js';
 import { type DetectionTime, detectionTime } from './detection.js';
-import { invalidArgType, outOfRange, systemError } from './errors.js';
+import { addonFailure, invalidArgType, outOfRange, systemError } from './errors.js';
 import { getKeepAlive, getTcpInfo, type KeepAliveState, type TcpState } from './keepalive.js';
 
 /** One TCP socket of an inspected process, as its kernel has it. Times in ms. */
@@ -126,22 +126,19 @@ export function inspectProcess(pid: number): InspectedSocket[] {
   const addresses = addressesByInode(pid);
   const native = binding();
   let pidfd: number;
-  try {
-    pidfd = native.pidfdOpen(pid);
-  } catch (error) {
-    throw accessError(error as NodeJS.ErrnoException, pid, 'pidfd_open');
-  }
+  const opened = native.pidfdOpen(pid);
+  if (opened < 0) throw accessError(addonFailure(opened, 'pidfd_open', pid) as NodeJS.ErrnoException, pid, 'pidfd_open');
+  pidfd = opened;
   const found: Omit<InspectedSocket, 'slowest'>[] = [];
   try {
     for (const { fd, inode } of sockets) {
       const address = addresses.get(inode);
       if (!address) continue; // not TCP: UDP, Unix domain, netlink, ...
-      let copy: number;
-      try {
-        copy = native.pidfdGetfd(pidfd, fd);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EBADF') continue; // closed meanwhile
-        throw accessError(error as NodeJS.ErrnoException, pid, 'pidfd_getfd');
+      const copy = native.pidfdGetfd(pidfd, fd);
+      if (copy < 0) {
+        const error = addonFailure(copy, 'pidfd_getfd', fd) as NodeJS.ErrnoException;
+        if (error.code === 'EBADF') continue; // closed meanwhile
+        throw accessError(error, pid, 'pidfd_getfd');
       }
       try {
         const keepAlive = getKeepAlive(copy);

@@ -2,6 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { binding } from './binding.js';
 import {
+  addonFailure,
   invalidArgType,
   invalidArgValue,
   outOfRange,
@@ -86,7 +87,7 @@ function descriptorOf(owner: net.Socket | net.Server): Descriptor {
 
 function applyToFd({ fd, knownTcp }: Descriptor, options: KernelOptions): void {
   const { enable, idleSeconds, intervalSeconds, count, userTimeout } = options;
-  binding().setKeepAlive(
+  const result = binding().setKeepAlive(
     fd,
     enable === undefined ? -1 : Number(enable),
     idleSeconds ?? -1,
@@ -95,6 +96,7 @@ function applyToFd({ fd, knownTcp }: Descriptor, options: KernelOptions): void {
     userTimeout ?? -1,
     knownTcp,
   );
+  if (result < 0) throw addonFailure(result, 'setsockopt', fd);
 }
 
 /** The options libuv overwrites whenever Node switches keepalive on. */
@@ -241,7 +243,8 @@ function readableDescriptor(target: unknown): Descriptor {
 export function getKeepAlive(target: KeepAliveTarget): KeepAliveState {
   const { fd, knownTcp } = readableDescriptor(target);
   const values = new Int32Array(5);
-  binding().getKeepAlive(fd, values, knownTcp);
+  const result = binding().getKeepAlive(fd, values, knownTcp);
+  if (result < 0) throw addonFailure(result, 'getsockopt', fd);
   return {
     enable: values[0] !== 0,
     idle: values[1] * 1000,
@@ -318,20 +321,22 @@ export interface TcpInfo {
 /** Reads TCP_INFO of a connected socket (or a listener); see tcp(7). Linux only. */
 export function getTcpInfo(target: KeepAliveTarget): TcpInfo {
   const { fd, knownTcp } = readableDescriptor(target);
-  const raw = binding().getTcpInfo(fd, knownTcp);
+  const raw = new Uint32Array(12);
+  const result = binding().getTcpInfo(fd, raw, knownTcp);
+  if (result < 0) throw addonFailure(result, 'getsockopt', fd);
   return {
-    state: TCP_STATES[raw.state] ?? 'UNKNOWN',
-    probes: raw.probes,
-    backoff: raw.backoff,
-    retransmits: raw.retransmits,
-    rto: raw.rto / 1000,
-    rtt: raw.rtt / 1000,
-    rttVar: raw.rttvar / 1000,
-    lastDataSent: raw.last_data_sent,
-    lastDataReceived: raw.last_data_recv,
-    lastAckReceived: raw.last_ack_recv,
-    unacked: raw.unacked,
-    totalRetransmits: raw.total_retrans,
+    state: TCP_STATES[raw[0]] ?? 'UNKNOWN',
+    probes: raw[1],
+    backoff: raw[2],
+    retransmits: raw[3],
+    rto: raw[4] / 1000,
+    rtt: raw[5] / 1000,
+    rttVar: raw[6] / 1000,
+    lastDataSent: raw[7],
+    lastDataReceived: raw[8],
+    lastAckReceived: raw[9],
+    unacked: raw[10],
+    totalRetransmits: raw[11],
   };
 }
 
