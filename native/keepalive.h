@@ -74,6 +74,29 @@ int ReadTcpInfo(int fd, unsigned out[kTcpInfoFields]);
 int PidfdOpen(int pid);
 int PidfdGetfd(int pidfd, int target_fd);
 
+// One thread's io_uring for setsockopt (uring.cc).
+class SetsockoptRing;
+
+// How setKeepAlive reaches the kernel in one thread (a Node.js environment: the main
+// thread or a Worker). The glue makes one per environment and deletes it at teardown.
+class KernelPath {
+ public:
+  KernelPath() = default;
+  ~KernelPath();
+  KernelPath(const KernelPath&) = delete;
+  KernelPath& operator=(const KernelPath&) = delete;
+
+  // True when this thread applies through its io_uring; decided on first use.
+  bool UsesIoUring();
+  // A full apply with the same result as ApplyWithSyscalls(fd, values), through the
+  // ring where there is one.
+  int Apply(int fd, const int values[kOptionCount]);
+
+ private:
+  bool decided_ = false;
+  SetsockoptRing* ring_ = nullptr;
+};
+
 }  // namespace keepalive
 
 #endif  // SOCKET_KEEPALIVE_NATIVE_KEEPALIVE_H_
