@@ -1,13 +1,24 @@
 import { defineConfig } from 'vitest/config';
 
+// The library's core tests and the property test, run a second time with the addon
+// forced onto plain syscalls: where the kernel takes setsockopt through io_uring
+// (Linux 6.7+), the first run covers the io_uring path and this one the fallback.
+const BOTH_KERNEL_PATHS = ['test/**/core-*.test.ts', 'test/**/property.test.ts', 'test/**/kernel-path.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
     // The lab tests measure timing between network namespaces; running test files one
     // at a time keeps them from competing for this machine's two cores.
     fileParallelism: false,
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    projects: [
+      { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: { name: 'syscalls', include: BOTH_KERNEL_PATHS, env: { SOCKET_KEEPALIVE_IO_URING: '0' } },
+      },
+    ],
   },
 });
