@@ -87,34 +87,31 @@ napi_value SetKeepAlive(napi_env env, napi_callback_info info) {
   return Int(env, ThisThread(env)->Apply(fd, values));
 }
 
-// getKeepAlive(fd, out: Int32Array(5), knownTcp)
-napi_value GetKeepAlive(napi_env env, napi_callback_info info) {
+// The readers, (fd, out, knownTcp): the kernel's values written into the typed array out.
+template <typename Element, int (*Read)(int, Element*)>
+napi_value ReadInto(napi_env env, napi_callback_info info, napi_typedarray_type type, size_t length,
+                    const char* message) {
   Arguments arguments(env, info);
   int fd;
   if (!ReadInt(env, arguments.values[0], "fd must be a number", &fd)) return nullptr;
-  void* out = TypedArrayData(env, arguments.values[1], napi_int32_array, kOptionCount,
-                             "out must be an Int32Array of length 5");
+  void* out = TypedArrayData(env, arguments.values[1], type, length, message);
   if (out == nullptr) return nullptr;
   if (!KnownTcp(env, arguments.values[2])) {
     const int check = CheckTcpSocket(fd);
     if (check != 0) return Int(env, check);
   }
-  return Int(env, ReadKeepAlive(fd, static_cast<int*>(out)));
+  return Int(env, Read(fd, static_cast<Element*>(out)));
+}
+
+// getKeepAlive(fd, out: Int32Array(5), knownTcp)
+napi_value GetKeepAlive(napi_env env, napi_callback_info info) {
+  return ReadInto<int, ReadKeepAlive>(env, info, napi_int32_array, kOptionCount, "out must be an Int32Array of length 5");
 }
 
 // getTcpInfo(fd, out: Uint32Array(12), knownTcp)
 napi_value GetTcpInfo(napi_env env, napi_callback_info info) {
-  Arguments arguments(env, info);
-  int fd;
-  if (!ReadInt(env, arguments.values[0], "fd must be a number", &fd)) return nullptr;
-  void* out = TypedArrayData(env, arguments.values[1], napi_uint32_array, kTcpInfoFields,
-                             "out must be a Uint32Array of length 12");
-  if (out == nullptr) return nullptr;
-  if (!KnownTcp(env, arguments.values[2])) {
-    const int check = CheckTcpSocket(fd);
-    if (check != 0) return Int(env, check);
-  }
-  return Int(env, ReadTcpInfo(fd, static_cast<unsigned*>(out)));
+  return ReadInto<unsigned, ReadTcpInfo>(env, info, napi_uint32_array, kTcpInfoFields,
+                                         "out must be a Uint32Array of length 12");
 }
 
 // pidfdOpen(pid)
