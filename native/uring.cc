@@ -89,8 +89,9 @@ class SetsockoptRing {
     params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
     const long fd = syscall(__NR_io_uring_setup, kEntries, &params);
     if (fd < 0) return nullptr;
-    // Every kernel with SOCKET_URING_OP_SETSOCKOPT maps both rings at once (5.4+).
-    if (!(params.features & IORING_FEAT_SINGLE_MMAP)) {
+    // Every kernel with SOCKET_URING_OP_SETSOCKOPT maps both rings at once (5.4+), and
+    // makes exactly the entries asked for when that is a power of two.
+    if (!(params.features & IORING_FEAT_SINGLE_MMAP) || params.sq_entries != kEntries) {
       close(static_cast<int>(fd));
       return nullptr;
     }
@@ -129,11 +130,14 @@ class SetsockoptRing {
 
     const uint32_t tail = *sq_tail_;
     uint32_t count = 0;
+    Step order[kOptionCount];
     SetsockoptSqe* last = nullptr;
     for (const Step step : kApplyOrder) {
       if (values[step] < 0) continue;
-      SetsockoptSqe* sqe = &sqes_[(tail + count) & sq_mask_];
+      const uint32_t slot = (tail + count) & sq_mask_;
+      SetsockoptSqe* sqe = &sqes_[slot];
       std::memset(sqe, 0, sizeof(*sqe));
+      optvals_[slot] = values[step];
       sqe->opcode = kOpUringCmd;
       sqe->flags = IOSQE_IO_LINK;
       sqe->fd = fd;
@@ -141,10 +145,10 @@ class SetsockoptRing {
       sqe->level = static_cast<uint32_t>(kOptions[step].level);
       sqe->optname = static_cast<uint32_t>(kOptions[step].name);
       sqe->optlen = sizeof(int);
-      sqe->optval = reinterpret_cast<uintptr_t>(&values[step]);
+      sqe->optval = reinterpret_cast<uintptr_t>(&optvals_[slot]);
       sqe->user_data = step;
       last = sqe;
-      count++;
+      order[count++] = step;
     }
     *result = 0;
     if (count == 0) return 0;
@@ -162,8 +166,14 @@ class SetsockoptRing {
     while (reaped < taken) {
       const uint32_t cq_tail = __atomic_load_n(cq_tail_, __ATOMIC_ACQUIRE);
       if (head == cq_tail) {
-        // Only reached if the command did not complete inline: wait for it.
-        syscall(__NR_io_uring_enter, fd_, 0, taken - reaped, IORING_ENTER_GETEVENTS, nullptr, 0);
+        // Only reached if a command did not complete inline: wait for it. Should the
+        // wait itself fail, the first entry without a completion (a chain completes in
+        // order) reports why, rather than block; a later call skips what arrives late.
+        if (syscall(__NR_io_uring_enter, fd_, 0, taken - reaped, IORING_ENTER_GETEVENTS, nullptr, 0) < 0 &&
+            errno != EINTR) {
+          if (*result == 0) *result = Failure(errno, order[reaped]);
+          break;
+        }
         continue;
       }
       const io_uring_cqe& cqe = cqes_[head & cq_mask_];
@@ -210,6 +220,9 @@ class SetsockoptRing {
   uint32_t* const cq_tail_;
   const uint32_t cq_mask_;
   io_uring_cqe* const cqes_;
+  // The option values the entries point to, one per SQE slot: the ring's own memory, so
+  // that a command the kernel runs late never reads a returned call's stack.
+  int optvals_[kEntries] = {};
 };
 
 namespace {
