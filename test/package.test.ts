@@ -83,7 +83,7 @@ describe('cmake-js', () => {
     run('npm', ['run', 'build:ts'], copy);
     const coreTests = fs.readdirSync(path.join(copy, 'test')).filter((file) => file.startsWith('core-'));
     expect(coreTests.length).toBeGreaterThan(0);
-    const output = run('npx', ['vitest', 'run', '--reporter=dot', ...coreTests.map((file) => `test/${file}`)], copy);
+    const output = run('npx', ['vitest', 'run', '--project', 'default', '--reporter=dot', ...coreTests.map((file) => `test/${file}`)], copy);
     expect(output).toMatch(new RegExp(`Test Files\\s+.*${coreTests.length} passed`));
   }, 120_000);
 });
