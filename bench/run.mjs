@@ -18,7 +18,7 @@ import { TUNING, addonApply, loopbackServer, timePerCall } from './contenders.mj
 const require = createRequire(import.meta.url);
 const ROUNDS = 7;
 const CALLS = 20_000;
-const FRESH_SOCKETS = 500; // per round, for the first apply on a fresh socket
+const FRESH_SOCKETS = 2000; // per round, for the first apply on a fresh socket
 const CONNECTIONS = 10_000;
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -93,17 +93,22 @@ async function applyAndRead() {
   const [SOL_SOCKET, IPPROTO_TCP] = [1, 6];
   const [SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT] = [9, 4, 5, 6, 18];
 
-  const [addonSocket, librarySocket, rawSocket, nodeSocket, netKeepAliveSocket, sockoptSocket, readSocket] = await Promise.all(
-    Array.from({ length: 7 }, socket),
-  );
+  const contenderSockets = await Promise.all(Array.from({ length: 9 }, socket));
+  const [addonSocket, addonRawSocket, librarySocket, rawSocket, nodeSocket, netKeepAliveSocket, sockoptSocket, readSocket, addonReadSocket] = contenderSockets;
   const rawFd = rawSocket._handle.fd;
+  const addonRawFd = addonRawSocket._handle.fd;
+  const readOut = new Int32Array(5);
   const rows = {
     'C: 5 x setsockopt (the floor)': floor('set'),
     ...(ringInC && { 'C: 5 linked io_uring commands, 1 enter': floor('uring') }),
+    // The Node-API call with its seven arguments and no option to set: no syscall at all.
+    'addon alone, nothing to set (the call itself)': () => timePerCall(() => addon.setKeepAlive(addonSocket._handle.fd, -1, -1, -1, -1, -1, true)),
     [`addon alone, ${mainPath}`]: () => timePerCall(addonApply(addon, addonSocket._handle.fd)),
     'addon alone, syscalls (child process)': () => child.run('addon'),
     [`setKeepAlive(socket), ${mainPath}`]: () => timePerCall((i) => setKeepAlive(librarySocket, TUNING[i & 1])),
     'setKeepAlive(socket), syscalls (child process)': () => child.run('library'),
+    [`addon alone, raw fd + TCP check, ${mainPath}`]: () =>
+      timePerCall((i) => addon.setKeepAlive(addonRawFd, 1, 5 + (i & 1), 2 + (i & 1), 3 + (i & 1), 9000 + (i & 1), false)),
     [`setKeepAlive(fd), raw fd + TCP check, ${mainPath}`]: () => timePerCall((i) => setKeepAlive(rawFd, TUNING[i & 1])),
     // Node skips a call repeating its previous arguments: the delay alternates. It sets
     // SO_KEEPALIVE, idle, and (libuv 1.35+) interval 1 s and count 10.
@@ -150,6 +155,7 @@ async function applyAndRead() {
   firstAndRepeat('addon call', (fresh, i) => addonApply(addon, fresh._handle.fd)(i));
   const reads = {
     'C: 5 x getsockopt (the read floor)': floor('get'),
+    'addon alone, getKeepAlive': () => timePerCall(() => addon.getKeepAlive(addonReadSocket._handle.fd, readOut, true)),
     'getKeepAlive(socket)': () => timePerCall(() => getKeepAlive(readSocket)),
     'getTcpInfo(socket)': () => timePerCall(() => getTcpInfo(readSocket)),
   };
@@ -162,7 +168,7 @@ async function applyAndRead() {
     for (const [name, run] of Object.entries(all)) samples[name].push(await run());
   }
   child.close();
-  for (const s of [addonSocket, librarySocket, rawSocket, nodeSocket, netKeepAliveSocket, sockoptSocket, readSocket]) s.destroy();
+  for (const s of contenderSockets) s.destroy();
   server.close();
   fs.rmSync(dir, { recursive: true, force: true });
   const medians = (group) => Object.fromEntries(Object.keys(group).map((name) => [name, median(samples[name])]));
@@ -212,7 +218,7 @@ async function accepts() {
 const cpu = (fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) ?? [])[1] ?? os.arch();
 console.log(`machine: ${os.cpus().length} CPU (${cpu}), Linux ${os.release()}, Node ${process.version}`);
 console.log(`page-table isolation: ${pageTableIsolation()}`);
-console.log(`${ROUNDS} interleaved rounds of ${CALLS} calls each (first/repeat: ${FRESH_SOCKETS} fresh sockets per round); medians\n`);
+console.log(`${ROUNDS} interleaved rounds of ${CALLS} calls each (first/repeat: ${FRESH_SOCKETS} fresh sockets per round); medians of CPU time (user + system) per call\n`);
 
 const { mainPath, apply, read, getppid } = await applyAndRead();
 const floor = apply['C: 5 x setsockopt (the floor)'];
