@@ -1,5 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
+// The library's core tests and the property test, run a second time with the addon
+// forced onto plain syscalls: where the kernel takes setsockopt through io_uring
+// (Linux 6.7+), the first run covers the io_uring path and this one the fallback.
+const BOTH_KERNEL_PATHS = ['test/**/core-*.test.ts', 'test/**/property.test.ts', 'test/**/kernel-path.test.ts'];
+
 export default defineConfig({
   test: {
     // test/library: the library against the kernel; test/cli: the command-line tool;
@@ -13,5 +18,12 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    projects: [
+      { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: { name: 'syscalls', include: BOTH_KERNEL_PATHS, env: { SOCKET_KEEPALIVE_IO_URING: '0' } },
+      },
+    ],
   },
 });

@@ -1,8 +1,11 @@
-// `npm run bench`: what one keepalive apply, read and accept cost, against the syscall
-// floor and the other packages, measured in one run and printed as ratios. Contenders
-// run interleaved, round after round, and each figure is the median of its rounds, so
-// a noisy neighbour slows every contender alike rather than one of them.
-import { execFileSync } from 'node:child_process';
+// `npm run bench`: what one keepalive apply and one read cost, against the kernel's floor
+// measured in C, on both of the addon's kernel paths, and against Node's own call and the
+// other packages; then what tuning costs when accepting connections. Contenders run
+// interleaved, round after round, and each figure is the median of its rounds, so a noisy
+// neighbour slows every contender alike rather than one of them. Each contender gets a
+// socket no other contender has touched. The targets printed at the end are not test
+// assertions.
+import { execFileSync, fork } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -10,15 +13,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { getKeepAlive, getTcpInfo, setKeepAlive } from 'socket-keepalive';
+import { TUNING, addonApply, loopbackServer, timePerCall } from './contenders.mjs';
 
 const require = createRequire(import.meta.url);
 const ROUNDS = 7;
 const CALLS = 20_000;
+const FRESH_SOCKETS = 2000; // per round, for the first apply on a fresh socket
 const CONNECTIONS = 10_000;
-const TUNING = [
-  { enable: true, idle: 5000, interval: 2000, count: 3, userTimeout: 9000 },
-  { enable: true, idle: 6000, interval: 3000, count: 4, userTimeout: 9001 },
-];
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const optional = (name) => {
@@ -30,85 +31,148 @@ const optional = (name) => {
   }
 };
 
-/** ns per call of fn(i) over CALLS calls. */
-function timePerCall(fn) {
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < CALLS; i++) fn(i);
-  return Number(process.hrtime.bigint() - start) / CALLS;
-}
-
 function buildFloor() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ska-bench-'));
   const binary = path.join(dir, 'floor');
-  execFileSync('cc', ['-O2', '-o', binary, path.join(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), 'floor.c')]);
+  execFileSync('cc', ['-O2', '-o', binary, path.join(import.meta.dirname, 'floor.c')]);
   return { binary, dir };
 }
 
-async function connectedPair() {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const socket = net.connect(server.address().port, '127.0.0.1');
-  const [accepted] = await Promise.all([once(server, 'connection').then(([s]) => s), once(socket, 'connect')]);
-  return { server, socket, accepted };
+/** Whether page-table isolation is on: every kernel exit then flushes the TLB. */
+function pageTableIsolation() {
+  const read = (file) => {
+    try {
+      return fs.readFileSync(file, 'utf8').trim();
+    } catch {
+      return 'unreadable';
+    }
+  };
+  const meltdown = read('/sys/devices/system/cpu/vulnerabilities/meltdown');
+  const flags = /^flags\s*:(.*)$/m.exec(read('/proc/cpuinfo'))?.[1].split(/\s+/) ?? [];
+  let dmesg;
+  try {
+    dmesg = execFileSync('dmesg', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .split('\n')
+      .find((line) => /page table(s)? isolation/i.test(line))
+      ?.replace(/^\[[^\]]*\]\s*/, '');
+  } catch {
+    dmesg = undefined;
+  }
+  const on = /PTI/.test(meltdown) || flags.includes('pti');
+  return `${on ? 'on' : 'off'} (meltdown: "${meltdown}"; pti in /proc/cpuinfo flags: ${flags.includes('pti') ? 'yes' : 'no'}; dmesg: ${dmesg ? `"${dmesg}"` : 'nothing on it'})`;
+}
+
+/** The syscall-path child: `run(name)` resolves with ns per call for one round of it. */
+async function syscallsPath() {
+  const child = fork(path.join(import.meta.dirname, 'syscalls-path.mjs'), {
+    env: { ...process.env, SOCKET_KEEPALIVE_IO_URING: '0' },
+  });
+  await once(child, 'message');
+  return {
+    async run(name) {
+      child.send(name);
+      const [{ kernelPath, ns }] = await once(child, 'message');
+      if (kernelPath !== 'syscalls') throw new Error(`the syscall-path child runs on ${kernelPath}`);
+      return ns;
+    },
+    close: () => child.send('exit'),
+  };
 }
 
 async function applyAndRead() {
   const netKeepAlive = optional('net-keepalive');
   const sockopt = optional('sockopt');
-  const { binary, dir } = buildFloor();
-  const { server, socket, accepted } = await connectedPair();
-  const fd = socket._handle.fd;
   const addon = require('node-gyp-build')(path.join(import.meta.dirname, '..'));
-  const { IPPROTO_TCP = 6, SOL_SOCKET = 1 } = {};
+  const { binary, dir } = buildFloor();
+  const floor = (mode) => () => Number(execFileSync(binary, [mode, String(CALLS)], { encoding: 'utf8' }));
+  const ringInC = execFileSync(binary, ['uring', '1'], { encoding: 'utf8' }).trim() !== 'unavailable';
+  const server = await loopbackServer();
+  const socket = () => server.connect();
+  const child = await syscallsPath();
+  const mainPath = addon.kernelPath();
+  const [SOL_SOCKET, IPPROTO_TCP] = [1, 6];
   const [SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT] = [9, 4, 5, 6, 18];
 
-  const contenders = {
-    'C floor (5 x setsockopt)': () => Number(execFileSync(binary, [String(CALLS)], { encoding: 'utf8' })),
-    // The addon alone, as the library calls it for a socket: one Node-API call, 5 setsockopt.
-    'addon alone (no validation, no state)': () =>
-      timePerCall((i) => addon.setKeepAlive(fd, 1, 5 + (i & 1), 2 + (i & 1), 3 + (i & 1), 9000 + (i & 1), true)),
-    'socket-keepalive setKeepAlive': () => timePerCall((i) => setKeepAlive(socket, TUNING[i & 1])),
-    'socket-keepalive setKeepAlive (fd)': () => timePerCall((i) => setKeepAlive(fd, TUNING[i & 1])),
-    "Node's socket.setKeepAlive(true, ms)": () => timePerCall((i) => socket.setKeepAlive(true, TUNING[i & 1].idle)),
+  const contenderSockets = await Promise.all(Array.from({ length: 9 }, socket));
+  const [addonSocket, addonRawSocket, librarySocket, rawSocket, nodeSocket, netKeepAliveSocket, sockoptSocket, readSocket, addonReadSocket] = contenderSockets;
+  const rawFd = rawSocket._handle.fd;
+  const addonRawFd = addonRawSocket._handle.fd;
+  const readOut = new Int32Array(5);
+  const rows = {
+    'C: 5 x setsockopt (the floor)': floor('set'),
+    ...(ringInC && { 'C: 5 linked io_uring commands, 1 enter': floor('uring') }),
+    // The Node-API call with its seven arguments and no option to set: no syscall at all.
+    'addon alone, nothing to set (the call itself)': () => timePerCall(() => addon.setKeepAlive(addonSocket._handle.fd, -1, -1, -1, -1, -1, true)),
+    [`addon alone, ${mainPath}`]: () => timePerCall(addonApply(addon, addonSocket._handle.fd)),
+    'addon alone, syscalls (child process)': () => child.run('addon'),
+    [`setKeepAlive(socket), ${mainPath}`]: () => timePerCall((i) => setKeepAlive(librarySocket, TUNING[i & 1])),
+    'setKeepAlive(socket), syscalls (child process)': () => child.run('library'),
+    [`addon alone, raw fd + TCP check, ${mainPath}`]: () =>
+      timePerCall((i) => addon.setKeepAlive(addonRawFd, 1, 5 + (i & 1), 2 + (i & 1), 3 + (i & 1), 9000 + (i & 1), false)),
+    [`setKeepAlive(fd), raw fd + TCP check, ${mainPath}`]: () => timePerCall((i) => setKeepAlive(rawFd, TUNING[i & 1])),
+    // Node skips a call repeating its previous arguments: the delay alternates. It sets
+    // SO_KEEPALIVE, idle, and (libuv 1.35+) interval 1 s and count 10.
+    "Node's socket.setKeepAlive(true, ms)": () => timePerCall((i) => nodeSocket.setKeepAlive(true, TUNING[i & 1].idle)),
   };
   if (netKeepAlive) {
     // net-keepalive sets interval, probes and user timeout; idle and the switch go through Node.
-    contenders['net-keepalive (+ Node for idle)'] = () =>
+    rows['net-keepalive (+ Node for idle)'] = () =>
       timePerCall((i) => {
         const t = TUNING[i & 1];
-        socket.setKeepAlive(true, t.idle);
-        netKeepAlive.setKeepAliveInterval(socket, t.interval);
-        netKeepAlive.setKeepAliveProbes(socket, t.count);
-        netKeepAlive.setUserTimeout(socket, t.userTimeout);
+        netKeepAliveSocket.setKeepAlive(true, t.idle);
+        netKeepAlive.setKeepAliveInterval(netKeepAliveSocket, t.interval);
+        netKeepAlive.setKeepAliveProbes(netKeepAliveSocket, t.count);
+        netKeepAlive.setUserTimeout(netKeepAliveSocket, t.userTimeout);
       });
   }
   if (sockopt) {
     // sockopt takes raw levels, names and kernel units from its user.
-    contenders['sockopt (5 x setsockopt)'] = () =>
+    rows['sockopt (5 x setsockopt)'] = () =>
       timePerCall((i) => {
         const t = TUNING[i & 1];
-        sockopt.setsockopt(socket, IPPROTO_TCP, TCP_KEEPIDLE, t.idle / 1000);
-        sockopt.setsockopt(socket, IPPROTO_TCP, TCP_KEEPINTVL, t.interval / 1000);
-        sockopt.setsockopt(socket, IPPROTO_TCP, TCP_KEEPCNT, t.count);
-        sockopt.setsockopt(socket, IPPROTO_TCP, TCP_USER_TIMEOUT, t.userTimeout);
-        sockopt.setsockopt(socket, SOL_SOCKET, SO_KEEPALIVE, 1);
+        sockopt.setsockopt(sockoptSocket, IPPROTO_TCP, TCP_KEEPIDLE, t.idle / 1000);
+        sockopt.setsockopt(sockoptSocket, IPPROTO_TCP, TCP_KEEPINTVL, t.interval / 1000);
+        sockopt.setsockopt(sockoptSocket, IPPROTO_TCP, TCP_KEEPCNT, t.count);
+        sockopt.setsockopt(sockoptSocket, IPPROTO_TCP, TCP_USER_TIMEOUT, t.userTimeout);
+        sockopt.setsockopt(sockoptSocket, SOL_SOCKET, SO_KEEPALIVE, 1);
       });
   }
-  const readers = {
-    getKeepAlive: () => timePerCall(() => getKeepAlive(socket)),
-    getTcpInfo: () => timePerCall(() => getTcpInfo(socket)),
+  // First apply on sockets never tuned, then a repeat on the same sockets: FRESH_SOCKETS
+  // new connections per round, made outside the timed loops. The addon alone shows how
+  // much of the difference is the kernel's (a first SO_KEEPALIVE starts the timer).
+  const firstAndRepeat = (label, apply) => {
+    let repeat;
+    rows[`first ${label} on a fresh socket, ${mainPath}`] = async () => {
+      const fresh = await Promise.all(Array.from({ length: FRESH_SOCKETS }, socket));
+      const first = timePerCall((i) => apply(fresh[i], 0), FRESH_SOCKETS);
+      repeat = timePerCall((i) => apply(fresh[i], 1), FRESH_SOCKETS);
+      for (const s of fresh) s.destroy();
+      return first;
+    };
+    rows[`repeat ${label} on those sockets, ${mainPath}`] = () => repeat;
   };
-  const all = { ...contenders, ...readers };
+  firstAndRepeat('setKeepAlive', (fresh, i) => setKeepAlive(fresh, TUNING[i]));
+  firstAndRepeat('addon call', (fresh, i) => addonApply(addon, fresh._handle.fd)(i));
+  const reads = {
+    'C: 5 x getsockopt (the read floor)': floor('get'),
+    'addon alone, getKeepAlive': () => timePerCall(() => addon.getKeepAlive(addonReadSocket._handle.fd, readOut, true)),
+    'getKeepAlive(socket)': () => timePerCall(() => getKeepAlive(readSocket)),
+    'getTcpInfo(socket)': () => timePerCall(() => getTcpInfo(readSocket)),
+  };
+  const kernelEntry = { 'C: getppid (one syscall)': floor('getppid') };
+
+  const all = { ...rows, ...reads, ...kernelEntry };
   const samples = Object.fromEntries(Object.keys(all).map((name) => [name, []]));
-  for (const run of Object.values(all)) run(); // warm-up
+  for (const run of Object.values(all)) await run(); // warm-up
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, run] of Object.entries(all)) samples[name].push(run());
+    for (const [name, run] of Object.entries(all)) samples[name].push(await run());
   }
-  socket.destroy();
-  accepted.destroy();
+  child.close();
+  for (const s of contenderSockets) s.destroy();
   server.close();
   fs.rmSync(dir, { recursive: true, force: true });
-  return Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)]));
+  const medians = (group) => Object.fromEntries(Object.keys(group).map((name) => [name, median(samples[name])]));
+  return { mainPath, apply: medians(rows), read: medians(reads), getppid: median(samples['C: getppid (one syscall)']) };
 }
 
 /** ms to accept CONNECTIONS connections, 50 at a time; the server closes each one it accepts. */
@@ -151,31 +215,47 @@ async function accepts() {
   return Object.fromEntries(modes.map((mode) => [mode, median(samples[mode])]));
 }
 
-const verdict = (ratio, target, lowerIsBetter = true) => ((lowerIsBetter ? ratio <= target : ratio >= target) ? 'PASS' : 'MISS');
 const cpu = (fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) ?? [])[1] ?? os.arch();
 console.log(`machine: ${os.cpus().length} CPU (${cpu}), Linux ${os.release()}, Node ${process.version}`);
-console.log(`${ROUNDS} interleaved rounds of ${CALLS} calls each; medians\n`);
+console.log(`page-table isolation: ${pageTableIsolation()}`);
+console.log(`${ROUNDS} interleaved rounds of ${CALLS} calls each (first/repeat: ${FRESH_SOCKETS} fresh sockets per round); medians of CPU time (user + system) per call\n`);
 
-const apply = await applyAndRead();
-const floor = apply['C floor (5 x setsockopt)'];
-const library = apply['socket-keepalive setKeepAlive'];
-console.log('ns per full apply (SO_KEEPALIVE, idle, interval, count, user timeout) and per read');
-for (const [name, ns] of Object.entries(apply)) {
-  console.log(`  ${name.padEnd(40)} ${ns.toFixed(0).padStart(7)} ns   ${(ns / floor).toFixed(2)}x the C floor`);
-}
+const { mainPath, apply, read, getppid } = await applyAndRead();
+const floor = apply['C: 5 x setsockopt (the floor)'];
+const readFloor = read['C: 5 x getsockopt (the read floor)'];
+console.log(`one syscall (getppid in C): ${getppid.toFixed(0)} ns; this process's kernel path: ${mainPath}\n`);
+const table = (title, rows, base) => {
+  console.log(title);
+  for (const [name, ns] of Object.entries(rows)) {
+    const over = ns - base;
+    console.log(
+      `  ${name.padEnd(52)} ${ns.toFixed(0).padStart(7)} ns  ${(ns / base).toFixed(2).padStart(6)}x  ${(over >= 0 ? '+' : '') + over.toFixed(0).padStart(6)} ns`,
+    );
+  }
+};
+table('full apply (idle, interval, count, user timeout, SO_KEEPALIVE): ns, x the floor, ns over the floor', apply, floor);
+table('\nread of the five options: ns, x the read floor, ns over it', read, readFloor);
+
 const connections = await accepts();
 console.log(`\nms to accept ${CONNECTIONS} connections on loopback (5 interleaved rounds; medians)`);
 for (const [mode, ms] of Object.entries(connections)) {
-  console.log(`  ${mode.padEnd(40)} ${ms.toFixed(0).padStart(7)} ms   ${(ms / connections.untuned).toFixed(3)}x untuned`);
+  console.log(`  ${mode.padEnd(52)} ${ms.toFixed(0).padStart(7)} ms  ${(ms / connections.untuned).toFixed(3)}x untuned`);
 }
 
-console.log('\ntargets');
-const ratioFloor = library / floor;
-console.log(`  full apply within 1.15x of the C floor:        ${ratioFloor.toFixed(2)}x  ${verdict(ratioFloor, 1.15)}`);
-const netKeepAlive = apply['net-keepalive (+ Node for idle)'];
-if (netKeepAlive) {
-  const speedup = netKeepAlive / library;
-  console.log(`  at least 5x faster than net-keepalive:         ${speedup.toFixed(1)}x  ${verdict(speedup, 5, false)}`);
-}
-const listenerRatio = connections.listener / connections.untuned;
-console.log(`  listener tuning within 1.05x of untuned accept: ${listenerRatio.toFixed(3)}x  ${verdict(listenerRatio, 1.05)}`);
+const verdict = (ratio, target) => (ratio <= target ? 'PASS' : 'MISS');
+const target = (label, ratio, limit) => {
+  if (ratio === undefined || Number.isNaN(ratio)) return console.log(`  ${label.padEnd(58)} not measured here`);
+  console.log(`  ${label.padEnd(58)} ${ratio.toFixed(2).padStart(5)}x  ${verdict(ratio, limit)}`);
+};
+console.log('\ntargets (ratios from this run)');
+const ioUring = mainPath === 'io_uring' ? apply['setKeepAlive(socket), io_uring'] / floor : undefined;
+target('full apply on a socket, io_uring path <= 0.6x the floor', ioUring, 0.6);
+target('full apply on a socket, syscall path <= 1.15x the floor', apply['setKeepAlive(socket), syscalls (child process)'] / floor, 1.15);
+target(
+  'first apply on a fresh socket <= 1.1x a repeat',
+  apply[`first setKeepAlive on a fresh socket, ${mainPath}`] / apply[`repeat setKeepAlive on those sockets, ${mainPath}`],
+  1.1,
+);
+target('getKeepAlive <= 1.1x five getsockopt in C', read['getKeepAlive(socket)'] / readFloor, 1.1);
+target('raw fd target (TCP check included) <= 1.3x the floor', apply[`setKeepAlive(fd), raw fd + TCP check, ${mainPath}`] / floor, 1.3);
+target('listener tuning <= 1.05x untuned accept', connections.listener / connections.untuned, 1.05);

@@ -118,3 +118,43 @@ export function addonError(result: number, operation: string, fd: number): Syste
   error.errno = -errno;
   return error;
 }
+
+/** What each addon step code names: the syscall (when fixed) and the option. */
+const ADDON_STEPS: readonly { syscall?: string; option?: string; notTcp?: string }[] = [
+  { option: 'SO_KEEPALIVE' },
+  { option: 'TCP_KEEPIDLE' },
+  { option: 'TCP_KEEPINTVL' },
+  { option: 'TCP_KEEPCNT' },
+  { option: 'TCP_USER_TIMEOUT' },
+  { option: 'TCP_INFO' },
+  { syscall: 'getsockopt', option: 'SO_TYPE' },
+  { syscall: 'getsockname' },
+  { notTcp: 'a Unix domain socket' },
+  { notTcp: 'a datagram (UDP) socket' },
+  { notTcp: 'a non-TCP socket' },
+  { syscall: 'pidfd_open' },
+  { syscall: 'pidfd_getfd' },
+];
+
+/**
+ * The system error for a negative addon result -(errno * 32 + step), shaped like Node's:
+ * message `${syscall} ${CODE}[ ${OPTION}][ (${detail})]`, `code`, negative `errno`,
+ * `syscall`, and `option` where there is one.
+ * @param syscall - setsockopt or getsockopt, for the steps that do not fix it
+ */
+export function addonFailure(result: number, syscall: string, fd: number): CodedError {
+  const errno = Math.floor(-result / 32);
+  const step = ADDON_STEPS[-result % 32];
+  const code = getSystemErrorName(-errno);
+  const detail = step.notTcp
+    ? `fd ${fd} is not a TCP socket: ${step.notTcp}`
+    : step.option && errno === constants.errno.ENOTSUP && !step.syscall
+      ? 'not supported on this platform'
+      : undefined;
+  const name = step.syscall ?? syscall;
+  let message = `${name} ${code}`;
+  if (step.option) message += ` ${step.option}`;
+  if (detail) message += ` (${detail})`;
+  const error = Object.assign(new Error(message), { code, errno: -errno, syscall: name });
+  return step.option ? Object.assign(error, { option: step.option }) : error;
+}

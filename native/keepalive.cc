@@ -1,233 +1,171 @@
-// The syscall layer of socket-keepalive: setsockopt/getsockopt on a TCP socket's
-// file descriptor. Units here are the kernel's (seconds for TCP_KEEPIDLE/TCP_KEEPINTVL,
-// milliseconds for TCP_USER_TIMEOUT). Every function returns a number: >= 0 on success,
-// -(errno * 32 + step) on failure, where step names what failed. lib/ validates,
-// converts units, and turns a failure into a Node-style error (lib/errors.ts).
-#include <napi.h>
+// The Node-API surface of the addon (the contract lib/binding.ts types): integers in,
+// one integer out, >= 0 for success and -(errno * 32 + step) for a failure. No JS error
+// is built here for a failing syscall; lib/ names and shapes it. Written against the
+// Node-API C interface rather than node-addon-api, whose CallbackInfo allocates on the
+// heap for more than six arguments and which takes two Node-API calls per argument read:
+// here it is one status-checked call each.
+#include <node_api.h>
 
-#include <cerrno>
-#include <cstring>
+#include "keepalive.h"
 
-#ifdef __linux__
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
-
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <sys/types.h>
-
-#if defined(__APPLE__) && !defined(TCP_KEEPIDLE) && defined(TCP_KEEPALIVE)
-// macOS names the idle time TCP_KEEPALIVE (seconds).
-#define TCP_KEEPIDLE TCP_KEEPALIVE
-#endif
-
-#ifndef ENOTSUP
-#define ENOTSUP EOPNOTSUPP
-#endif
-
+namespace keepalive {
 namespace {
 
-// What failed; the same numbers as STEPS in lib/errors.ts. The first five are also the
-// slots of setKeepAlive's arguments and of getKeepAlive's Int32Array.
-enum Step {
-  kKeepAlive = 0,
-  kIdle = 1,
-  kInterval = 2,
-  kCount = 3,
-  kUserTimeout = 4,
-  kTcpInfo = 5,
-  kSoType = 6,
-  kGetsockname = 7,
-  kNotTcpUnix = 8,
-  kNotTcpDatagram = 9,
-  kNotTcpOther = 10,
-  kPidfdOpen = 11,
-  kPidfdGetfd = 12,
-};
-constexpr int kOptionCount = 5;
-constexpr int kTcpInfoFields = 12;
+constexpr size_t kMaxArguments = 7;
 
-int Failure(int err, Step step) { return -(err * 32 + step); }
+// This environment's (this thread's) way to the kernel, made in the module's init.
+KernelPath* ThisThread(napi_env env) {
+  void* data = nullptr;
+  napi_get_instance_data(env, &data);
+  return static_cast<KernelPath*>(data);
+}
 
-// -1 marks an option this platform's headers do not define.
-constexpr int kUnsupported = -1;
+napi_value Int(napi_env env, int value) {
+  napi_value result = nullptr;
+  napi_create_int32(env, value, &result);
+  return result;
+}
 
-struct Option {
-  int level;
-  int optname;
-};
+// The arguments of a call; a missing one reads as undefined.
+struct Arguments {
+  napi_value values[kMaxArguments];
 
-const Option kOptions[kOptionCount] = {
-    {SOL_SOCKET, SO_KEEPALIVE},
-#ifdef TCP_KEEPIDLE
-    {IPPROTO_TCP, TCP_KEEPIDLE},
-#else
-    {IPPROTO_TCP, kUnsupported},
-#endif
-#ifdef TCP_KEEPINTVL
-    {IPPROTO_TCP, TCP_KEEPINTVL},
-#else
-    {IPPROTO_TCP, kUnsupported},
-#endif
-#ifdef TCP_KEEPCNT
-    {IPPROTO_TCP, TCP_KEEPCNT},
-#else
-    {IPPROTO_TCP, kUnsupported},
-#endif
-#ifdef TCP_USER_TIMEOUT
-    {IPPROTO_TCP, TCP_USER_TIMEOUT},
-#else
-    {IPPROTO_TCP, kUnsupported},
-#endif
-};
-
-// Refuses anything that is not a TCP socket (a stream socket of family AF_INET or
-// AF_INET6) before a single option is touched, so a UDP, Unix-domain or raw socket
-// that happens to share the fd number is never modified. Returns 0 or a failure.
-int CheckTcpSocket(int fd) {
-  int type = 0;
-  socklen_t length = sizeof(type);
-  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) != 0) return Failure(errno, kSoType);
-  struct sockaddr_storage address;
-  length = sizeof(address);
-  std::memset(&address, 0, sizeof(address));
-  if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&address), &length) != 0) {
-    return Failure(errno, kGetsockname);
+  Arguments(napi_env env, napi_callback_info info) {
+    size_t count = kMaxArguments;
+    napi_get_cb_info(env, info, &count, values, nullptr, nullptr);
+    for (size_t index = count; index < kMaxArguments; index++) napi_get_undefined(env, &values[index]);
   }
-  const int family = address.ss_family;
-  if (type == SOCK_STREAM && (family == AF_INET || family == AF_INET6)) return 0;
-  if (family == AF_UNIX) return Failure(EPROTOTYPE, kNotTcpUnix);
-  if (type == SOCK_DGRAM) return Failure(EPROTOTYPE, kNotTcpDatagram);
-  return Failure(EPROTOTYPE, kNotTcpOther);
+};
+
+// Argument type mistakes are lib/'s bugs, not system errors: they throw a TypeError.
+bool ReadInt(napi_env env, napi_value value, const char* name, int* out) {
+  if (napi_get_value_int32(env, value, out) == napi_ok) return true;
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", name);
+  return false;
 }
 
-int Int32Arg(const Napi::CallbackInfo& info, size_t index) {
-  return info[index].IsNumber() ? info[index].As<Napi::Number>().Int32Value() : -1;
+// knownTcp: true when a libuv TCP handle vouches for the fd (it only ever holds an
+// AF_INET/AF_INET6 stream socket), so the two-syscall TCP check can be skipped.
+bool KnownTcp(napi_env env, napi_value value) {
+  bool known = false;
+  return napi_get_value_bool(env, value, &known) == napi_ok && known;
 }
 
-// True when the caller vouches that fd belongs to a libuv TCP handle (which only ever
-// holds an AF_INET/AF_INET6 stream socket), so the two-syscall check can be skipped.
-bool KnownTcp(const Napi::CallbackInfo& info, size_t index) {
-  return info[index].IsBoolean() && info[index].As<Napi::Boolean>().Value();
+// A typed array of the given type and at least `length` elements, or a TypeError.
+void* TypedArrayData(napi_env env, napi_value value, napi_typedarray_type expected, size_t length,
+                     const char* message) {
+  bool is_typed_array = false;
+  napi_typedarray_type type;
+  size_t actual = 0;
+  void* data = nullptr;
+  if (napi_is_typedarray(env, value, &is_typed_array) != napi_ok || !is_typed_array ||
+      napi_get_typedarray_info(env, value, &type, &actual, &data, nullptr, nullptr) != napi_ok ||
+      type != expected || actual < length) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
+    return nullptr;
+  }
+  return data;
 }
-
-Napi::Value Result(Napi::Env env, int result) { return Napi::Number::New(env, result); }
 
 // setKeepAlive(fd, enable, idleSeconds, intervalSeconds, count, userTimeoutMs, knownTcp)
-// A negative value leaves that option untouched. SO_KEEPALIVE goes last, so a socket
-// being switched on starts its keepalive timer with the new values already in place.
-Napi::Value SetKeepAlive(const Napi::CallbackInfo& info) {
-  const int fd = Int32Arg(info, 0);
+napi_value SetKeepAlive(napi_env env, napi_callback_info info) {
+  Arguments arguments(env, info);
+  int fd;
   int values[kOptionCount];
-  for (int slot = 0; slot < kOptionCount; slot++) values[slot] = Int32Arg(info, slot + 1);
-  if (!KnownTcp(info, kOptionCount + 1)) {
+  if (!ReadInt(env, arguments.values[0], "fd must be a number", &fd) ||
+      !ReadInt(env, arguments.values[1], "enable must be a number", &values[kSoKeepAlive]) ||
+      !ReadInt(env, arguments.values[2], "idleSeconds must be a number", &values[kTcpKeepIdle]) ||
+      !ReadInt(env, arguments.values[3], "intervalSeconds must be a number", &values[kTcpKeepIntvl]) ||
+      !ReadInt(env, arguments.values[4], "count must be a number", &values[kTcpKeepCnt]) ||
+      !ReadInt(env, arguments.values[5], "userTimeoutMs must be a number", &values[kTcpUserTimeout])) {
+    return nullptr;
+  }
+  if (!KnownTcp(env, arguments.values[6])) {
     const int check = CheckTcpSocket(fd);
-    if (check != 0) return Result(info.Env(), check);
+    if (check != 0) return Int(env, check);
   }
-  for (Step slot : {kIdle, kInterval, kCount, kUserTimeout, kKeepAlive}) {
-    if (values[slot] < 0) continue;
-    const Option& option = kOptions[slot];
-    if (option.optname == kUnsupported) return Result(info.Env(), Failure(ENOTSUP, slot));
-    if (setsockopt(fd, option.level, option.optname, &values[slot], sizeof(int)) != 0) {
-      return Result(info.Env(), Failure(errno, slot));
-    }
-  }
-  return Result(info.Env(), 0);
+  return Int(env, ThisThread(env)->Apply(fd, values));
 }
 
-// getKeepAlive(fd, out: Int32Array(5), knownTcp): fills out in slot order.
-Napi::Value GetKeepAlive(const Napi::CallbackInfo& info) {
-  const int fd = Int32Arg(info, 0);
-  Napi::Int32Array out = info[1].As<Napi::Int32Array>();
-  if (!KnownTcp(info, 2)) {
+// The readers, (fd, out, knownTcp): the kernel's values written into the typed array out.
+template <typename Element, int (*Read)(int, Element*)>
+napi_value ReadInto(napi_env env, napi_callback_info info, napi_typedarray_type type, size_t length,
+                    const char* message) {
+  Arguments arguments(env, info);
+  int fd;
+  if (!ReadInt(env, arguments.values[0], "fd must be a number", &fd)) return nullptr;
+  void* out = TypedArrayData(env, arguments.values[1], type, length, message);
+  if (out == nullptr) return nullptr;
+  if (!KnownTcp(env, arguments.values[2])) {
     const int check = CheckTcpSocket(fd);
-    if (check != 0) return Result(info.Env(), check);
+    if (check != 0) return Int(env, check);
   }
-  for (int slot = 0; slot < kOptionCount; slot++) {
-    const Option& option = kOptions[slot];
-    if (option.optname == kUnsupported) return Result(info.Env(), Failure(ENOTSUP, static_cast<Step>(slot)));
-    int value = 0;
-    socklen_t length = sizeof(value);
-    if (getsockopt(fd, option.level, option.optname, &value, &length) != 0) {
-      return Result(info.Env(), Failure(errno, static_cast<Step>(slot)));
-    }
-    out[slot] = value;
+  return Int(env, Read(fd, static_cast<Element*>(out)));
+}
+
+// getKeepAlive(fd, out: Int32Array(5), knownTcp)
+napi_value GetKeepAlive(napi_env env, napi_callback_info info) {
+  return ReadInto<int, ReadKeepAlive>(env, info, napi_int32_array, kOptionCount, "out must be an Int32Array of length 5");
+}
+
+// getTcpInfo(fd, out: Uint32Array(12), knownTcp)
+napi_value GetTcpInfo(napi_env env, napi_callback_info info) {
+  return ReadInto<unsigned, ReadTcpInfo>(env, info, napi_uint32_array, kTcpInfoFields,
+                                         "out must be a Uint32Array of length 12");
+}
+
+// pidfdOpen(pid)
+napi_value PidfdOpenCall(napi_env env, napi_callback_info info) {
+  Arguments arguments(env, info);
+  int pid;
+  if (!ReadInt(env, arguments.values[0], "pid must be a number", &pid)) return nullptr;
+  return Int(env, PidfdOpen(pid));
+}
+
+// pidfdGetfd(pidfd, targetFd)
+napi_value PidfdGetfdCall(napi_env env, napi_callback_info info) {
+  Arguments arguments(env, info);
+  int pidfd;
+  int target_fd;
+  if (!ReadInt(env, arguments.values[0], "pidfd must be a number", &pidfd) ||
+      !ReadInt(env, arguments.values[1], "targetFd must be a number", &target_fd)) {
+    return nullptr;
   }
-  return Result(info.Env(), 0);
+  return Int(env, PidfdGetfd(pidfd, target_fd));
 }
 
-// getTcpInfo(fd, out: Uint32Array(12), knownTcp): the fields of struct tcp_info in the
-// order of TCP_INFO_FIELDS in lib/tcp-info.ts, in the kernel's units.
-Napi::Value GetTcpInfo(const Napi::CallbackInfo& info) {
-  const int fd = Int32Arg(info, 0);
-  Napi::Uint32Array out = info[1].As<Napi::Uint32Array>();
-  if (!KnownTcp(info, 2)) {
-    const int check = CheckTcpSocket(fd);
-    if (check != 0) return Result(info.Env(), check);
-  }
-#if defined(__linux__) && defined(TCP_INFO)
-  struct tcp_info tcpi;
-  std::memset(&tcpi, 0, sizeof(tcpi));
-  socklen_t length = sizeof(tcpi);
-  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &tcpi, &length) != 0) return Result(info.Env(), Failure(errno, kTcpInfo));
-  const uint32_t fields[kTcpInfoFields] = {
-      tcpi.tcpi_state,          tcpi.tcpi_probes,         tcpi.tcpi_backoff,
-      tcpi.tcpi_retransmits,    tcpi.tcpi_rto,            tcpi.tcpi_rtt,
-      tcpi.tcpi_rttvar,         tcpi.tcpi_last_data_sent, tcpi.tcpi_last_data_recv,
-      tcpi.tcpi_last_ack_recv,  tcpi.tcpi_unacked,        tcpi.tcpi_total_retrans,
-  };
-  for (int field = 0; field < kTcpInfoFields; field++) out[field] = fields[field];
-  return Result(info.Env(), 0);
-#else
-  (void)fd;
-  (void)out;
-  return Result(info.Env(), Failure(ENOTSUP, kTcpInfo));
-#endif
-}
-
-// pidfdOpen(pid) and pidfdGetfd(pidfd, targetFd): the two syscalls (Linux 5.6+) with
-// which `inspect` duplicates another process's sockets to read them. Both return an fd
-// with FD_CLOEXEC set; the caller closes it. Raw syscall(), as glibc before 2.36 has no
-// wrappers; where the numbers are unknown they fail with ENOSYS.
-Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
-  const int pid = Int32Arg(info, 0);
-#if defined(__linux__) && defined(SYS_pidfd_open)
-  const long fd = syscall(SYS_pidfd_open, pid, 0);
-  return Result(info.Env(), fd < 0 ? Failure(errno, kPidfdOpen) : static_cast<int>(fd));
-#else
-  (void)pid;
-  return Result(info.Env(), Failure(ENOSYS, kPidfdOpen));
-#endif
-}
-
-Napi::Value PidfdGetfd(const Napi::CallbackInfo& info) {
-  const int pidfd = Int32Arg(info, 0);
-  const int target_fd = Int32Arg(info, 1);
-#if defined(__linux__) && defined(SYS_pidfd_getfd)
-  const long fd = syscall(SYS_pidfd_getfd, pidfd, target_fd, 0);
-  return Result(info.Env(), fd < 0 ? Failure(errno, kPidfdGetfd) : static_cast<int>(fd));
-#else
-  (void)pidfd;
-  (void)target_fd;
-  return Result(info.Env(), Failure(ENOSYS, kPidfdGetfd));
-#endif
-}
-
-// This interim build has no io_uring path.
-Napi::Value KernelPath(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), "syscalls"); }
-
-Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("setKeepAlive", Napi::Function::New(env, SetKeepAlive, "setKeepAlive"));
-  exports.Set("getKeepAlive", Napi::Function::New(env, GetKeepAlive, "getKeepAlive"));
-  exports.Set("getTcpInfo", Napi::Function::New(env, GetTcpInfo, "getTcpInfo"));
-  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen, "pidfdOpen"));
-  exports.Set("pidfdGetfd", Napi::Function::New(env, PidfdGetfd, "pidfdGetfd"));
-  exports.Set("kernelPath", Napi::Function::New(env, KernelPath, "kernelPath"));
-  return exports;
+// kernelPath(): 'io_uring' or 'syscalls', the way setKeepAlive reaches the kernel in
+// this thread (deciding it now if no setKeepAlive has yet).
+napi_value KernelPathCall(napi_env env, napi_callback_info) {
+  napi_value result = nullptr;
+  napi_create_string_utf8(env, ThisThread(env)->UsesIoUring() ? "io_uring" : "syscalls", NAPI_AUTO_LENGTH,
+                          &result);
+  return result;
 }
 
 }  // namespace
+}  // namespace keepalive
 
-NODE_API_MODULE(socket_keepalive, Init)
+NAPI_MODULE_INIT() {
+  using namespace keepalive;
+  // One KernelPath per environment, closed with it; a second load of the module in the
+  // same environment shares it.
+  if (ThisThread(env) == nullptr &&
+      napi_set_instance_data(
+          env, new KernelPath(), [](napi_env, void* data, void*) { delete static_cast<KernelPath*>(data); },
+          nullptr) != napi_ok) {
+    return nullptr;
+  }
+  const napi_property_descriptor functions[] = {
+      {"setKeepAlive", nullptr, SetKeepAlive, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"getKeepAlive", nullptr, GetKeepAlive, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"getTcpInfo", nullptr, GetTcpInfo, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"pidfdOpen", nullptr, PidfdOpenCall, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"pidfdGetfd", nullptr, PidfdGetfdCall, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"kernelPath", nullptr, KernelPathCall, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+  };
+  if (napi_define_properties(env, exports, sizeof(functions) / sizeof(functions[0]), functions) != napi_ok) {
+    return nullptr;
+  }
+  return exports;
+}

@@ -18,7 +18,7 @@ const tls = require('node:tls');
 const index = process.argv[2];
 const { setDefaultKeepAlive, getKeepAlive, inspectProcess } = require(index);
 const register = path.join(path.dirname(index), 'register.js');
-const fixtures = path.join(__dirname, '..', 'library', 'fixtures');
+const fixtures = path.join(__dirname, '..', 'fixtures');
 const DEFAULT = { idle: 6000, interval: 2000, count: 3, userTimeout: 9000 };
 const EXPECTED = JSON.stringify({ enable: true, ...DEFAULT });
 const same = (state) => JSON.stringify(state) === EXPECTED;

@@ -83,7 +83,7 @@ describe('cmake-js', () => {
     run('npm', ['run', 'build:ts'], copy);
     const coreTests = fs.readdirSync(path.join(copy, 'test', 'library')).filter((file) => file.startsWith('core-'));
     expect(coreTests.length).toBeGreaterThan(0);
-    const output = run('npx', ['vitest', 'run', '--reporter=dot', ...coreTests.map((file) => `test/library/${file}`)], copy);
+    const output = run('npx', ['vitest', 'run', '--project', 'default', '--reporter=dot', ...coreTests.map((file) => `test/library/${file}`)], copy);
     expect(output).toMatch(new RegExp(`Test Files\\s+.*${coreTests.length} passed`));
     // The suite's global setup found the cmake-js build fresh and tested it, not a rebuild.
     expect(output).not.toMatch(/rebuilding/);

@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { afterAll, describe, expect, test } from 'vitest';
 import type { InspectedSocket } from '../helpers/library.js';
 import { type RunResult, runNode } from '../helpers/run.js';
+import { certificatePath, keyPath } from '../helpers/tls.js';
 import { root } from '../helpers/tree.js';
 
 const cli = path.join(root, 'dist', 'demo', 'cli.js');
@@ -98,7 +99,6 @@ describe('socket-keepalive inspect on a process started by run', () => {
 
   test('every TCP connection of the app, and its listeners, show the default', async () => {
     const appFile = path.join(work, 'clients.cjs');
-    const fixtures = path.join(root, 'test', 'fixtures');
     fs.writeFileSync(
       appFile,
       `const fs = require('node:fs');
@@ -107,8 +107,8 @@ const https = require('node:https');
 const net = require('node:net');
 const tls = require('node:tls');
 const listen = (server) => new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
-const key = fs.readFileSync(${JSON.stringify(path.join(fixtures, 'localhost-key.pem'))});
-const cert = fs.readFileSync(${JSON.stringify(path.join(fixtures, 'localhost-cert.pem'))});
+const key = fs.readFileSync(${JSON.stringify(keyPath)});
+const cert = fs.readFileSync(${JSON.stringify(certificatePath)});
 (async () => {
   const echoPort = await listen(net.createServer((socket) => socket.pipe(socket)));
   const tlsPort = await listen(tls.createServer({ key, cert }, (socket) => socket.pipe(socket)));

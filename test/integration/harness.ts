@@ -12,7 +12,7 @@ export const tuned = { idle: 7000, interval: 2000, count: 4, userTimeout: 15_000
 /** The same default as the preload reads it from the environment. */
 export const tunedEnv = 'idle=7s,interval=2s,count=4,userTimeout=15s';
 
-export const certificate = path.join(root, 'test', 'fixtures', 'localhost-cert.pem');
+import { certificatePath } from '../helpers/tls.js';
 const register = path.join(root, 'dist', 'register.js');
 const registerEsm = path.join(root, 'dist', 'register.mjs');
 
@@ -115,7 +115,7 @@ export async function runApp(
   } = {},
 ): Promise<AppRun> {
   const spec = JSON.stringify({ clients, place, ...setup.spec });
-  const env = nestedEnv({ NODE_EXTRA_CA_CERTS: certificate, ...setup.env });
+  const env = nestedEnv({ NODE_EXTRA_CA_CERTS: certificatePath, ...setup.env });
   if (!setup.env?.NODE_OPTIONS) delete env.NODE_OPTIONS;
   if (!setup.env?.SOCKET_KEEPALIVE) delete env.SOCKET_KEEPALIVE;
   const [command, ...args] = [...(setup.launcher ?? []), node, ...(setup.nodeArgs ?? []), path.join(__dirname, 'apps', app), spec];

@@ -1,19 +1,18 @@
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import fs from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import type net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { localhostTls } from '../helpers/tls.js';
 import type { InspectedSocket } from '../helpers/library.js';
 import { nodeBinary } from '../../demo/node-release.js';
 import { root } from '../helpers/tree.js';
 import {
   type AppRun,
   type ClientSpec,
-  certificate,
   connectionsOf,
   describeApp,
   esmSetups,
@@ -32,7 +31,7 @@ import {
 // application holding all the clients, and reads the kernel state of every TCP socket of
 // that process.
 
-const tls = { key: fs.readFileSync(path.join(root, 'test', 'fixtures', 'localhost-key.pem')), cert: fs.readFileSync(certificate) };
+const tls = localhostTls;
 const reply = (_request: unknown, response: http.ServerResponse | http2.Http2ServerResponse) => response.end('ok');
 
 /** Starts `server` on loopback and returns its URL. */

@@ -7,22 +7,22 @@ import tls from 'node:tls';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, test } from 'vitest';
+import { localhostTls } from '../helpers/tls.js';
 import { captureError } from '../helpers/errors.js';
 import { getKeepAlive, getTcpInfo, libraryPath, setKeepAlive } from '../helpers/library.js';
 import { acceptedSocket, connectTo, fdOf, startServer } from '../helpers/sockets.js';
 
 const TUNING = { idle: 3000, interval: 2000, count: 5, userTimeout: 6000 };
 const EXPECTED = { enable: true, ...TUNING };
-const fixture = (name: string) => fs.readFileSync(path.join(__dirname, 'fixtures', name));
 
 describe('TLS', () => {
   test('a tls.TLSSocket is tuned before connect, and its server side inherits from a tls.Server', async () => {
-    const tlsServer = tls.createServer({ key: fixture('localhost-key.pem'), cert: fixture('localhost-cert.pem') }, (socket) =>
+    const tlsServer = tls.createServer(localhostTls, (socket) =>
       socket.end('hello'),
     );
     const server = await startServer('127.0.0.1', tlsServer);
     setKeepAlive(tlsServer, { idle: 8000, count: 2 });
-    const socket = tls.connect({ port: server.port, host: '127.0.0.1', ca: fixture('localhost-cert.pem'), servername: 'localhost' });
+    const socket = tls.connect({ port: server.port, host: '127.0.0.1', ca: localhostTls.cert, servername: 'localhost' });
     setKeepAlive(socket, TUNING);
     await once(socket, 'secureConnect');
     expect(getKeepAlive(socket)).toEqual(EXPECTED);

@@ -7,6 +7,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { once } from 'node:events';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { localhostTls } from '../helpers/tls.js';
 import {
   getDefaultKeepAlive,
   getKeepAlive,
@@ -21,9 +22,7 @@ import { type LoopbackServer, startServer } from '../helpers/sockets.js';
 
 const DEFAULT = { idle: 6000, interval: 2000, count: 3, userTimeout: 9000 };
 const TUNED = { enable: true, ...DEFAULT };
-const fixtures = path.join(__dirname, 'fixtures');
-const key = fs.readFileSync(path.join(fixtures, 'localhost-key.pem'));
-const cert = fs.readFileSync(path.join(fixtures, 'localhost-cert.pem'));
+const { key, cert } = localhostTls;
 
 /** What the kernel has for this process's socket bound to local port `port`. */
 function kernelStateOfLocalPort(port: number): KeepAliveState {

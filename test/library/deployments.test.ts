@@ -11,6 +11,7 @@ import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { localhostTls } from '../helpers/tls.js';
 import { captureError } from '../helpers/errors.js';
 import { getKeepAlive, libraryPath, setKeepAlive, tuneAgent } from '../helpers/library.js';
 import { acceptedSocket, connectTo, type LoopbackServer, startServer } from '../helpers/sockets.js';
@@ -21,8 +22,6 @@ import { acceptedSocket, connectTo, type LoopbackServer, startServer } from '../
 const TUNING = { idle: 4000, interval: 3000, count: 5, userTimeout: 9000 };
 const EXPECTED = { enable: true, ...TUNING };
 const OTHER = { idle: 7000, interval: 2000, count: 2, userTimeout: 4000 };
-const fixture = (name: string) => fs.readFileSync(path.join(__dirname, 'fixtures', name));
-const tlsKeys = () => ({ key: fixture('localhost-key.pem'), cert: fixture('localhost-cert.pem') });
 /** A stream that accepts writes and never answers: no TCP socket underneath. */
 const inertStream = () => new Duplex({ read() {}, write: (_chunk, _encoding, done) => done() }) as unknown as net.Socket;
 const unixPath = (name: string) => path.join(os.tmpdir(), `ska-deploy-${name}-${process.pid}.sock`);
@@ -123,10 +122,10 @@ describe('http.Agent over a Unix path', () => {
 describe('TLS layered over a TCP socket', () => {
   let server: LoopbackServer;
   beforeAll(async () => {
-    server = await startServer('127.0.0.1', tls.createServer(tlsKeys(), (socket) => socket.on('error', () => {})));
+    server = await startServer('127.0.0.1', tls.createServer(localhostTls, (socket) => socket.on('error', () => {})));
   });
   afterAll(() => server.close());
-  const clientOptions = () => ({ ca: fixture('localhost-cert.pem'), servername: 'localhost' });
+  const clientOptions = () => ({ ca: localhostTls.cert, servername: 'localhost' });
 
   test('tls.connect({ socket }) over a socket that connects later is tuned when that socket connects', async () => {
     const raw = new net.Socket();
@@ -159,7 +158,7 @@ describe('TLS layered over a TCP socket', () => {
 
   test('an https.Agent tunes its TLS sockets, and a tls.Server keeps the tuning across setKeepAlive in its handler', async () => {
     const seen: unknown[] = [];
-    const httpsServer = https.createServer(tlsKeys(), (request, response) => {
+    const httpsServer = https.createServer(localhostTls, (request, response) => {
       request.socket.setKeepAlive(true, 1000);
       seen.push(getKeepAlive(request.socket));
       response.end('ok');
@@ -284,6 +283,11 @@ describe('servers', () => {
       const net = require('node:net');
       const { setKeepAlive } = require(${JSON.stringify(libraryPath)});
       process.on('warning', (warning) => console.log(JSON.stringify({ name: warning.name, code: warning.code, message: warning.message })));
+      // The first apply may open the library's io_uring ring: done first, so that the ring's
+      // fds cannot take the number of the listener closed below.
+      const warm = net.createServer().listen(0);
+      setKeepAlive(warm, { idle: 4000 });
+      warm.close();
       const server = net.createServer();
       setKeepAlive(server, { idle: 4000 });
       server.listen(0, () => {

@@ -37,6 +37,9 @@ async function main() {
   await once(udp, 'listening');
   const udpState = Object.getOwnPropertySymbols(udp).find((symbol) => symbol.description === 'state symbol');
   const udpFd = udp[udpState].handle.fd;
+  // After a first apply, which may open the library's io_uring ring: the ring's fds must
+  // not take the closed number.
+  setKeepAlive(socket, tuning(0));
   const closedFd = fs.openSync(__filename, 'r');
   fs.closeSync(closedFd);
   const destroyed = new net.Socket();

@@ -119,12 +119,17 @@ function refused(): [string, () => unknown, string][] {
   const file = fs.openSync(__filename, 'r');
   const [readEnd] = [fs.openSync('/dev/null', 'r')];
   opened.push(file, readEnd);
-  const closed = fs.openSync(__filename, 'r');
-  fs.closeSync(closed);
+  // Closed just before use: a number closed earlier may be taken by any fd opened since
+  // (the library's own io_uring ring is one).
+  const closed = () => {
+    const fd = fs.openSync(__filename, 'r');
+    fs.closeSync(fd);
+    return fd;
+  };
   return [
     ['destroyed socket', () => destroyed, 'ERR_SOCKET_CLOSED'],
     ['Unix domain socket', () => unixClient, 'ERR_INVALID_ARG_VALUE'],
-    ['closed fd', () => closed, 'EBADF'],
+    ['closed fd', closed, 'EBADF'],
     ['file fd', () => file, 'ENOTSOCK'],
     ['character device fd', () => readEnd, 'ENOTSOCK'],
   ];

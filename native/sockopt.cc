@@ -1,0 +1,136 @@
+// Plain syscalls: setsockopt/getsockopt, the TCP check, TCP_INFO and the pidfd calls.
+#include "keepalive.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#ifdef __linux__
+#include <sys/syscall.h>
+#endif
+
+#if defined(__APPLE__) && !defined(TCP_KEEPIDLE) && defined(TCP_KEEPALIVE)
+// macOS names the idle time TCP_KEEPALIVE (seconds).
+#define TCP_KEEPIDLE TCP_KEEPALIVE
+#endif
+
+namespace keepalive {
+
+const Option kOptions[kOptionCount] = {
+    {SOL_SOCKET, SO_KEEPALIVE},
+#ifdef TCP_KEEPIDLE
+    {IPPROTO_TCP, TCP_KEEPIDLE},
+#else
+    {IPPROTO_TCP, kUnsupported},
+#endif
+#ifdef TCP_KEEPINTVL
+    {IPPROTO_TCP, TCP_KEEPINTVL},
+#else
+    {IPPROTO_TCP, kUnsupported},
+#endif
+#ifdef TCP_KEEPCNT
+    {IPPROTO_TCP, TCP_KEEPCNT},
+#else
+    {IPPROTO_TCP, kUnsupported},
+#endif
+#ifdef TCP_USER_TIMEOUT
+    {IPPROTO_TCP, TCP_USER_TIMEOUT},
+#else
+    {IPPROTO_TCP, kUnsupported},
+#endif
+};
+
+int CheckTcpSocket(int fd) {
+  int type = 0;
+  socklen_t length = sizeof(type);
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) != 0) return Failure(errno, kSoType);
+  struct sockaddr_storage address;
+  std::memset(&address, 0, sizeof(address));
+  length = sizeof(address);
+  if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&address), &length) != 0) {
+    return Failure(errno, kGetsockname);
+  }
+  const int family = address.ss_family;
+  if (type == SOCK_STREAM && (family == AF_INET || family == AF_INET6)) return 0;
+  if (family == AF_UNIX) return Failure(EPROTOTYPE, kNotTcpUnix);
+  if (type == SOCK_DGRAM) return Failure(EPROTOTYPE, kNotTcpDatagram);
+  return Failure(EPROTOTYPE, kNotTcpOther);
+}
+
+int SetOption(int fd, Step step, int value) {
+  const Option& option = kOptions[step];
+  if (option.name == kUnsupported) return Failure(ENOTSUP, step);
+  if (setsockopt(fd, option.level, option.name, &value, sizeof(value)) != 0) return Failure(errno, step);
+  return 0;
+}
+
+int ApplyWithSyscalls(int fd, const int values[kOptionCount], int first) {
+  for (int index = first; index < kOptionCount; index++) {
+    const Step step = kApplyOrder[index];
+    if (values[step] < 0) continue;
+    const int result = SetOption(fd, step, values[step]);
+    if (result != 0) return result;
+  }
+  return 0;
+}
+
+int ReadKeepAlive(int fd, int out[kOptionCount]) {
+  for (int step = 0; step < kOptionCount; step++) {
+    const Option& option = kOptions[step];
+    if (option.name == kUnsupported) return Failure(ENOTSUP, static_cast<Step>(step));
+    socklen_t length = sizeof(out[step]);
+    if (getsockopt(fd, option.level, option.name, &out[step], &length) != 0) {
+      return Failure(errno, static_cast<Step>(step));
+    }
+  }
+  return 0;
+}
+
+int ReadTcpInfo(int fd, unsigned out[kTcpInfoFields]) {
+#if defined(__linux__) && defined(TCP_INFO)
+  struct tcp_info info;
+  std::memset(&info, 0, sizeof(info));
+  socklen_t length = sizeof(info);
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return Failure(errno, kTcpInfo);
+  const unsigned fields[kTcpInfoFields] = {
+      info.tcpi_state,          info.tcpi_probes,         info.tcpi_backoff,       info.tcpi_retransmits,
+      info.tcpi_rto,            info.tcpi_rtt,            info.tcpi_rttvar,        info.tcpi_last_data_sent,
+      info.tcpi_last_data_recv, info.tcpi_last_ack_recv,  info.tcpi_unacked,       info.tcpi_total_retrans,
+  };
+  std::memcpy(out, fields, sizeof(fields));
+  return 0;
+#else
+  (void)fd;
+  (void)out;
+  return Failure(ENOTSUP, kTcpInfo);
+#endif
+}
+
+// Raw syscall(), as glibc before 2.36 has no wrappers; where the numbers are unknown the
+// calls fail with ENOSYS.
+int PidfdOpen(int pid) {
+#if defined(__linux__) && defined(SYS_pidfd_open)
+  const long fd = syscall(SYS_pidfd_open, pid, 0);
+  return fd < 0 ? Failure(errno, kPidfdOpen) : static_cast<int>(fd);
+#else
+  (void)pid;
+  return Failure(ENOSYS, kPidfdOpen);
+#endif
+}
+
+int PidfdGetfd(int pidfd, int target_fd) {
+#if defined(__linux__) && defined(SYS_pidfd_getfd)
+  const long fd = syscall(SYS_pidfd_getfd, pidfd, target_fd, 0);
+  return fd < 0 ? Failure(errno, kPidfdGetfd) : static_cast<int>(fd);
+#else
+  (void)pidfd;
+  (void)target_fd;
+  return Failure(ENOSYS, kPidfdGetfd);
+#endif
+}
+
+}  // namespace keepalive
