@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// The library's core tests and the property test, run a second time with the addon
-// forced onto plain syscalls: where the kernel takes setsockopt through io_uring
-// (Linux 6.7+), the first run covers the io_uring path and this one the fallback.
+// The library's core tests and the property test, run again on each of the addon's two
+// kernel paths, forced: plain syscalls, and io_uring wherever the kernel takes setsockopt
+// through it (Linux 6.7+). The default project runs everything on the path the addon
+// picks by itself.
 const BOTH_KERNEL_PATHS = ['test/**/core-*.test.ts', 'test/**/property.test.ts', 'test/**/kernel-path.test.ts'];
 
 export default defineConfig({
@@ -23,6 +24,10 @@ export default defineConfig({
       {
         extends: true,
         test: { name: 'syscalls', include: BOTH_KERNEL_PATHS, env: { SOCKET_KEEPALIVE_IO_URING: '0' } },
+      },
+      {
+        extends: true,
+        test: { name: 'io_uring', include: BOTH_KERNEL_PATHS, env: { SOCKET_KEEPALIVE_IO_URING: '1' } },
       },
     ],
   },

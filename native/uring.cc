@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <fcntl.h>
 
 namespace keepalive {
 namespace {
@@ -227,13 +228,28 @@ class SetsockoptRing {
 
 namespace {
 
+// Whether page-table isolation is on: then every syscall's return to user space switches
+// page tables, and five setsockopt cost far more than one io_uring_enter. Without it the
+// ring measured slower than the five syscalls (docs/benchmarks.md).
+bool PageTableIsolation() {
+  const int fd = open("/sys/devices/system/cpu/vulnerabilities/meltdown", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char text[128] = {};
+  const ssize_t length = read(fd, text, sizeof(text) - 1);
+  close(fd);
+  return length > 0 && std::strstr(text, "PTI") != nullptr;
+}
+
 // Once per process: does this kernel take SOCKET_URING_OP_SETSOCKOPT, for a socket-level
 // and a TCP-level option, in a linked chain? Kernels before 6.7 answer EOPNOTSUPP or
-// EINVAL. SOCKET_KEEPALIVE_IO_URING=0 in the environment says no without asking.
+// EINVAL. SOCKET_KEEPALIVE_IO_URING in the environment: "0" says no without asking, "1"
+// takes the ring wherever the kernel does; otherwise only with page-table isolation on.
 bool ProcessUsesIoUring() {
   static const bool uses = [] {
     const char* setting = std::getenv("SOCKET_KEEPALIVE_IO_URING");
     if (setting != nullptr && std::strcmp(setting, "0") == 0) return false;
+    const bool forced = setting != nullptr && std::strcmp(setting, "1") == 0;
+    if (!forced && !PageTableIsolation()) return false;
     SetsockoptRing* ring = SetsockoptRing::Open();
     if (ring == nullptr) return false;
     bool taken = false;

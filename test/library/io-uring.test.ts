@@ -16,8 +16,7 @@ type KernelPath = 'io_uring' | 'syscalls';
 /** Runs a fixture (or `node -e` code) in a child process on the given path; its JSON output. */
 function runChild(kernelPath: KernelPath, args: string[], wrapper: string[] = []): any {
   const env = { ...process.env };
-  delete env.SOCKET_KEEPALIVE_IO_URING;
-  if (kernelPath === 'syscalls') env.SOCKET_KEEPALIVE_IO_URING = '0';
+  env.SOCKET_KEEPALIVE_IO_URING = kernelPath === 'syscalls' ? '0' : '1';
   const [command, ...rest] = [...wrapper, process.execPath, '--no-deprecation', ...args];
   return JSON.parse(execFileSync(command, rest, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
 }
