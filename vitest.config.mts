@@ -8,9 +8,6 @@ const BOTH_KERNEL_PATHS = ['test/**/core-*.test.ts', 'test/**/property.test.ts',
 
 export default defineConfig({
   test: {
-    // test/library: the library against the kernel; test/cli: the command-line tool;
-    // test/build: packaging, prebuilds, sanitizers.
-    include: ['test/**/*.test.ts'],
     // Builds dist/ and the addon first when their sources changed: tests run what they test.
     globalSetup: ['./test/vitest/global-setup.ts'],
     reporters: ['default', './test/vitest/summary-reporter.ts'],
@@ -20,6 +17,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     projects: [
+      // test/library: the library against the kernel; test/cli: the command-line tool;
+      // test/integration: real database, cache and HTTP clients; test/build: packaging,
+      // prebuilds, sanitizers. (A project's include replaces none at the root: extends
+      // would add the root's to it.)
       { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'] } },
       {
         extends: true,

@@ -51,6 +51,26 @@ if (unknown.length > 0) {
 const releases = named.length > 0 ? RELEASES.filter((release) => named.includes(release.version)) : RELEASES;
 
 const root = path.join(import.meta.dirname, '..', '..');
+
+// The library's adversarial suite of deployment shapes (cluster, TLS and HTTP/2 layering,
+// Unix paths, Node's own call forms, the process-wide default), run with each release's
+// own node. It is a vitest suite, and vitest needs Node 20: on Node 18 the check scripts
+// above are what runs.
+const SHAPES = ['test/library/deployments.test.ts', 'test/library/default.test.ts', 'test/library/core-persistence.test.ts'];
+function deploymentShapes(node, version) {
+  if (Number(version.split('.')[0]) < 20) return 'not run (vitest needs Node 20)';
+  try {
+    execFileSync(node, [path.join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'default', ...SHAPES], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return 'ok';
+  } catch (error) {
+    console.log(`Node ${version}, deployment shapes:\n${String(error.stdout).slice(-3000)}${String(error.stderr).slice(-1000)}`);
+    return 'FAILED';
+  }
+}
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ska-matrix-'));
 let failed = 0;
 try {
@@ -69,7 +89,9 @@ try {
     const formAsExpected = result.fourArgumentForm === release.fourArgumentForm;
     const form = `setKeepAlive(enable, delay, interval, count): ${result.fourArgumentForm ? 'yes' : 'no'}`;
     verdicts.push(formAsExpected ? form : `${form}, EXPECTED ${release.fourArgumentForm ? 'yes' : 'no'}`);
-    const ok = formAsExpected && CHECKS.every((check) => result[check] === true);
+    const shapes = deploymentShapes(node, release.version);
+    verdicts.push(`deployment shapes (${SHAPES.join(', ')}): ${shapes}`);
+    const ok = formAsExpected && CHECKS.every((check) => result[check] === true) && shapes !== 'FAILED';
     if (!ok) failed++;
     console.log(`${ok ? 'PASS' : 'FAIL'} Node ${result.node}: ${verdicts.join(', ')}`);
   }
