@@ -23,7 +23,7 @@ export interface DefaultKeepAliveSettings {
 
 /** The process-wide default as {@link setDefaultKeepAlive} last set it. */
 export interface DefaultKeepAlive {
-  /** The options every new TCP connection gets, as validated: in milliseconds, with `enable` stated. */
+  /** The options every new TCP connection gets, as validated: in milliseconds; `enable` is stated when any option is. */
   readonly options: Readonly<KeepAliveOptions>;
   /** Whether listening servers get them too. */
   readonly servers: boolean;
@@ -114,7 +114,8 @@ function installHooks(): void {
 
 /** Validated settings back in the API's units, for {@link getDefaultKeepAlive}. */
 function optionsOf(settings: KernelSettings): KeepAliveOptions {
-  const options: KeepAliveOptions = { enable: settings.enable === 1 };
+  const options: KeepAliveOptions = {};
+  if (settings.enable !== UNSET) options.enable = settings.enable === 1;
   if (settings.idle !== UNSET) options.idle = settings.idle * 1000;
   if (settings.interval !== UNSET) options.interval = settings.interval * 1000;
   if (settings.count !== UNSET) options.count = settings.count;
@@ -152,9 +153,11 @@ function validateSettings(settings: unknown): { servers: boolean; filter: Defaul
  *   fields of a later explicit call win over the default's.
  * - Unix domain sockets and pipes are skipped. Sockets owned by native code (e.g.
  *   `pg-native`) are out of reach.
- * - The default never throws into the application and never destroys a socket: a failure
- *   to apply it is reported once, as a process warning with code
- *   `SOCKET_KEEPALIVE_DEFAULT_FAILED`.
+ * - The default never throws into the application: a connection it cannot tune stays open
+ *   with the kernel's values, reported once, as a process warning with code
+ *   `SOCKET_KEEPALIVE_DEFAULT_FAILED`. Once tuned, a socket follows {@link setKeepAlive}'s
+ *   rule: if the options cannot be put back after Node's own setKeepAlive, the socket is
+ *   destroyed with that error, which it emits as 'error'.
  * - Calling it again replaces the default for sockets connecting afterwards; `null` stops.
  *   Sockets already tuned keep their options.
  *

@@ -173,6 +173,9 @@ describe('setDefaultKeepAlive: client sockets', () => {
     expect(getDefaultKeepAlive()).toEqual({ options: TUNED, servers: false, filter });
     setDefaultKeepAlive(DEFAULT);
     expect(getDefaultKeepAlive()).toEqual({ options: TUNED, servers: true, filter: undefined });
+    // Nothing given: nothing to report, not keepalive off.
+    setDefaultKeepAlive({});
+    expect(getDefaultKeepAlive()?.options).toEqual({});
   });
 
   test('bad options or settings throw like setKeepAlive and leave the previous default in place', () => {
