@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { pidIsAlive } from './netns.js';
 
 export interface RealServer {
   host: string;
@@ -17,7 +18,10 @@ export interface RealServer {
   socketPath: string;
   /** Stops the server (waiting for it to exit) and removes its directory. */
   stop(): Promise<void>;
-  /** Ends the server at once and removes its directory: for cleanup on a signal. */
+  /**
+   * Ends the server now, without a graceful shutdown, waits for it (blocking, at most 5 s)
+   * and removes its directory: for cleanup in a signal handler, where nothing can be awaited.
+   */
   kill(): void;
 }
 
@@ -113,11 +117,19 @@ function startLogged(command: string, args: string[], ready: RegExp, namespace: 
   });
 }
 
+/** Blocks this thread for `ms`. */
+const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
 /**
- * A started server: `stop()` sends `signal` (SIGKILL after 10 s) and removes `directory`;
- * `kill()` sends SIGKILL and removes it at once.
+ * A started server: `stop()` sends `signals.stop` (SIGKILL after 10 s) and removes
+ * `directory`; `kill()` sends `signals.kill`, waits up to 5 s (then SIGKILL) and removes it.
  */
-function running(child: ChildProcess, directory: string, signal: NodeJS.Signals, server: { host: string; port: number; socketPath: string }): RealServer {
+function running(
+  child: ChildProcess,
+  directory: string,
+  signals: { stop: NodeJS.Signals; kill: NodeJS.Signals },
+  server: { host: string; port: number; socketPath: string },
+): RealServer {
   child.removeAllListeners('exit');
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const isRunning = () => child.exitCode === null && child.signalCode === null;
@@ -125,7 +137,7 @@ function running(child: ChildProcess, directory: string, signal: NodeJS.Signals,
     ...server,
     async stop() {
       if (isRunning()) {
-        child.kill(signal);
+        child.kill(signals.stop);
         const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
         await exited;
         clearTimeout(timer);
@@ -133,7 +145,12 @@ function running(child: ChildProcess, directory: string, signal: NodeJS.Signals,
       fs.rmSync(directory, { recursive: true, force: true });
     },
     kill() {
-      if (isRunning()) child.kill('SIGKILL');
+      if (isRunning()) {
+        child.kill(signals.kill);
+        // The child is not reaped while this blocks: watch /proc, where a zombie has no command line.
+        for (const deadline = Date.now() + 5000; pidIsAlive(child.pid as number) && Date.now() < deadline; ) sleepSync(10);
+        child.kill('SIGKILL');
+      }
       fs.rmSync(directory, { recursive: true, force: true });
     },
   };
@@ -148,7 +165,9 @@ function tempDirectory(name: string, owner?: SystemUser): string {
 /**
  * PostgreSQL with trust authentication for user `postgres`, database `postgres`. Under
  * root it runs as the `postgres` system user: initdb refuses root. Stopped with a fast
- * shutdown (SIGINT), which ends sessions still running a query.
+ * shutdown (SIGINT), which ends sessions still running a query; killed with an
+ * immediate shutdown (SIGQUIT), which still removes its shared memory (SIGKILL leaves
+ * its System V segment behind).
  */
 export async function startPostgres({ host = '127.0.0.1', port, namespace }: ServerPlacement = {}): Promise<RealServer> {
   const bin = serverPrograms.postgres as string;
@@ -161,7 +180,7 @@ export async function startPostgres({ host = '127.0.0.1', port, namespace }: Ser
   const listenPort = port ?? (await freePort());
   const args = ['-D', data, '-p', String(listenPort), '-h', host, '-k', directory, '-c', 'fsync=off', '-c', 'max_connections=50'];
   const child = await startLogged(path.join(bin, 'postgres'), args, /ready to accept connections/, namespace, user);
-  return running(child, directory, 'SIGINT', { host, port: listenPort, socketPath: directory });
+  return running(child, directory, { stop: 'SIGINT', kill: 'SIGQUIT' }, { host, port: listenPort, socketPath: directory });
 }
 
 /** redis-server, no persistence and no password, on `host` and on `<temp dir>/redis.sock`. */
@@ -173,7 +192,7 @@ export async function startRedis({ host = '127.0.0.1', port, namespace }: Server
   // Bound to `host` alone; without a password, protected mode would refuse every client not on loopback.
   if (host !== '127.0.0.1') args.push('--protected-mode', 'no');
   const child = await startLogged(serverPrograms.redis as string, args, /Ready to accept connections/, namespace);
-  return running(child, directory, 'SIGTERM', { host, port: listenPort, socketPath });
+  return running(child, directory, { stop: 'SIGTERM', kill: 'SIGKILL' }, { host, port: listenPort, socketPath });
 }
 
 /** MariaDB with user `root` and no password, on `host` and on `<temp dir>/mysql.sock`. */
@@ -191,5 +210,5 @@ export async function startMariadb({ host = '127.0.0.1', port, namespace }: Serv
   const listenPort = port ?? (await freePort());
   const args = ['--no-defaults', `--datadir=${data}`, ...asUser, `--socket=${socketPath}`, `--port=${listenPort}`, `--bind-address=${host}`, '--innodb-buffer-pool-size=16M'];
   const child = await startLogged(serverPrograms.mariadb as string, args, /ready for connections/, namespace);
-  return running(child, directory, 'SIGTERM', { host, port: listenPort, socketPath });
+  return running(child, directory, { stop: 'SIGTERM', kill: 'SIGKILL' }, { host, port: listenPort, socketPath });
 }
