@@ -13,14 +13,14 @@ import type { KeepAliveState } from 'socket-keepalive';
 import type { ConnectionReport } from '../connection.js';
 import { nodeBinary } from '../node-release.js';
 import { Capture } from './capture.js';
+import type { ClientAppConfig } from './client-apps.js';
 import { CLIENT_ADDRESS, createHosts, cutLink, destroyHosts, healLink, type Hosts, SERVER_ADDRESS } from './netns.js';
 import type { HealResult, PeerConfig, PeerMessage } from './peer.js';
 import { spawnIn, waitFor } from './processes.js';
-import { type RealServer, serverPrograms, startPostgres, startRedis } from './services.js';
 import { Progress } from './progress.js';
 import { beforeConnectFinding, type LabReport, type LabResult, rowResult, unavailableResult } from './report.js';
-import type { ClientAppConfig } from './client-apps.js';
 import { APP_PORTS, HEAL, type LabRow, MAIN_PORT, OLD_NODE, predict, PRELOAD_SETTING, ROWS } from './rows.js';
+import { type RealServer, serverPrograms, startPostgres, startRedis } from './services.js';
 import { traceConnection } from './wire.js';
 
 export interface LabSettings {
@@ -49,7 +49,9 @@ export async function runLab(settings: LabSettings): Promise<LabReport> {
   const lab = new LabProcesses();
   try {
     const hosts = lab.build();
-    const capture = await lab.capture([MAIN_PORT, ...(appsLeftOut ? [] : Object.values(APP_PORTS))]);
+    // The ports of the connections compared: captured, and cut for good.
+    const ports = [MAIN_PORT, ...(appsLeftOut ? [] : Object.values(APP_PORTS))];
+    const capture = await lab.capture(ports);
     await Promise.all([lab.startServers([MAIN_PORT, HEAL.port]), appsLeftOut ? undefined : lab.startAppServers()]);
     const peers = lab.startPeers(rows, oldNode.binary);
     if (!appsLeftOut) peers.push(...[false, true].map((preload) => lab.startClientApp(preload)));
@@ -57,10 +59,8 @@ export async function runLab(settings: LabSettings): Promise<LabReport> {
 
     const predictions = new Map(rows.map((row) => [row.id, predict(row, lab.reports.get(row.id)?.effective as KeepAliveState)]));
     const expected = rows.filter((row) => (predictions.get(row.id) as number) <= settings.windowMs);
-    settings.log(`hosts ${hosts.server} (${SERVER_ADDRESS}) and ${hosts.client} (${CLIENT_ADDRESS}) connected; cutting port ${MAIN_PORT} now`);
-    cutLink(hosts, MAIN_PORT);
-    cutLink(hosts, HEAL.port);
-    if (!appsLeftOut) for (const port of Object.values(APP_PORTS)) cutLink(hosts, port);
+    settings.log(`hosts ${hosts.server} (${SERVER_ADDRESS}) and ${hosts.client} (${CLIENT_ADDRESS}) connected; cutting port${ports.length > 1 ? 's' : ''} ${ports.join(', ')} now`);
+    for (const port of [...ports, HEAL.port]) cutLink(hosts, port);
     const cutAt = Date.now();
     for (const peer of peers) peer.stdin?.write('cut\n');
     peers[0].stdin?.write('heal-cut\n');
