@@ -64,25 +64,12 @@ export class Connection {
       this.sample();
     });
     if (onData) socket.on('data', onData);
-    socket.on('error', (error: NodeJS.ErrnoException) => {
-      this.report.errorCode = error.code ?? error.message;
-    });
-    socket.on('close', () => {
-      this.report.state = 'closed';
-      this.report.closedAt = Date.now();
-    });
+    recordEnd(socket, this.report);
   }
 
   /** Refreshes probes and the time last heard from TCP_INFO; a no-op once closed. */
   sample(): ConnectionReport {
-    if (this.report.state === 'open' && !this.socket.destroyed) {
-      const info = getTcpInfo(this.socket);
-      this.report.probes = info.probes;
-      this.report.unacked = info.unacked;
-      // The kernel's keepalive clock: time since the last data or ACK received.
-      this.report.lastHeardAt = Date.now() - Math.min(info.lastDataReceived, info.lastAckReceived);
-    }
-    return this.report;
+    return sampleSocket(this.socket, this.report);
   }
 
   /** Writes `data` and records when, for measuring how long it stays unacknowledged. */
@@ -90,4 +77,27 @@ export class Connection {
     this.report.wroteAt = Date.now();
     this.socket.write(data);
   }
+}
+
+/** Records in `report` how `socket` ends: the error it dies with, and when it closes. */
+export function recordEnd(socket: net.Socket, report: ConnectionReport): void {
+  socket.on('error', (error: NodeJS.ErrnoException) => {
+    report.errorCode = error.code ?? error.message;
+  });
+  socket.on('close', () => {
+    report.state = 'closed';
+    report.closedAt = Date.now();
+  });
+}
+
+/** Refreshes `report`'s probes and time last heard from `socket`'s TCP_INFO; a no-op once closed. */
+export function sampleSocket(socket: net.Socket, report: ConnectionReport): ConnectionReport {
+  if (report.state === 'open' && !socket.destroyed) {
+    const info = getTcpInfo(socket);
+    report.probes = info.probes;
+    report.unacked = info.unacked;
+    // The kernel's keepalive clock: time since the last data or ACK received.
+    report.lastHeardAt = Date.now() - Math.min(info.lastDataReceived, info.lastAckReceived);
+  }
+  return report;
 }

@@ -30,9 +30,9 @@ export class Capture {
   private readonly exited: Promise<number | null>;
   private errors = '';
 
-  /** Starts tcpdump on the client's end of the veth for TCP `port`; see {@link ready}. */
-  constructor(hosts: Hosts, port: number) {
-    const filter = `tcp port ${port}`;
+  /** Starts tcpdump on the client's end of the veth for the TCP `ports`; see {@link ready}. */
+  constructor(hosts: Hosts, ports: number[]) {
+    const filter = ports.map((port) => `tcp port ${port}`).join(' or ');
     // --immediate-mode: each packet as it comes, not a buffer block later, so that none
     // is still in the kernel's ring when tcpdump is stopped.
     const args = ['netns', 'exec', hosts.client, 'tcpdump', '-i', hosts.clientLink, '-n', '--immediate-mode', '-U', '-s', String(SNAPSHOT_BYTES), '-w', '-', filter];

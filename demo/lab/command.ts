@@ -23,11 +23,16 @@ connection sends: its keepalive probes, data retransmissions, and the reset at t
   4-5  Node's own setKeepAlive(true, 2000) (idle, and with data in flight)
   6-7  setKeepAlive(true, 2000) called before connect, on this Node and on Node 16.14.0
   8    setKeepAlive(true, 500)
+  9-12 an application with real clients, pg (a query running) and ioredis (idle),
+       against PostgreSQL and redis-server in the server's namespace: untouched, and
+       with only the preload (node --require socket-keepalive/register, SOCKET_KEEPALIVE)
 A second connection is cut and healed in time: it must survive and lose no byte.
 Each detection time is checked against the prediction, and each capture against the
 configuration (count N: exactly N probes, the first idle after the last segment
 received, then interval apart; data in flight: retransmissions and no probe).
-Needs Linux, CAP_NET_ADMIN (root), ip, iptables and tcpdump. Takes about 80 s.
+Needs Linux, CAP_NET_ADMIN (root), ip, iptables and tcpdump; rows 9-12 also the pg and
+ioredis packages (development dependencies), PostgreSQL and redis-server, and are left
+out, with a line saying why, without them. Takes about 80 s.
 
 Options:
   --window S       longest wait for a configuration, seconds (default 75); rows predicted

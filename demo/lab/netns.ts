@@ -54,7 +54,7 @@ export function missingRequirements(): string[] {
 }
 
 /** Whether a process runs: a zombie (killed, not yet reaped) has an empty command line. */
-function pidIsAlive(pid: number): boolean {
+export function pidIsAlive(pid: number): boolean {
   try {
     return fs.readFileSync(`/proc/${pid}/cmdline`).length > 0;
   } catch {

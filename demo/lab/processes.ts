@@ -3,11 +3,18 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import readline from 'node:readline';
 
 /**
- * Runs `command` inside `namespace`, passing each JSON line it prints to `onMessage`;
- * a non-zero exit arrives as `{ type: 'exit', code, errors }` with its stderr.
+ * Runs `command` inside `namespace` (with environment `env`, default this process's),
+ * passing each JSON line it prints to `onMessage`; a non-zero exit arrives as
+ * `{ type: 'exit', code, errors }` with its stderr.
  */
-export function spawnIn(namespace: string, command: string, args: string[], onMessage: (message: Record<string, unknown>) => void): ChildProcess {
-  const child = spawn('ip', ['netns', 'exec', namespace, command, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+export function spawnIn(
+  namespace: string,
+  command: string,
+  args: string[],
+  onMessage: (message: Record<string, unknown>) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): ChildProcess {
+  const child = spawn('ip', ['netns', 'exec', namespace, command, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
   readline.createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
     try {
       onMessage(JSON.parse(line));

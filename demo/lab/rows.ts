@@ -19,7 +19,21 @@ export interface LabRow extends PeerRow {
   label: string;
   /** Runs under Node {@link OLD_NODE} instead of this Node. */
   oldNode?: boolean;
+  /**
+   * A connection of the client application (client-apps.ts) rather than of the peer,
+   * run untouched or with the register preload ({@link PRELOAD_SETTING}).
+   */
+  app?: { client: 'pg' | 'ioredis'; preload: boolean };
 }
+
+/** Where the client application's servers listen in the server's namespace. */
+export const APP_PORTS = { postgres: 5432, redis: 6379 };
+
+/** SOCKET_KEEPALIVE for the client application run with the preload. */
+export const PRELOAD_SETTING = 'idle=2s,interval=1s,count=3,userTimeout=5s';
+
+/** The id of a client application's row: `<client>-<untouched|preload>`. */
+export const appRowId = (client: 'pg' | 'ioredis', preload: boolean) => `${client}-${preload ? 'preload' : 'untouched'}`;
 
 export const ROWS: LabRow[] = [
   { id: 'lib-count2', label: 'library: idle 2 s, interval 1 s, count 2', mode: 'library', options: { idle: 2000, interval: 1000, count: 2 } },
@@ -30,6 +44,12 @@ export const ROWS: LabRow[] = [
   { id: 'before-connect', label: 'Node setKeepAlive(true, 2000) before connect', mode: 'before-connect', nodeDelay: 2000 },
   { id: 'before-connect-old', label: 'Node setKeepAlive(true, 2000) before connect', mode: 'before-connect', nodeDelay: 2000, oldNode: true },
   { id: 'node-500', label: 'Node setKeepAlive(true, 500)', mode: 'node', nodeDelay: 500 },
+  ...(['pg', 'ioredis'] as const).flatMap((client) =>
+    [false, true].map((preload): LabRow => {
+      const what = client === 'pg' ? 'pg Client, query running' : 'ioredis, idle';
+      return { id: appRowId(client, preload), label: `${what}, ${preload ? 'register preload' : 'untouched'}`, mode: 'off', app: { client, preload } };
+    }),
+  ),
 ];
 
 /**

@@ -1,6 +1,7 @@
 /**
  * One run of the lab, top to bottom: fetch the older Node, build the two hosts, start
- * capturing on the client's side, start the echo servers and the client peers, cut the
+ * capturing on the client's side, start the echo servers, PostgreSQL and redis, the
+ * client peers and the client application (untouched and with the preload), cut the
  * link, watch until every connection expected to fail has failed (restoring the heal
  * check's link on the way), stop the capture and the peers, and turn what the peers
  * reported and the wire showed into results. Whatever it started is removed when it
@@ -12,12 +13,14 @@ import type { KeepAliveState } from 'socket-keepalive';
 import type { ConnectionReport } from '../connection.js';
 import { nodeBinary } from '../node-release.js';
 import { Capture } from './capture.js';
+import type { ClientAppConfig } from './client-apps.js';
 import { CLIENT_ADDRESS, createHosts, cutLink, destroyHosts, healLink, type Hosts, SERVER_ADDRESS } from './netns.js';
 import type { HealResult, PeerConfig, PeerMessage } from './peer.js';
 import { spawnIn, waitFor } from './processes.js';
 import { Progress } from './progress.js';
 import { beforeConnectFinding, type LabReport, type LabResult, rowResult, unavailableResult } from './report.js';
-import { HEAL, type LabRow, MAIN_PORT, OLD_NODE, predict, ROWS } from './rows.js';
+import { APP_PORTS, HEAL, type LabRow, MAIN_PORT, OLD_NODE, predict, PRELOAD_SETTING, ROWS } from './rows.js';
+import { type RealServer, serverPrograms, startPostgres, startRedis } from './services.js';
 import { traceConnection } from './wire.js';
 
 export interface LabSettings {
@@ -32,24 +35,32 @@ export interface LabSettings {
 
 const CLI = path.join(__dirname, '..', 'cli.js');
 const PEER = path.join(__dirname, 'peer.js');
+const CLIENT_APP = path.join(__dirname, 'client-apps.js');
+/** The preload, by absolute path as `socket-keepalive run` gives it: dist/register.js. */
+const REGISTER = path.join(__dirname, '..', '..', 'register.js');
 
 export async function runLab(settings: LabSettings): Promise<LabReport> {
   const started = Date.now();
   const oldNode = settings.oldNode ? fetchOldNode(settings.log) : { problem: 'skipped (--no-old-node)' };
-  const rows = ROWS.filter((row) => !row.oldNode || oldNode.binary);
+  const appsLeftOut = clientAppProblem();
+  if (appsLeftOut) settings.log(`note: the pg and ioredis rows are left out: ${appsLeftOut}`);
+  const runs = (row: LabRow) => (!row.oldNode || oldNode.binary) && (!row.app || !appsLeftOut);
+  const rows = ROWS.filter(runs);
   const lab = new LabProcesses();
   try {
     const hosts = lab.build();
-    const capture = await lab.capture(MAIN_PORT);
-    await lab.startServers([MAIN_PORT, HEAL.port]);
+    // The ports of the connections compared: captured, and cut for good.
+    const ports = [MAIN_PORT, ...(appsLeftOut ? [] : Object.values(APP_PORTS))];
+    const capture = await lab.capture(ports);
+    await Promise.all([lab.startServers([MAIN_PORT, HEAL.port]), appsLeftOut ? undefined : lab.startAppServers()]);
     const peers = lab.startPeers(rows, oldNode.binary);
+    if (!appsLeftOut) peers.push(...[false, true].map((preload) => lab.startClientApp(preload)));
     await waitFor('every connection to be ready', 15_000, () => lab.check() ?? (rows.every((row) => lab.reports.get(row.id)?.effective) || undefined));
 
     const predictions = new Map(rows.map((row) => [row.id, predict(row, lab.reports.get(row.id)?.effective as KeepAliveState)]));
     const expected = rows.filter((row) => (predictions.get(row.id) as number) <= settings.windowMs);
-    settings.log(`hosts ${hosts.server} (${SERVER_ADDRESS}) and ${hosts.client} (${CLIENT_ADDRESS}) connected; cutting port ${MAIN_PORT} now`);
-    cutLink(hosts, MAIN_PORT);
-    cutLink(hosts, HEAL.port);
+    settings.log(`hosts ${hosts.server} (${SERVER_ADDRESS}) and ${hosts.client} (${CLIENT_ADDRESS}) connected; cutting port${ports.length > 1 ? 's' : ''} ${ports.join(', ')} now`);
+    for (const port of [...ports, HEAL.port]) cutLink(hosts, port);
     const cutAt = Date.now();
     for (const peer of peers) peer.stdin?.write('cut\n');
     peers[0].stdin?.write('heal-cut\n');
@@ -71,7 +82,7 @@ export async function runLab(settings: LabSettings): Promise<LabReport> {
     const clock = { cutAt, captureEndedAt: Date.now(), windowMs: settings.windowMs };
     for (const peer of peers) peer.stdin?.write('stop\n');
 
-    const results: LabResult[] = ROWS.map((row) => {
+    const results: LabResult[] = ROWS.filter((row) => !row.app || !appsLeftOut).map((row) => {
       if (row.oldNode && !oldNode.binary) return unavailableResult(row, oldNode.problem);
       const report = lab.reports.get(row.id) as ConnectionReport;
       const trace = traceConnection(segments, report.localPort as number);
@@ -79,8 +90,24 @@ export async function runLab(settings: LabSettings): Promise<LabReport> {
     });
     return { windowMs: settings.windowMs, durationMs: Date.now() - started, rows: results, heal: lab.heal ?? null, beforeConnect: beforeConnectFinding(results) };
   } finally {
+    await lab.stopAppServers();
     lab.teardown();
   }
+}
+
+/** Why the client application's rows cannot run here (its clients or servers missing), or undefined. */
+function clientAppProblem(): string | undefined {
+  const missing = ['pg', 'ioredis'].filter((client) => {
+    try {
+      require.resolve(client);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length > 0) return `${missing.join(' and ')} cannot be loaded (development dependencies, not installed with the package)`;
+  const servers = [serverPrograms.postgres ? [] : ['PostgreSQL (Debian package postgresql)'], serverPrograms.redis ? [] : ['redis-server (Debian package redis-server)']].flat();
+  return servers.length > 0 ? `${servers.join(' and ')} not installed` : undefined;
 }
 
 /** Node {@link OLD_NODE}'s binary, fetched once; or why its row is left out. */
@@ -107,6 +134,7 @@ class LabProcesses {
   private hosts: Hosts | undefined;
   private readonly children: ChildProcess[] = [];
   private capturing: Capture | undefined;
+  private appServers: RealServer[] = [];
   private readonly onSignal = (signal: NodeJS.Signals) => {
     this.teardown();
     process.kill(process.pid, signal);
@@ -122,9 +150,9 @@ class LabProcesses {
     return this.hosts;
   }
 
-  /** Starts capturing `port` on the client's side of the link; resolves once tcpdump listens. */
-  async capture(port: number): Promise<Capture> {
-    this.capturing = new Capture(this.hosts as Hosts, port);
+  /** Starts capturing `ports` on the client's side of the link; resolves once tcpdump listens. */
+  async capture(ports: number[]): Promise<Capture> {
+    this.capturing = new Capture(this.hosts as Hosts, ports);
     await this.capturing.ready();
     return this.capturing;
   }
@@ -144,9 +172,37 @@ class LabProcesses {
     await waitFor('the servers to listen', 10_000, () => this.check() ?? (listening.size === ports.length || undefined));
   }
 
+  /** Starts PostgreSQL and redis in the server's namespace, on {@link APP_PORTS}. */
+  async startAppServers(): Promise<void> {
+    const placement = { host: SERVER_ADDRESS, namespace: (this.hosts as Hosts).server };
+    const started = await Promise.allSettled([startPostgres({ ...placement, port: APP_PORTS.postgres }), startRedis({ ...placement, port: APP_PORTS.redis })]);
+    for (const result of started) if (result.status === 'fulfilled') this.appServers.push(result.value);
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  }
+
+  /** Stops PostgreSQL and redis and removes their data. */
+  async stopAppServers(): Promise<void> {
+    await Promise.all(this.appServers.map((server) => server.stop()));
+    this.appServers = [];
+  }
+
+  /**
+   * Starts the client application in the client's namespace: untouched (no
+   * SOCKET_KEEPALIVE, whatever this process has), or with only the preload added.
+   */
+  startClientApp(preload: boolean): ChildProcess {
+    const { SOCKET_KEEPALIVE: _ignored, ...env } = process.env;
+    const config: ClientAppConfig = { host: SERVER_ADDRESS, postgresPort: APP_PORTS.postgres, redisPort: APP_PORTS.redis, preload };
+    const args = [...(preload ? ['--require', REGISTER] : []), CLIENT_APP, JSON.stringify(config)];
+    const app = spawnIn((this.hosts as Hosts).client, process.execPath, args, (message) => this.receive(message), preload ? { ...env, SOCKET_KEEPALIVE: PRELOAD_SETTING } : env);
+    this.children.push(app);
+    return app;
+  }
+
   /** Starts the client peers: this Node's rows and the heal check, and the older Node's rows. */
   startPeers(rows: LabRow[], oldNode: string | undefined): ChildProcess[] {
-    const peers = [this.startPeer(process.execPath, { host: SERVER_ADDRESS, port: MAIN_PORT, rows: rows.filter((row) => !row.oldNode), heal: { port: HEAL.port, options: HEAL.options } })];
+    const peers = [this.startPeer(process.execPath, { host: SERVER_ADDRESS, port: MAIN_PORT, rows: rows.filter((row) => !row.oldNode && !row.app), heal: { port: HEAL.port, options: HEAL.options } })];
     if (oldNode) peers.push(this.startPeer(oldNode, { host: SERVER_ADDRESS, port: MAIN_PORT, rows: rows.filter((row) => row.oldNode) }));
     return peers;
   }
@@ -175,6 +231,7 @@ class LabProcesses {
 
   teardown(): void {
     this.capturing?.kill();
+    for (const server of this.appServers) server.kill();
     for (const child of this.children) child.kill('SIGKILL');
     if (this.hosts) destroyHosts(this.hosts);
     this.hosts = undefined;

@@ -6,12 +6,21 @@ import readline from 'node:readline';
 import { beforeAll, describe, expect, test } from 'vitest';
 import type { LabReport, LabResult } from '../../demo/lab/report.js';
 import { createHosts, cutLink, destroyHosts, labNamespaces, missingRequirements, SERVER_ADDRESS } from '../../demo/lab/netns.js';
+import { serverPackages, serverPrograms } from '../../demo/lab/services.js';
 import { skipWithout } from '../helpers/requirements.js';
-import { cliPath, finished, runCli, spawnCli } from '../helpers/run.js';
+import { cliPath, finished, run, runCli, spawnCli } from '../helpers/run.js';
 
 // The lab, run once for real: two network namespaces, iptables DROP rules, and
 // every configuration's detection time measured against detectionTime's prediction.
 const skipLab = skipWithout('the lab tests', missingRequirements());
+
+// Its pg and ioredis rows also need PostgreSQL and redis-server (the clients are devDependencies).
+const skipApps =
+  skipLab ||
+  skipWithout(
+    "the lab's pg and ioredis rows",
+    (['postgres', 'redis'] as const).filter((server) => !serverPrograms[server]).map((server) => `Debian package ${serverPackages[server]}`),
+  );
 
 const namespaces = () => labNamespaces().map(({ name }) => name);
 
@@ -146,6 +155,49 @@ describe.skipIf(skipLab)('network-failure lab', () => {
     expectProbes(old, 10, 60_000, 1000);
     expect(report.beforeConnect).toMatch(/idle 60 s, not 30 s/);
   });
+
+  test.skipIf(skipApps)('pg with a query running and idle ioredis, untouched, with only the register preload: detected when predicted, 3 probes', () => {
+    for (const id of ['pg-preload', 'ioredis-preload']) {
+      // ioredis calls socket.setKeepAlive(true, 30000) itself after connect: the default stays.
+      expect(row(id)).toMatchObject({ inFlight: false, effective: { enable: true, idle: 2000, interval: 1000, count: 3, userTimeout: 5000 }, predictedMs: 5000 });
+      withinTolerance(row(id));
+      expectProbes(row(id), 3, 2000, 1000);
+      expect(row(id).wire?.reset).not.toBeNull();
+    }
+  });
+
+  test.skipIf(skipApps)("untouched, pg's running query is never noticed (keepalive off, nothing to retransmit) and ioredis's own 30 s keepalive takes 40 s", () => {
+    // Infinity in the report: JSON writes it as null.
+    expect(row('pg-untouched')).toMatchObject({ effective: { enable: false }, predictedMs: null, outcome: 'not-waited', errorCode: null, measuredMs: null });
+    expect(row('pg-untouched').wire).toMatchObject({ probes: [], retransmissions: [], reset: null });
+    const ioredis = row('ioredis-untouched');
+    expect(ioredis).toMatchObject({ effective: { enable: true, idle: 30_000, interval: 1000, count: 10, userTimeout: 0 }, predictedMs: 40_000, errorCode: 'ETIMEDOUT' });
+    // Its 30 s timer sits in a coarse level of the timer wheel (2.048 s granularity at HZ=250):
+    // like Node 16's 60 s, it may fire up to 1/8 of its length late.
+    expect(ioredis.measuredMs as number).toBeGreaterThanOrEqual(40_000 - 500);
+    expect(ioredis.measuredMs as number).toBeLessThanOrEqual(40_000 + 30_000 / 8 + 500);
+    expectProbes(ioredis, 10, 30_000, 1000);
+  });
+
+  test('without pg and ioredis (a package installed without devDependencies) the lab says so in one line and runs the rest', async () => {
+    // The built package alone, as an installation has it: no pg, no ioredis next to it.
+    const installed = fs.mkdtempSync(path.join(os.tmpdir(), 'ska-lab-installed-'));
+    try {
+      for (const part of ['package.json', 'dist', 'build/Release', 'node_modules/node-gyp-build']) {
+        fs.cpSync(path.join(__dirname, '..', '..', part), path.join(installed, part), { recursive: true });
+      }
+      const { stdout, code } = await run(process.execPath, [path.join(installed, 'dist', 'demo', 'cli.js'), 'lab', '--no-old-node', '--window', '5']);
+      expect(stdout.split('\n').filter((line) => line.includes('pg and ioredis'))).toEqual([
+        'note: the pg and ioredis rows are left out: pg and ioredis cannot be loaded (development dependencies, not installed with the package)',
+      ]);
+      expect(stdout).toMatch(/^8 +Node setKeepAlive\(true, 500\)/m);
+      expect(stdout).not.toMatch(/^9 /m);
+      expect(stdout).toContain('Every detection time and every wire trace matches its configuration.');
+      expect(code).toBe(0);
+    } finally {
+      fs.rmSync(installed, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   test('heal: a link cut and restored in time loses nothing', () => {
     expect(report.heal).toMatchObject({ survived: true, inOrder: true });
