@@ -142,10 +142,7 @@ describe.skipIf(skipLab)('network-failure lab', () => {
 
   test('Node 16.14.0 still has the before-connect pitfall: 60 s, not the 30 s it is said to leave', (context) => {
     const old = row('before-connect-old');
-    if (old.outcome === 'unavailable') {
-      if (process.env.CI) throw new Error(`the Node 16 row did not run: ${old.note}`);
-      context.skip();
-    }
+    if (old.outcome === 'unavailable' && skipWithout('the Node 16 row', [String(old.note)])) context.skip();
     expect(old).toMatchObject({ node: 'v16.14.0', effective: { idle: 60_000, interval: 1000, count: 10 }, predictedMs: 70_000, errorCode: 'ETIMEDOUT' });
     // A 60 s timer sits in a coarse level of the kernel's timer wheel and may fire up to
     // 1/8 of its length late; the short probe timers after it add almost nothing.
