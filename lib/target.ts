@@ -32,7 +32,7 @@ interface NodeHandle {
 
 type Internals = { _handle?: NodeHandle | null };
 
-const TARGET_TYPES = 'an instance of net.Socket, tls.TLSSocket or net.Server, or a file descriptor number';
+const TARGET_TYPES = 'an instance of net.Socket, tls.TLSSocket, net.Server or an HTTP/2 session, or a file descriptor number';
 
 /** {@link targetKind}: a net.Socket (a TLS socket, an HTTP/2 `session.socket` proxy). */
 export const SOCKET = 0;

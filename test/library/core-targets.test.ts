@@ -40,7 +40,12 @@ describe('targets that are refused', () => {
     const udp = dgram.createSocket('udp4');
     udp.bind(0, '127.0.0.1');
     await once(udp, 'listening');
-    expect(captureError(() => setKeepAlive(udp as never, TUNING))).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    expect(captureError(() => setKeepAlive(udp as never, TUNING))).toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+      message:
+        'The "target" argument must be an instance of net.Socket, tls.TLSSocket, net.Server or an HTTP/2 session, ' +
+        'or a file descriptor number. Received an instance of Socket',
+    });
     // dgram has no public fd accessor (and a deprecated _handle): read its state symbol.
     const state = Object.getOwnPropertySymbols(udp).find((symbol) => symbol.description === 'state symbol');
     const udpFd = (udp as unknown as Record<symbol, { handle: { fd: number } }>)[state as symbol].handle.fd;
