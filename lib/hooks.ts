@@ -1,7 +1,8 @@
 /**
  * The rule for everything this library installs into Node's objects: the 'connect' hook
- * of a socket tuned before it connects and the wrapped `net.Socket.prototype.setKeepAlive`
- * (lib/socket.ts), a tuned server's 'listening' and 'connection' hooks (lib/server.ts),
+ * of a socket tuned before it connects, and the wrapped `net.Socket.prototype.setKeepAlive`
+ * and `.connect` (lib/socket.ts; lib/default.ts wraps `.connect` and
+ * `net.Server.prototype.listen` too), a tuned server's 'listening' and 'connection' hooks (lib/server.ts),
  * a tuned agent's `createConnection` (lib/agent.ts).
  *
  * Nothing the library installs ever throws into Node's event emission or leaves Node's

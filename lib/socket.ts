@@ -60,16 +60,34 @@ function applyOnConnect(this: net.Socket): void {
 }
 
 let nodeSetKeepAlive: net.Socket['setKeepAlive'] | undefined;
+let nodeConnect: net.Socket['connect'] | undefined;
 
 /**
- * Wraps `net.Socket.prototype.setKeepAlive` once, on the first tuning of a socket or
- * server: a socket without tuning pays two property reads per call, a fresh socket pays
- * nothing to be tracked.
+ * Wraps `net.Socket.prototype.setKeepAlive` and `.connect` once, on the first tuning of a
+ * socket or server: a socket without tuning pays a property read per call, a fresh
+ * socket pays nothing to be tracked.
  */
 export function keepTuningAcrossNodeCalls(): void {
   if (nodeSetKeepAlive !== undefined) return;
   nodeSetKeepAlive = net.Socket.prototype.setKeepAlive;
   net.Socket.prototype.setKeepAlive = setKeepAliveKeepingTuning;
+  nodeConnect = net.Socket.prototype.connect;
+  net.Socket.prototype.connect = connectKeepingTuning as net.Socket['connect'];
+}
+
+/**
+ * `net.Socket.prototype.connect`, for a socket tuned while it was connected (which gets no
+ * 'connect' hook then): connecting it again, after it closed, applies its options to the
+ * new connection as to the first.
+ */
+function connectKeepingTuning(this: net.Socket): net.Socket {
+  const tuning = socketTuningOf(this);
+  if (tuning !== undefined && !tuning.appliesOnConnect) {
+    tuning.appliesOnConnect = true;
+    this.prependListener('connect', applyOnConnect);
+  }
+  // eslint-disable-next-line prefer-rest-params -- every call form passes through unchanged
+  return Reflect.apply(nodeConnect as net.Socket['connect'], this, arguments) as net.Socket;
 }
 
 /** Whether a call of Node's setKeepAlive asks for keepalive on, in Node's own reading of its arguments. */

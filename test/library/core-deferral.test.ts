@@ -36,6 +36,21 @@ describe('options given before connect', () => {
     socket.destroy();
   });
 
+  test('a socket tuned while connected, closed and connected again carries the options on the new connection', async () => {
+    const socket = net.connect(server.port, '127.0.0.1');
+    await once(socket, 'connect');
+    setKeepAlive(socket, TUNING);
+    socket.destroy();
+    await once(socket, 'close');
+    let seenInConnectListener: unknown;
+    socket.connect(server.port, '127.0.0.1', () => {
+      seenInConnectListener = getKeepAlive(socket);
+    });
+    await once(socket, 'connect');
+    expect(seenInConnectListener).toEqual(EXPECTED);
+    socket.destroy();
+  });
+
   test('connecting by hostname ("localhost"), with the DNS lookup pending', async () => {
     const socket = net.connect({ port: server.port, host: 'localhost' });
     setKeepAlive(socket, TUNING);
