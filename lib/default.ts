@@ -3,7 +3,7 @@ import { binding } from './binding.js';
 import { invalidArgType } from './errors.js';
 import { KernelSettings, type KeepAliveOptions, UNSET, validateInto } from './options.js';
 import { tuneServer } from './server.js';
-import { tuneSocket } from './socket.js';
+import { onUntunedConnect, tuneSocket } from './socket.js';
 import { isUnixDomain, listenerOf, NOT_LISTENING, UNIX_LISTENER } from './target.js';
 import { serverTuningOf, socketTuningOf } from './tuning.js';
 
@@ -87,8 +87,9 @@ function tuneAtListening(this: net.Server): void {
 }
 
 /**
- * Wraps `net.Socket.prototype.connect` and `net.Server.prototype.listen` once, on the
- * first {@link setDefaultKeepAlive} call. Every client socket in the thread goes through
+ * Hooks `net.Socket.prototype.connect` (through the library's one wrapper of it,
+ * lib/socket.ts) and wraps `net.Server.prototype.listen`, once, on the first
+ * {@link setDefaultKeepAlive} call. Every client socket in the thread goes through
  * the former: `net.connect`, `new net.Socket().connect()`, `tls.connect`, http(s)
  * agents, HTTP/2 sessions and undici (fetch) all call it, on every Node release. The
  * `net.client.socket` diagnostics channel is not used because before Node 22
@@ -98,12 +99,9 @@ function tuneAtListening(this: net.Server): void {
 function installHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
-  const connect = net.Socket.prototype.connect;
-  net.Socket.prototype.connect = function connectWithDefaultKeepAlive(this: net.Socket) {
-    if (current !== null) this.prependListener('connect', tuneAtConnect);
-    // eslint-disable-next-line prefer-rest-params -- every call form passes through unchanged
-    return Reflect.apply(connect, this, arguments) as net.Socket;
-  } as typeof connect;
+  onUntunedConnect((socket) => {
+    if (current !== null) socket.prependListener('connect', tuneAtConnect);
+  });
   const listen = net.Server.prototype.listen;
   net.Server.prototype.listen = function listenWithDefaultKeepAlive(this: net.Server) {
     if (current !== null && current.servers) this.prependListener('listening', tuneAtListening);
@@ -161,11 +159,12 @@ function validateSettings(settings: unknown): { servers: boolean; filter: Defaul
  * - Calling it again replaces the default for sockets connecting afterwards; `null` stops.
  *   Sockets already tuned keep their options.
  *
- * Mechanism: the first call wraps `net.Socket.prototype.connect` and
- * `net.Server.prototype.listen` of this thread (once; they stay wrapped, and test one
- * variable when no default is set); a socket the default tunes is then kept tuned by the
- * same wrapped `net.Socket.prototype.setKeepAlive` as one given to {@link setKeepAlive}. It reaches every socket made by JavaScript on Node 18
- * and later, which the `net.client.socket` diagnostics channel does only from Node 22.
+ * Mechanism: the first call hooks `net.Socket.prototype.connect` (through the library's
+ * one wrapper of it) and wraps `net.Server.prototype.listen` of this thread (once; they
+ * stay so, and test one variable when no default is set); a socket the default tunes is
+ * then kept tuned by the same wrapped `net.Socket.prototype.setKeepAlive` as one given to
+ * {@link setKeepAlive}. It reaches every socket made by JavaScript on Node 18 and later,
+ * which the `net.client.socket` diagnostics channel does only from Node 22.
  * Each thread has its own default: `socket-keepalive/register` sets it in workers too.
  *
  * Options are validated first (errors as for {@link setKeepAlive}), and the native addon

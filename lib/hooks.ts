@@ -1,9 +1,9 @@
 /**
  * The rule for everything this library installs into Node's objects: the 'connect' hook
  * of a socket tuned before it connects, and the wrapped `net.Socket.prototype.setKeepAlive`
- * and `.connect` (lib/socket.ts; lib/default.ts wraps `.connect` and
- * `net.Server.prototype.listen` too), a tuned server's 'listening' and 'connection' hooks (lib/server.ts),
- * a tuned agent's `createConnection` (lib/agent.ts).
+ * and `.connect` (lib/socket.ts; lib/default.ts hooks that `.connect` and wraps
+ * `net.Server.prototype.listen` too), a tuned server's 'listening' and 'connection'
+ * hooks (lib/server.ts), a tuned agent's `createConnection` (lib/agent.ts).
  *
  * Nothing the library installs ever throws into Node's event emission or leaves Node's
  * objects half-built. A failure that belongs to a socket goes to that socket: it is

@@ -61,6 +61,7 @@ function applyOnConnect(this: net.Socket): void {
 
 let nodeSetKeepAlive: net.Socket['setKeepAlive'] | undefined;
 let nodeConnect: net.Socket['connect'] | undefined;
+let untunedConnectHook: ((socket: net.Socket) => void) | undefined;
 
 /**
  * Wraps `net.Socket.prototype.setKeepAlive` and `.connect` once, on the first tuning of a
@@ -71,18 +72,35 @@ export function keepTuningAcrossNodeCalls(): void {
   if (nodeSetKeepAlive !== undefined) return;
   nodeSetKeepAlive = net.Socket.prototype.setKeepAlive;
   net.Socket.prototype.setKeepAlive = setKeepAliveKeepingTuning;
+  wrapConnect();
+}
+
+function wrapConnect(): void {
+  if (nodeConnect !== undefined) return;
   nodeConnect = net.Socket.prototype.connect;
   net.Socket.prototype.connect = connectKeepingTuning as net.Socket['connect'];
 }
 
 /**
- * `net.Socket.prototype.connect`, for a socket tuned while it was connected (which gets no
- * 'connect' hook then): connecting it again, after it closed, applies its options to the
- * new connection as to the first.
+ * Has `hook` called for every socket without tuning of its own when its `connect()` is
+ * called (the process-wide default, lib/default.ts), through the same one wrapper of
+ * `net.Socket.prototype.connect`.
+ */
+export function onUntunedConnect(hook: (socket: net.Socket) => void): void {
+  untunedConnectHook = hook;
+  wrapConnect();
+}
+
+/**
+ * `net.Socket.prototype.connect`: a socket tuned while it was connected (which gets no
+ * 'connect' hook then) has its options applied to a new connection after it closed, as
+ * to the first; a socket without tuning goes to {@link onUntunedConnect}'s hook.
  */
 function connectKeepingTuning(this: net.Socket): net.Socket {
   const tuning = socketTuningOf(this);
-  if (tuning !== undefined && !tuning.appliesOnConnect) {
+  if (tuning === undefined) {
+    if (untunedConnectHook !== undefined) untunedConnectHook(this);
+  } else if (!tuning.appliesOnConnect) {
     tuning.appliesOnConnect = true;
     this.prependListener('connect', applyOnConnect);
   }
