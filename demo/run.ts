@@ -1,19 +1,17 @@
 /** `socket-keepalive run`: runs a command with keepalive on every TCP connection of its Node processes. */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
-import { type KeepAliveOptions, keepAliveEnvironment } from 'socket-keepalive';
+import { DEFAULT_PRELOAD_OPTIONS, type KeepAliveSetting, keepAliveEnvironment, parseKeepAliveSetting } from 'socket-keepalive';
 import { parse, UsageError } from './args.js';
 import { KEEPALIVE_FLAG_SPEC, keepAliveFlags } from './server.js';
-
-/** The default `run` applies when no option is given and SOCKET_KEEPALIVE is not set. */
-const RUN_DEFAULT: Readonly<KeepAliveOptions> = { idle: 10_000, interval: 2000, count: 3, userTimeout: 20_000 };
 
 export const RUN_USAGE = `Usage: socket-keepalive run [options] -- <command> [args...]
 
 Runs a command (e.g. node app.js, npm start) so that every TCP connection its Node.js
 processes make, and every server they start, has keepalive and TCP_USER_TIMEOUT set,
-with no change to the application: an idle connection to a dead peer then fails with
-ETIMEDOUT after idle + interval x count, one with data in flight after the user timeout.
+with no change to the application: a connection to a dead peer then fails with
+ETIMEDOUT 20 s after the peer was last heard (with the defaults: the user timeout ends
+an idle connection once a keepalive probe is out, and one with data in flight).
 Worker threads and the Node.js child processes it starts are covered too.
 
 It sets SOCKET_KEEPALIVE and adds "--require <absolute path of socket-keepalive/register>"
@@ -25,18 +23,20 @@ Options:
   --count N              unanswered probes before the connection is dropped, 1-127 (default 3)
   --user-timeout MS      ms sent data may stay unacknowledged (default 20000; 0 = system default)
   --no-servers           leave listening servers (and the connections they accept) alone
+  --report FORMAT        a line on stderr for each dead peer found: text or json (default none)
   --quiet                do not print the settings on stderr
   -h, --help             this help
 
-Options given replace those defaults one by one. With no option, a SOCKET_KEEPALIVE
-already in the environment is used as it is (see the README for its format).
+Options given replace those defaults one by one. A SOCKET_KEEPALIVE already in the
+environment is checked before the command starts (a bad one: exit 2) and used instead of
+the defaults; options given then replace its fields one by one, and run says which.
 
 Signals (INT, TERM, HUP, QUIT, USR1, USR2) are passed to the command. Exit codes: the
 command's own (128 + signal number when a signal ends it), 2 bad arguments, 127 the
 command cannot be started.`;
 
 const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
-const VALUE_FLAGS = new Set(['--idle', '--interval', '--count', '--user-timeout']);
+const VALUE_FLAGS = new Set(['--idle', '--interval', '--count', '--user-timeout', '--report']);
 
 /** This command's own arguments, and the command to run: after "--", or from the first word that is not an option. */
 function splitCommand(argv: string[]): { own: string[]; command: string[] } {
@@ -45,11 +45,23 @@ function splitCommand(argv: string[]): { own: string[]; command: string[] } {
   return { own: argv.slice(0, index), command: argv.slice(argv[index] === '--' ? index + 1 : index) };
 }
 
+/** SOCKET_KEEPALIVE from this process's environment, checked; `null` when unset, empty or off. */
+function inheritedSetting(): KeepAliveSetting | null {
+  const text = process.env.SOCKET_KEEPALIVE;
+  if (text === undefined || text.trim() === '') return null;
+  try {
+    return parseKeepAliveSetting(text);
+  } catch (error) {
+    throw new UsageError(`the inherited SOCKET_KEEPALIVE=${JSON.stringify(text)} is refused: ${(error as Error).message}`);
+  }
+}
+
 export async function runCommand(argv: string[]): Promise<number> {
   const { own, command } = splitCommand(argv);
   const { values, positionals } = parse(own, {
     ...KEEPALIVE_FLAG_SPEC,
     'no-servers': { type: 'boolean', default: false },
+    report: { type: 'string' },
     quiet: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   });
@@ -60,16 +72,27 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected "${positionals[0]}" before the command`);
   if (command.length === 0) throw new UsageError('give the command to run after "--", e.g. socket-keepalive run -- node app.js');
 
+  const report = values.report as string | undefined;
+  if (report !== undefined && report !== 'text' && report !== 'json') throw new UsageError(`--report must be text or json, not "${report}"`);
+  const inherited = inheritedSetting();
   const flags = keepAliveFlags(values);
-  const keepExisting = Object.keys(flags).length === 0 && !values['no-servers'] && process.env.SOCKET_KEEPALIVE !== undefined;
+  const written = (field: string) => new RegExp(`(^|,)\\s*${field}\\s*=`).test(process.env.SOCKET_KEEPALIVE ?? '');
+  const given = [...Object.keys(flags), ...(values['no-servers'] ? ['servers'] : []), ...(report !== undefined ? ['report'] : [])];
+  const replaced = process.env.SOCKET_KEEPALIVE?.trim() === 'off' ? ['off'] : given.filter(written);
   let environment: { NODE_OPTIONS: string; SOCKET_KEEPALIVE: string };
   try {
-    environment = keepAliveEnvironment({ ...RUN_DEFAULT, ...flags }, { servers: !values['no-servers'] });
+    environment = keepAliveEnvironment(
+      { ...(inherited?.options ?? DEFAULT_PRELOAD_OPTIONS), ...flags },
+      { servers: !values['no-servers'] && inherited?.servers !== false, report: (report as 'text' | 'json' | undefined) ?? inherited?.report },
+    );
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  if (keepExisting) environment.SOCKET_KEEPALIVE = process.env.SOCKET_KEEPALIVE as string;
-  if (!values.quiet) console.error(`socket-keepalive run: SOCKET_KEEPALIVE=${environment.SOCKET_KEEPALIVE} ${command.join(' ')}`);
+  if (!values.quiet) {
+    if (replaced[0] === 'off') console.error('socket-keepalive run: the inherited SOCKET_KEEPALIVE=off is replaced: run applies keepalive');
+    else if (replaced.length > 0) console.error(`socket-keepalive run: the options given replace ${replaced.join(', ')} of the inherited SOCKET_KEEPALIVE=${process.env.SOCKET_KEEPALIVE}`);
+    console.error(`socket-keepalive run: SOCKET_KEEPALIVE=${environment.SOCKET_KEEPALIVE} ${command.join(' ')}`);
+  }
 
   const child = spawn(command[0], command.slice(1), { stdio: 'inherit', env: { ...process.env, ...environment } });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);

@@ -1,6 +1,6 @@
 /**
  * Agents: every socket an `http.Agent` or `https.Agent` creates is tuned from before its
- * first byte. The agent's `createConnection` hook follows the rule in lib/hooks.ts: it
+ * first byte. The agent's `createConnection` hook follows the rule in lib/failures.ts: it
  * never throws, and a socket whose tuning fails is destroyed with the error once the
  * request listens for it, so the request emits it.
  * @packageDocumentation
@@ -8,7 +8,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { invalidArgType } from './errors.js';
-import { failSocketSoon } from './hooks.js';
+import { failSocketSoon } from './failures.js';
 import { KernelSettings, validateInto } from './options.js';
 import type { KeepAliveOptions } from './options.js';
 import { tuneSocket } from './socket.js';

@@ -1,9 +1,15 @@
-import net from 'node:net';
+/**
+ * The process-wide default: every TCP connection of the thread tuned at connect, every
+ * listening server at 'listening'.
+ * @packageDocumentation
+ */
+import type net from 'node:net';
 import { binding } from './binding.js';
 import { invalidArgType } from './errors.js';
-import { KernelSettings, type KeepAliveOptions, UNSET, validateInto } from './options.js';
+import { KernelSettings, type KeepAliveOptions, optionsOf, validateInto } from './options.js';
+import { onConnectAndListen } from './prototypes.js';
 import { tuneServer } from './server.js';
-import { onUntunedConnect, tuneSocket } from './socket.js';
+import { tuneSocket } from './socket.js';
 import { isUnixDomain, listenerOf, NOT_LISTENING, UNIX_LISTENER } from './target.js';
 import { serverTuningOf, socketTuningOf } from './tuning.js';
 
@@ -16,7 +22,8 @@ export interface DefaultKeepAliveSettings {
   servers?: boolean;
   /**
    * Called for each TCP client socket when it connects (`remoteAddress` and `remotePort`
-   * are known): return `false` to leave that socket alone. Not called for servers.
+   * are known): return `false` to leave that socket alone; any other value (`undefined`
+   * included) tunes it. Not called for servers.
    */
   filter?: (socket: net.Socket) => boolean;
 }
@@ -66,7 +73,7 @@ function tuneAtConnect(this: net.Socket): void {
   if (active === null || socketTuningOf(this) !== undefined) return;
   try {
     if (isUnixDomain(this)) return;
-    if (active.filter !== undefined && !active.filter(this)) return;
+    if (active.filter !== undefined && active.filter(this) === false) return;
     tuneSocket(this, active.settings);
   } catch (error) {
     warnOnce(error, `a connection to ${this.remoteAddress}:${this.remotePort}`);
@@ -86,39 +93,36 @@ function tuneAtListening(this: net.Server): void {
   }
 }
 
+/** Marks a socket or server that has the default's hook: it is added once, whatever the number of connect() or listen() calls. */
+const kHooked = Symbol('socket-keepalive default hook');
+type Hookable = { [kHooked]?: true };
+
 /**
- * Hooks `net.Socket.prototype.connect` (through the library's one wrapper of it,
- * lib/socket.ts) and wraps `net.Server.prototype.listen`, once, on the first
- * {@link setDefaultKeepAlive} call. Every client socket in the thread goes through
- * the former: `net.connect`, `new net.Socket().connect()`, `tls.connect`, http(s)
- * agents, HTTP/2 sessions and undici (fetch) all call it, on every Node release. The
- * `net.client.socket` diagnostics channel is not used because before Node 22
- * (nodejs/node#58349) it announces only sockets made by `net.connect()`. With no default
- * set, the wrappers only test one variable.
+ * Has every `connect()` of a socket without tuning and every `listen()` come here, once,
+ * on the first {@link setDefaultKeepAlive} call (lib/prototypes.ts). Every client socket
+ * in the thread goes through `net.Socket.prototype.connect`: `net.connect`,
+ * `new net.Socket().connect()`, `tls.connect`, http(s) agents, HTTP/2 sessions and undici
+ * (fetch) all call it, on every Node release. The `net.client.socket` diagnostics channel
+ * is not used because before Node 22 (nodejs/node#58349) it announces only sockets made by
+ * `net.connect()`. With no default set, the hooks only test one variable. A socket that
+ * connects again (a client's reconnect loop) or a server that listens again keeps the one
+ * listener it got the first time.
  */
 function installHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
-  onUntunedConnect((socket) => {
-    if (current !== null) socket.prependListener('connect', tuneAtConnect);
-  });
-  const listen = net.Server.prototype.listen;
-  net.Server.prototype.listen = function listenWithDefaultKeepAlive(this: net.Server) {
-    if (current !== null && current.servers) this.prependListener('listening', tuneAtListening);
-    // eslint-disable-next-line prefer-rest-params -- every call form passes through unchanged
-    return Reflect.apply(listen, this, arguments) as net.Server;
-  } as typeof listen;
-}
-
-/** Validated settings back in the API's units, for {@link getDefaultKeepAlive}. */
-function optionsOf(settings: KernelSettings): KeepAliveOptions {
-  const options: KeepAliveOptions = {};
-  if (settings.enable !== UNSET) options.enable = settings.enable === 1;
-  if (settings.idle !== UNSET) options.idle = settings.idle * 1000;
-  if (settings.interval !== UNSET) options.interval = settings.interval * 1000;
-  if (settings.count !== UNSET) options.count = settings.count;
-  if (settings.userTimeout !== UNSET) options.userTimeout = settings.userTimeout;
-  return Object.freeze(options);
+  onConnectAndListen(
+    (socket) => {
+      if (current === null || (socket as Hookable)[kHooked]) return;
+      (socket as Hookable)[kHooked] = true;
+      socket.prependListener('connect', tuneAtConnect);
+    },
+    (server) => {
+      if (current === null || !current.servers || (server as Hookable)[kHooked]) return;
+      (server as Hookable)[kHooked] = true;
+      server.prependListener('listening', tuneAtListening);
+    },
+  );
 }
 
 function validateSettings(settings: unknown): { servers: boolean; filter: DefaultKeepAlive['filter'] } {
@@ -183,8 +187,16 @@ export function setDefaultKeepAlive(options: KeepAliveOptions | null, settings?:
   }
   const validated = new KernelSettings();
   validateInto(options, validated);
+  useDefault(validated, servers, filter);
+}
+
+/**
+ * {@link setDefaultKeepAlive} with options already validated (the preload's, read from
+ * the environment). Loads the addon first: throws where there is none.
+ */
+export function useDefault(settings: KernelSettings, servers: boolean, filter?: DefaultKeepAlive['filter']): void {
   binding();
-  current = Object.freeze({ options: optionsOf(validated), servers, filter, settings: validated });
+  current = Object.freeze({ options: Object.freeze(optionsOf(settings)), servers, filter, settings });
   installHooks();
 }
 

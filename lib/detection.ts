@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type KeepAliveOptions, validateOptions } from './options.js';
+import { type KeepAliveOptions, KernelSettings, UNSET, validateInto } from './options.js';
 
 /** Predicted time for the kernel to declare a silent peer dead; see {@link detectionTime}. */
 export interface DetectionTime {
@@ -59,15 +59,21 @@ function keepaliveDefaults(): typeof LINUX_DEFAULTS {
  * a field is given). Times in ms, with the kernel's timer granularity (a few ms) ignored.
  */
 export function detectionTime(options: KeepAliveOptions): DetectionTime {
-  const { enable, idleSeconds, intervalSeconds, count, userTimeout = 0 } = validateOptions(options);
+  const settings = new KernelSettings();
+  validateInto(options, settings);
+  return predictDetection(settings);
+}
+
+/** {@link detectionTime} of options already validated (a socket's or server's tuning). */
+export function predictDetection({ enable, idle, interval, count, userTimeout }: KernelSettings): DetectionTime {
   const inFlight = userTimeout > 0 ? userTimeout : null;
-  if (!enable) return { idle: Infinity, inFlight };
+  if (enable !== 1) return { idle: Infinity, inFlight };
   const defaults = keepaliveDefaults();
-  const idle = idleSeconds === undefined ? defaults.idle : idleSeconds * 1000;
-  const interval = intervalSeconds === undefined ? defaults.interval : intervalSeconds * 1000;
-  if (userTimeout === 0) return { idle: idle + (count ?? defaults.count) * interval, inFlight };
-  const ticks = Math.max(1, Math.ceil((userTimeout - idle) / interval));
-  return { idle: idle + ticks * interval, inFlight };
+  const idleMs = idle === UNSET ? defaults.idle : idle;
+  const intervalMs = interval === UNSET ? defaults.interval : interval;
+  if (inFlight === null) return { idle: idleMs + (count === UNSET ? defaults.count : count) * intervalMs, inFlight };
+  const ticks = Math.max(1, Math.ceil((inFlight - idleMs) / intervalMs));
+  return { idle: idleMs + ticks * intervalMs, inFlight };
 }
 
 /** Linux's net.ipv4.tcp_retries2 default (include/net/tcp.h TCP_RETR2). */

@@ -1,20 +1,24 @@
 import path from 'node:path';
 import { invalidArgType, invalidArgValue } from './errors.js';
-import { type KeepAliveOptions, validateOptions } from './options.js';
+import { DEFAULT_PRELOAD_OPTIONS, type KeepAliveOptions, KernelSettings, optionsOf, validateInto } from './options.js';
+import type { ReportFormat } from './report.js';
 
 /** The environment variable `socket-keepalive/register` reads. */
 export const KEEPALIVE_VARIABLE = 'SOCKET_KEEPALIVE';
 
 /** A process-wide default as written in {@link KEEPALIVE_VARIABLE}. */
 export interface KeepAliveSetting {
-  options: KeepAliveOptions;
+  /** The options written, validated, in ms: {@link DEFAULT_PRELOAD_OPTIONS} when none is. */
+  options: Readonly<Omit<KeepAliveOptions, 'enable'>>;
   /** `false` for `servers=off`: listeners are left alone. */
   servers: boolean;
+  /** `report=text` or `report=json`: a line on stderr for each dead peer; `undefined` for none (`report=off`, the default). */
+  report: ReportFormat | undefined;
 }
 
 const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const DURATION_FIELDS = new Set(['idle', 'interval', 'userTimeout']);
-const FIELDS = ['idle', 'interval', 'count', 'userTimeout', 'servers'];
+const FIELDS = ['idle', 'interval', 'count', 'userTimeout', 'servers', 'report'];
 
 function parseDuration(field: string, text: string): number {
   const match = /^(\d+)(ms|s|m|h)?$/.exec(text);
@@ -26,17 +30,31 @@ function parseDuration(field: string, text: string): number {
 
 /**
  * Parses a default written as `idle=10s,interval=2s,count=3,userTimeout=20s` (durations
- * in ms, s, m or h, a bare number being ms; `servers=off` leaves listeners alone), or
- * `off`. Returns `null` for `off`, an empty value and `undefined`. Throws, naming the
- * variable and the field, for anything else: an unknown field, a malformed value, or one
- * out of the range {@link setKeepAlive} accepts (the same checks, the same messages).
+ * in ms, s, m or h, a bare number being ms; `servers=off` leaves listeners alone;
+ * `report=text` or `report=json` writes a line on stderr for each dead peer), or `off`.
+ * Returns `null` for `off`. Unset, empty, or giving no keepalive option (only `servers` or
+ * `report`), it stands for {@link DEFAULT_PRELOAD_OPTIONS}. Throws, naming the variable and
+ * the field, for anything else: an unknown field, a malformed value, or one out of the
+ * range {@link setKeepAlive} accepts (the same checks, the same messages).
+ *
+ * @example
+ * ```ts
+ * parseKeepAliveSetting('idle=5s,count=3,report=json');
+ * // { options: { enable: true, idle: 5000, count: 3 }, servers: true, report: 'json' }
+ * ```
  */
 export function parseKeepAliveSetting(text: string | undefined, variable = KEEPALIVE_VARIABLE): KeepAliveSetting | null {
-  if (text === undefined || text.trim() === '' || text.trim() === 'off') return null;
+  return readKeepAliveSetting(text, variable)?.setting ?? null;
+}
+
+/** {@link parseKeepAliveSetting}, with the options also in the validated form the default is set from. */
+export function readKeepAliveSetting(text: string | undefined, variable = KEEPALIVE_VARIABLE): { setting: KeepAliveSetting; settings: KernelSettings } | null {
+  if (text?.trim() === 'off') return null;
   const options: Record<string, number> = {};
   let servers = true;
+  let report: ReportFormat | undefined;
   const seen = new Set<string>();
-  for (const item of text.split(',')) {
+  for (const item of (text ?? '').split(',')) {
     if (item.trim() === '') continue;
     const separator = item.indexOf('=');
     const name = (separator < 0 ? item : item.slice(0, separator)).trim();
@@ -50,6 +68,9 @@ export function parseKeepAliveSetting(text: string | undefined, variable = KEEPA
     if (name === 'servers') {
       if (value !== 'on' && value !== 'off') throw invalidArgValue(field, 'must be on or off', value);
       servers = value === 'on';
+    } else if (name === 'report') {
+      if (value !== 'text' && value !== 'json' && value !== 'off') throw invalidArgValue(field, 'must be text, json or off', value);
+      report = value === 'off' ? undefined : value;
     } else if (DURATION_FIELDS.has(name)) {
       options[name] = parseDuration(field, value);
     } else {
@@ -57,11 +78,10 @@ export function parseKeepAliveSetting(text: string | undefined, variable = KEEPA
       options[name] = Number(value);
     }
   }
-  if (Object.keys(options).length === 0) {
-    throw invalidArgValue(variable, 'sets no keepalive option: give idle, interval, count or userTimeout, or off', text);
-  }
-  validateOptions(options, variable);
-  return { options, servers };
+  const settings = new KernelSettings();
+  validateInto(Object.keys(options).length === 0 ? DEFAULT_PRELOAD_OPTIONS : options, settings, variable);
+  const { enable: _on, ...written } = optionsOf(settings);
+  return { setting: { options: Object.freeze(written), servers, report }, settings };
 }
 
 function formatDuration(ms: number): string {
@@ -72,13 +92,14 @@ function formatDuration(ms: number): string {
 }
 
 /** Writes a default the way {@link parseKeepAliveSetting} reads it. `options` must be valid. */
-function formatKeepAliveSetting(options: KeepAliveOptions, servers: boolean): string {
+function formatKeepAliveSetting(options: KeepAliveOptions, servers: boolean, report: ReportFormat | undefined): string {
   const fields: string[] = [];
   if (options.idle !== undefined) fields.push(`idle=${formatDuration(options.idle)}`);
   if (options.interval !== undefined) fields.push(`interval=${formatDuration(options.interval)}`);
   if (options.count !== undefined) fields.push(`count=${options.count}`);
   if (options.userTimeout !== undefined) fields.push(`userTimeout=${formatDuration(options.userTimeout)}`);
   if (!servers) fields.push('servers=off');
+  if (report !== undefined) fields.push(`report=${report}`);
   return fields.join(',');
 }
 
@@ -102,6 +123,8 @@ export function nodeOptionsWithRegister(nodeOptions: string | undefined): string
  * {@link setDefaultKeepAlive}) without a code change: `SOCKET_KEEPALIVE`, and
  * `NODE_OPTIONS` (from `env`) with `--require <absolute path of socket-keepalive/register>`.
  * `options` are validated like {@link setKeepAlive}'s; `enable` cannot be given.
+ * `settings.report` (`'text'` or `'json'`) has each process write a line on stderr for
+ * each dead peer it finds (see {@link DEAD_PEER_CHANNEL}).
  *
  * @example
  * ```ts
@@ -110,10 +133,10 @@ export function nodeOptionsWithRegister(nodeOptions: string | undefined): string
  */
 export function keepAliveEnvironment(
   options: Omit<KeepAliveOptions, 'enable'>,
-  settings: { servers?: boolean } = {},
+  settings: { servers?: boolean; report?: ReportFormat } = {},
   env: NodeJS.ProcessEnv = process.env,
 ): { NODE_OPTIONS: string; SOCKET_KEEPALIVE: string } {
-  validateOptions(options);
+  validateInto(options, new KernelSettings());
   if ((options as KeepAliveOptions).enable !== undefined) {
     throw invalidArgValue('options.enable', 'cannot be part of a default in the environment: leave it out', (options as KeepAliveOptions).enable);
   }
@@ -121,10 +144,13 @@ export function keepAliveEnvironment(
   if (settings.servers !== undefined && typeof settings.servers !== 'boolean') {
     throw invalidArgType('settings.servers', 'of type boolean', settings.servers);
   }
+  if (settings.report !== undefined && settings.report !== 'text' && settings.report !== 'json') {
+    throw invalidArgValue('settings.report', "must be 'text' or 'json'", settings.report);
+  }
   const { idle, interval, count, userTimeout } = options;
   if (idle === undefined && interval === undefined && count === undefined && userTimeout === undefined) {
     throw invalidArgValue('options', 'sets no keepalive option: give idle, interval, count or userTimeout', options);
   }
-  const text = formatKeepAliveSetting(options, settings.servers ?? true);
+  const text = formatKeepAliveSetting(options, settings.servers ?? true, settings.report);
   return { NODE_OPTIONS: nodeOptionsWithRegister(env.NODE_OPTIONS), SOCKET_KEEPALIVE: text };
 }

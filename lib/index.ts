@@ -4,7 +4,7 @@
  * Linux semantics; see tcp(7): https://man7.org/linux/man-pages/man7/tcp.7.html
  * @packageDocumentation
  */
-export { type KeepAliveOptions, KEEPALIVE_LIMITS } from './options.js';
+export { type KeepAliveOptions, KEEPALIVE_LIMITS, DEFAULT_PRELOAD_OPTIONS } from './options.js';
 export { type KeepAliveTarget } from './target.js';
 export { type KeepAliveState, setKeepAlive, getKeepAlive } from './keepalive.js';
 export { type TcpInfo, type TcpState, getTcpInfo } from './tcp-info.js';
@@ -18,4 +18,6 @@ export {
   setDefaultKeepAlive,
   getDefaultKeepAlive,
 } from './default.js';
-export { keepAliveEnvironment } from './env-options.js';
+export { type KeepAliveSetting, keepAliveEnvironment, parseKeepAliveSetting } from './env-options.js';
+export { type DeadPeer, DEAD_PEER_CHANNEL } from './dead-peer.js';
+export { type DeadPeerCause, type KeepAliveStats, keepAliveStats } from './stats.js';

@@ -4,11 +4,12 @@
  */
 import type net from 'node:net';
 import type { Http2Session } from 'node:http2';
-import { applyToFd, readKeepAlive } from './binding.js';
+import { readKeepAlive } from './binding.js';
 import { KernelSettings, type KeepAliveOptions, validateInto } from './options.js';
 import { tuneServer } from './server.js';
 import { tuneSocket } from './socket.js';
 import { FD, type KeepAliveTarget, readableDescriptor, SERVER, targetKind } from './target.js';
+import { applySettings } from './tuning.js';
 
 /**
  * A socket's keepalive settings as the kernel has them, read back with getsockopt(2).
@@ -30,6 +31,8 @@ export interface KeepAliveState {
 
 /** Validated options of the call in progress; merged into stored state, never kept. */
 const validated = new KernelSettings();
+/** An fd number given as the target: nothing vouches that it is a TCP socket. */
+const rawFd = { fd: -1, knownTcp: false };
 
 /**
  * Sets TCP keepalive options (SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
@@ -54,7 +57,7 @@ const validated = new KernelSettings();
  *   socket, they go on each connection the worker accepts. A server that ends up
  *   listening on a Unix domain socket is left as it is.
  * - What the library installs into Node's objects never throws into Node's events; see
- *   the rule in lib/hooks.ts.
+ *   the rule in lib/failures.ts.
  *
  * @returns `target`, for chaining
  * @example
@@ -66,7 +69,8 @@ export function setKeepAlive<T extends KeepAliveTarget>(target: T, options: Keep
   const kind = targetKind(target);
   validateInto(options, validated);
   if (kind === FD) {
-    applyToFd(target as number, false, validated.enable, validated.idle, validated.interval, validated.count, validated.userTimeout);
+    rawFd.fd = target as number;
+    applySettings(rawFd, validated);
   } else if (kind === SERVER) tuneServer(target as net.Server, validated);
   else tuneSocket(target as net.Socket | Http2Session, validated);
   return target;

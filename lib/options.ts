@@ -42,22 +42,15 @@ export const KEEPALIVE_LIMITS = Object.freeze({
   userTimeout: Object.freeze({ min: 0, max: 2_147_483_647, step: 1 }),
 });
 
-/** Validated options in the kernel's units: seconds for idle and interval. */
-export interface KernelOptions {
-  enable?: boolean;
-  idleSeconds?: number;
-  intervalSeconds?: number;
-  count?: number;
-  userTimeout?: number;
-}
-
 /** Marks a field of {@link KernelSettings} that is left untouched. */
 export const UNSET = -1;
 
 /**
- * Validated settings in the form the addon takes: kernel units (seconds for idle and
- * interval, 0/1 for enable), {@link UNSET} for a field left out. One shape for the
- * validation scratch and for every piece of stored state, so they merge field by field.
+ * Validated options as the library keeps them: milliseconds like the API (whole seconds
+ * for idle and interval, checked), 0/1 for enable, {@link UNSET} for a field left out.
+ * One shape for the validation scratch and for every piece of stored state, so they merge
+ * field by field; the kernel's seconds are computed only where the addon is called
+ * (lib/tuning.ts).
  */
 export class KernelSettings {
   enable = UNSET;
@@ -85,17 +78,18 @@ function rangeText(min: number, max: number, step: number): string {
     : `a whole number of seconds in milliseconds (a multiple of ${step}) >= ${min} && <= ${max}`;
 }
 
-/** `value` divided by `step` when it is a number in range; throws otherwise. */
-function checkNumber(value: unknown, name: string, argName: string, min: number, max: number, step: number): number {
+/** `value` when it is a number in range and a multiple of `step`; throws otherwise. */
+function checkNumber(value: unknown, name: keyof typeof KEEPALIVE_LIMITS, argName: string): number {
+  const { min, max, step } = KEEPALIVE_LIMITS[name];
   if (typeof value !== 'number') throw invalidArgType(`${argName}.${name}`, 'of type number', value);
   if (!Number.isInteger(value) || value < min || value > max || value % step !== 0) {
     throw outOfRange(`${argName}.${name}`, rangeText(min, max, step), value);
   }
-  return value / step;
+  return value;
 }
 
 /**
- * Checks every field of `options` and writes it, in kernel units, to `into` (which it
+ * Checks every field of `options` and writes it to `into` (which it
  * resets first), throwing a `TypeError` (`ERR_INVALID_ARG_TYPE`) or `RangeError`
  * (`ERR_OUT_OF_RANGE`) for the first bad one. Nothing is truncated, rounded or clamped.
  * A field that is `undefined` counts as left out. Allocates nothing unless it throws.
@@ -113,27 +107,30 @@ export function validateInto(options: unknown, into: KernelSettings, argName = '
   if (enable === undefined) into.enable = UNSET;
   else if (typeof enable === 'boolean') into.enable = enable ? 1 : 0;
   else throw invalidArgType(`${argName}.enable`, 'of type boolean', enable);
-  into.idle = idle === undefined ? UNSET : checkNumber(idle, 'idle', argName, 1000, 32_767_000, 1000);
-  into.interval = interval === undefined ? UNSET : checkNumber(interval, 'interval', argName, 1000, 32_767_000, 1000);
-  into.count = count === undefined ? UNSET : checkNumber(count, 'count', argName, 1, 127, 1);
-  into.userTimeout = userTimeout === undefined ? UNSET : checkNumber(userTimeout, 'userTimeout', argName, 0, 2_147_483_647, 1);
+  into.idle = idle === undefined ? UNSET : checkNumber(idle, 'idle', argName);
+  into.interval = interval === undefined ? UNSET : checkNumber(interval, 'interval', argName);
+  into.count = count === undefined ? UNSET : checkNumber(count, 'count', argName);
+  into.userTimeout = userTimeout === undefined ? UNSET : checkNumber(userTimeout, 'userTimeout', argName);
   if (into.enable === UNSET && (into.idle !== UNSET || into.interval !== UNSET || into.count !== UNSET || into.userTimeout !== UNSET)) {
     into.enable = 1;
   }
 }
 
-/**
- * Checks every field of `options` and converts it to kernel units, throwing like
- * {@link validateInto}. The fields left out are absent from the result.
- */
-export function validateOptions(options: unknown, argName = 'options'): KernelOptions {
-  const settings = new KernelSettings();
-  validateInto(options, settings, argName);
-  const result: KernelOptions = {};
-  if (settings.enable !== UNSET) result.enable = settings.enable === 1;
-  if (settings.idle !== UNSET) result.idleSeconds = settings.idle;
-  if (settings.interval !== UNSET) result.intervalSeconds = settings.interval;
-  if (settings.count !== UNSET) result.count = settings.count;
-  if (settings.userTimeout !== UNSET) result.userTimeout = settings.userTimeout;
-  return result;
+/** Validated settings as the API's options (ms), with the fields left out absent. */
+export function optionsOf(settings: KernelSettings): KeepAliveOptions {
+  const options: KeepAliveOptions = {};
+  if (settings.enable !== UNSET) options.enable = settings.enable === 1;
+  if (settings.idle !== UNSET) options.idle = settings.idle;
+  if (settings.interval !== UNSET) options.interval = settings.interval;
+  if (settings.count !== UNSET) options.count = settings.count;
+  if (settings.userTimeout !== UNSET) options.userTimeout = settings.userTimeout;
+  return options;
 }
+
+/**
+ * The options the preload `socket-keepalive/register` applies when `SOCKET_KEEPALIVE` is
+ * unset or gives no option, and that `socket-keepalive run` starts from: an idle
+ * connection to a dead peer fails 20 s after the peer was last heard (the user timeout
+ * ends it once a probe is out), one with data in flight 20 s after the data was sent.
+ */
+export const DEFAULT_PRELOAD_OPTIONS: Readonly<KeepAliveOptions> = Object.freeze({ idle: 10_000, interval: 2000, count: 3, userTimeout: 20_000 });

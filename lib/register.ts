@@ -7,7 +7,12 @@
  * SOCKET_KEEPALIVE=idle=10s,interval=2s,count=3,userTimeout=20s node --require socket-keepalive/register app.js
  * ```
  *
- * - Unset, empty or `off`: does nothing.
+ * - Unset or empty, or giving only `servers` or `report`: the options of
+ *   {@link DEFAULT_PRELOAD_OPTIONS} (idle 10 s, interval 2 s, count 3, user timeout 20 s),
+ *   the ones `socket-keepalive run` applies. The preload exists to tune: loaded, it tunes.
+ * - `off`: does nothing (the one way to load it and leave every socket alone).
+ * - `report=text` or `report=json`: one line on stderr for each dead peer (see
+ *   {@link DEAD_PEER_CHANNEL}), in each thread.
  * - A bad value: the process stops before the application starts (exit code 9), with a
  *   message naming the variable, the field and the accepted range.
  * - No native addon for this platform: one process warning (code
@@ -27,8 +32,9 @@
  */
 import { syncBuiltinESMExports } from 'node:module';
 import workerThreads from 'node:worker_threads';
-import { setDefaultKeepAlive } from './default.js';
-import { KEEPALIVE_VARIABLE, type KeepAliveSetting, nodeOptionsWithRegister, parseKeepAliveSetting, REGISTER_PATH } from './env-options.js';
+import { useDefault } from './default.js';
+import { KEEPALIVE_VARIABLE, nodeOptionsWithRegister, readKeepAliveSetting, REGISTER_PATH } from './env-options.js';
+import { reportDeadPeersTo } from './report.js';
 
 /** Exit code for a bad SOCKET_KEEPALIVE: Node's own code for an invalid argument. */
 const INVALID_ARGUMENT_EXIT = 9;
@@ -68,11 +74,11 @@ function preloadInWorkers(): void {
   syncBuiltinESMExports();
 }
 
-function readSetting(): { text: string | undefined; setting: KeepAliveSetting | null } {
+function readSetting(): { text: string; read: ReturnType<typeof readKeepAliveSetting> } {
   const fromEnvironment = process.env[KEEPALIVE_VARIABLE];
-  const text = fromEnvironment ?? (workerThreads.getEnvironmentData(ENVIRONMENT_DATA_KEY) as string | undefined);
+  const text = fromEnvironment ?? (workerThreads.getEnvironmentData(ENVIRONMENT_DATA_KEY) as string | undefined) ?? '';
   try {
-    return { text, setting: parseKeepAliveSetting(text) };
+    return { text, read: readKeepAliveSetting(text) };
   } catch (error) {
     process.stderr.write(`socket-keepalive/register: ${KEEPALIVE_VARIABLE}=${JSON.stringify(text)} is refused: ${(error as Error).message}\n`);
     process.exit(INVALID_ARGUMENT_EXIT);
@@ -83,10 +89,10 @@ function register(): void {
   const thread = globalThis as { [REGISTERED]?: true };
   if (thread[REGISTERED]) return;
   thread[REGISTERED] = true;
-  const { text, setting } = readSetting();
-  if (setting === null) return;
+  const { text, read } = readSetting();
+  if (read === null) return;
   try {
-    setDefaultKeepAlive(setting.options, { servers: setting.servers });
+    useDefault(read.settings, read.setting.servers);
   } catch (error) {
     // The setting was valid: what failed is loading the native addon.
     if (workerThreads.isMainThread) {
@@ -97,7 +103,8 @@ function register(): void {
     }
     return;
   }
-  workerThreads.setEnvironmentData(ENVIRONMENT_DATA_KEY, text as string);
+  if (read.setting.report !== undefined) reportDeadPeersTo(read.setting.report);
+  workerThreads.setEnvironmentData(ENVIRONMENT_DATA_KEY, text);
   preloadInWorkers();
 }
 

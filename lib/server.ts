@@ -4,13 +4,14 @@
  * Per-connection work only where inheritance cannot do it: a `{ keepAlive: true }`
  * server (Node resets idle, interval and count on each accepted socket) and a cluster
  * worker under round-robin scheduling (the primary owns the listener). Hooks follow the
- * rule in lib/hooks.ts.
+ * rule in lib/failures.ts.
  * @packageDocumentation
  */
 import type net from 'node:net';
-import { failSocket, warnNotApplied } from './hooks.js';
+import { failSocket, warnNotApplied } from './failures.js';
 import type { KernelSettings } from './options.js';
-import { keepTuningAcrossNodeCalls } from './socket.js';
+import { notePeer, wrapPrototypes } from './prototypes.js';
+import { counts } from './stats.js';
 import {
   LISTENER_IN_PRIMARY,
   listenerError,
@@ -41,7 +42,8 @@ export function tuneServer(server: net.Server, settings: KernelSettings): void {
   if (tuning === undefined) {
     tuning = new ServerTuning();
     (server as Tunable<ServerTuning>)[kTuning] = tuning;
-    keepTuningAcrossNodeCalls();
+    counts.listenersTuned++;
+    wrapPrototypes();
   }
   tuning.merge(settings);
   // Listeners go on after the merge: adding one emits 'newListener' into application code.
@@ -85,6 +87,7 @@ function applyOnConnection(this: net.Server, socket: net.Socket): void {
     if (descriptor.fd < 0) return;
     if (tuning.perConnection === PerConnection.ApplyAll) applySettings(descriptor, tuning);
     else applyRestore(descriptor, true, tuning);
+    notePeer(socket);
   } catch (error) {
     failSocket(socket, error);
   }

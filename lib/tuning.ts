@@ -7,6 +7,7 @@
 import type net from 'node:net';
 import { applyToFd } from './binding.js';
 import { KernelSettings, UNSET } from './options.js';
+import { counts } from './stats.js';
 import type { Descriptor } from './target.js';
 
 /** The options given to this library for one socket, merged over successive calls. */
@@ -53,9 +54,22 @@ export function serverTuningOf(server: net.Server): ServerTuning | undefined {
   return (server as Tunable<ServerTuning>)[kTuning];
 }
 
+/** ms to the kernel's seconds, keeping {@link UNSET}. */
+const seconds = (ms: number) => (ms === UNSET ? UNSET : ms / 1000);
+
+/** The addon's call, counting what the kernel refuses (see keepAliveStats). */
+function apply(fd: number, knownTcp: boolean, enable: number, idle: number, interval: number, count: number, userTimeout: number): void {
+  try {
+    applyToFd(fd, knownTcp, enable, seconds(idle), seconds(interval), count, userTimeout);
+  } catch (error) {
+    counts.tuningsFailed++;
+    throw error;
+  }
+}
+
 /** Applies every field `settings` sets. Throws a system error naming the option that failed. */
 export function applySettings({ fd, knownTcp }: Descriptor, settings: KernelSettings): void {
-  applyToFd(fd, knownTcp, settings.enable, settings.idle, settings.interval, settings.count, settings.userTimeout);
+  apply(fd, knownTcp, settings.enable, settings.idle, settings.interval, settings.count, settings.userTimeout);
 }
 
 /**
@@ -65,6 +79,6 @@ export function applySettings({ fd, knownTcp }: Descriptor, settings: KernelSett
  * library changed SO_KEEPALIVE: enable is asserted every time.
  */
 export function applyRestore({ fd, knownTcp }: Descriptor, enable: boolean, settings: KernelSettings): void {
-  if (enable) applyToFd(fd, knownTcp, 1, settings.idle, settings.interval, settings.count, UNSET);
-  else applyToFd(fd, knownTcp, 0, UNSET, UNSET, UNSET, UNSET);
+  if (enable) apply(fd, knownTcp, 1, settings.idle, settings.interval, settings.count, UNSET);
+  else apply(fd, knownTcp, 0, UNSET, UNSET, UNSET, UNSET);
 }

@@ -40,6 +40,22 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
 );
 
 describe('socket-keepalive run', () => {
+  test('refuses a bad inherited SOCKET_KEEPALIVE before it starts the command, exit 2', async () => {
+    const marker = path.join(work, 'started');
+    const run = await runNode([cli, 'run', '--', process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, '')`], { SOCKET_KEEPALIVE: 'idle=5' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/the inherited SOCKET_KEEPALIVE="idle=5" is refused: The value of "SOCKET_KEEPALIVE.idle" is out of range/);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
+  test('options given replace fields of the inherited SOCKET_KEEPALIVE, and run says which', async () => {
+    const run = await runNode([cli, 'run', '--idle', '30000', '--report', 'json', '--', process.execPath, probeApp], { SOCKET_KEEPALIVE: 'idle=5s,count=2,report=text' });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).client).toEqual({ ...UNTUNED, enable: true, idle: 30_000, count: 2 });
+    expect(run.stderr).toMatch(/^socket-keepalive run: the options given replace idle, report of the inherited SOCKET_KEEPALIVE=idle=5s,count=2,report=text\n/);
+    expect(run.stderr).toMatch(/SOCKET_KEEPALIVE=idle=30s,count=2,report=json /);
+  });
+
   test('--help prints usage with the defaults and exit codes', async () => {
     const { code, stdout } = await cliRun(['run', '--help']);
     expect(code).toBe(0);

@@ -11,6 +11,12 @@ import type * as Library from '../../lib/index.js';
 import { root } from './tree.js';
 
 export type {
+  DeadPeer,
+  DeadPeerCause,
+  DefaultKeepAlive,
+  DefaultKeepAliveSettings,
+  KeepAliveSetting,
+  KeepAliveStats,
   DetectionTime,
   InspectedSocket,
   KeepAliveOptions,
@@ -38,6 +44,10 @@ export const {
   setDefaultKeepAlive,
   getDefaultKeepAlive,
   keepAliveEnvironment,
+  parseKeepAliveSetting,
+  DEFAULT_PRELOAD_OPTIONS,
+  DEAD_PEER_CHANNEL,
+  keepAliveStats,
 } = requireBuilt(libraryPath) as typeof Library;
 
 /** The parser of SOCKET_KEEPALIVE and the preload's path, from the build like the rest. */

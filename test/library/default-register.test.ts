@@ -6,13 +6,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, test } from 'vitest';
-import { envOptions, keepAliveEnvironment } from '../helpers/library.js';
-
-const { parseKeepAliveSetting, REGISTER_PATH } = envOptions;
 import { captureError } from '../helpers/errors.js';
+import { DEFAULT_PRELOAD_OPTIONS, envOptions, keepAliveEnvironment, parseKeepAliveSetting } from '../helpers/library.js';
 import { type RunResult, runNode } from '../helpers/run.js';
 import { root } from '../helpers/tree.js';
 
+const { REGISTER_PATH } = envOptions;
 const dist = path.join(root, 'dist');
 const register = path.join(dist, 'register.js');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ska-register-'));
@@ -68,10 +67,27 @@ describe('SOCKET_KEEPALIVE parsing', () => {
     ['idle=5000ms,servers=off', { idle: 5000 }, false],
     ['count=4,servers=on,', { count: 4 }, true],
   ])('%s', (text, options, servers) => {
-    expect(parseKeepAliveSetting(text)).toEqual({ options, servers });
+    expect(parseKeepAliveSetting(text)).toStrictEqual({ options, servers, report: undefined });
   });
 
-  test.each([undefined, '', ' ', 'off'])('%j sets nothing', (text) => {
+  test.each([undefined, '', ' ', ',', 'servers=on'])('%j stands for the default options', (text) => {
+    expect(DEFAULT_PRELOAD_OPTIONS).toEqual({ idle: 10_000, interval: 2000, count: 3, userTimeout: 20_000 });
+    expect(parseKeepAliveSetting(text)).toStrictEqual({ options: DEFAULT_PRELOAD_OPTIONS, servers: true, report: undefined });
+  });
+
+  test('servers=off alone: the default options, listeners left alone', () => {
+    expect(parseKeepAliveSetting('servers=off')).toStrictEqual({ options: DEFAULT_PRELOAD_OPTIONS, servers: false, report: undefined });
+  });
+
+  test.each([
+    ['report=text', 'text'],
+    ['idle=5s,report=json', 'json'],
+    ['report=off', undefined],
+  ])('%s', (text, report) => {
+    expect(parseKeepAliveSetting(text)?.report).toBe(report);
+  });
+
+  test.each(['off', ' off '])('%j sets nothing', (text) => {
     expect(parseKeepAliveSetting(text)).toBeNull();
   });
 
@@ -85,7 +101,7 @@ describe('SOCKET_KEEPALIVE parsing', () => {
     ['idle', 'ERR_INVALID_ARG_VALUE', /'SOCKET_KEEPALIVE.idle' must be a duration/],
     ['delay=10s', 'ERR_INVALID_ARG_VALUE', /unknown field "delay": write name=value pairs of idle, interval, count, userTimeout, servers/],
     ['idle=10s,idle=20s', 'ERR_INVALID_ARG_VALUE', /gives the field "idle" twice/],
-    ['servers=off', 'ERR_INVALID_ARG_VALUE', /sets no keepalive option/],
+    ['report=yes', 'ERR_INVALID_ARG_VALUE', /'SOCKET_KEEPALIVE.report' must be text, json or off/],
     ['idle=10s,servers=no', 'ERR_INVALID_ARG_VALUE', /'SOCKET_KEEPALIVE.servers' must be on or off/],
   ])('%s is refused', (text, code, message) => {
     const error = captureError(() => parseKeepAliveSetting(text));
@@ -98,7 +114,9 @@ describe('keepAliveEnvironment', () => {
   test('writes SOCKET_KEEPALIVE that parses back to the options, and NODE_OPTIONS with the absolute preload path', () => {
     const env = keepAliveEnvironment({ idle: 60_000, interval: 2000, count: 3, userTimeout: 1500 }, { servers: false }, { NODE_OPTIONS: '--enable-source-maps' });
     expect(env.SOCKET_KEEPALIVE).toBe('idle=1m,interval=2s,count=3,userTimeout=1500ms,servers=off');
-    expect(parseKeepAliveSetting(env.SOCKET_KEEPALIVE)).toEqual({ options: { idle: 60_000, interval: 2000, count: 3, userTimeout: 1500 }, servers: false });
+    expect(parseKeepAliveSetting(env.SOCKET_KEEPALIVE)).toStrictEqual({ options: { idle: 60_000, interval: 2000, count: 3, userTimeout: 1500 }, servers: false, report: undefined });
+    const reporting = keepAliveEnvironment({ count: 3 }, { report: 'json' }, {});
+    expect(parseKeepAliveSetting(reporting.SOCKET_KEEPALIVE)).toStrictEqual({ options: { count: 3 }, servers: true, report: 'json' });
     expect(env.NODE_OPTIONS).toBe(`--enable-source-maps --require ${JSON.stringify(REGISTER_PATH)}`);
     expect(path.isAbsolute(REGISTER_PATH)).toBe(true);
     expect(keepAliveEnvironment({ count: 3 }, {}, { NODE_OPTIONS: env.NODE_OPTIONS }).NODE_OPTIONS).toBe(env.NODE_OPTIONS);
@@ -108,6 +126,7 @@ describe('keepAliveEnvironment', () => {
     expect(captureError(() => keepAliveEnvironment({ idle: 1500 })).code).toBe('ERR_OUT_OF_RANGE');
     expect(captureError(() => keepAliveEnvironment({})).message).toMatch(/sets no keepalive option/);
     expect(captureError(() => keepAliveEnvironment({ enable: false } as never)).code).toBe('ERR_INVALID_ARG_VALUE');
+    expect(captureError(() => keepAliveEnvironment({ count: 3 }, { report: 'yes' as never })).message).toMatch(/"settings.report" .* must be 'text' or 'json'|'settings.report' must be 'text' or 'json'/);
   });
 });
 
@@ -120,8 +139,12 @@ describe('node --require socket-keepalive/register', () => {
     expect(lastJson(await node(['--require', register, mainApp], { SOCKET_KEEPALIVE: `${SETTING},servers=off` }))).toEqual({ client: TUNED, listener: UNTUNED });
   });
 
-  test.each([undefined, 'off'])('SOCKET_KEEPALIVE=%s: nothing is changed', async (setting) => {
-    expect(lastJson(await node(['--require', register, mainApp], { SOCKET_KEEPALIVE: setting }))).toEqual({ client: UNTUNED, listener: UNTUNED });
+  test('SOCKET_KEEPALIVE=off: nothing is changed', async () => {
+    expect(lastJson(await node(['--require', register, mainApp], { SOCKET_KEEPALIVE: 'off' }))).toEqual({ client: UNTUNED, listener: UNTUNED });
+  });
+
+  test.each([undefined, ''])('SOCKET_KEEPALIVE=%j: the default options, as socket-keepalive run applies them', async (setting) => {
+    expect(lastJson(await node(['--require', register, mainApp], { SOCKET_KEEPALIVE: setting }))).toEqual({ client: TUNED, listener: TUNED });
   });
 
   test('the package name resolves through its exports, in NODE_OPTIONS too', async () => {

@@ -1,9 +1,9 @@
 /**
- * The rule for everything this library installs into Node's objects: the 'connect' hook
- * of a socket tuned before it connects, and the wrapped `net.Socket.prototype.setKeepAlive`
- * and `.connect` (lib/socket.ts; lib/default.ts hooks that `.connect` and wraps
- * `net.Server.prototype.listen` too), a tuned server's 'listening' and 'connection'
- * hooks (lib/server.ts), a tuned agent's `createConnection` (lib/agent.ts).
+ * Where a failure inside Node's events goes. The rule for everything this library
+ * installs into Node's objects: the wrapped prototype methods (lib/prototypes.ts), the
+ * 'connect' hook of a socket tuned before it connects (lib/socket.ts), a tuned server's
+ * 'listening' and 'connection' hooks (lib/server.ts), a tuned agent's `createConnection`
+ * (lib/agent.ts).
  *
  * Nothing the library installs ever throws into Node's event emission or leaves Node's
  * objects half-built. A failure that belongs to a socket goes to that socket: it is
@@ -32,7 +32,7 @@ export function failSocketSoon(socket: net.Socket, error: unknown): void {
 }
 
 /** The code of the warning for a failure no application code can catch. */
-export const NOT_APPLIED_WARNING = 'SOCKET_KEEPALIVE_NOT_APPLIED';
+const NOT_APPLIED_WARNING = 'SOCKET_KEEPALIVE_NOT_APPLIED';
 
 /** Reports a failure the application cannot act on as a process warning. */
 export function warnNotApplied(what: string, error: unknown): void {
