@@ -53,7 +53,9 @@ export function tuneSocket(target: net.Socket | Http2Session, settings: KernelSe
  */
 function applyOnConnect(this: net.Socket): void {
   try {
-    applySettings(socketDescriptor(this), socketTuningOf(this) as SocketTuning);
+    const descriptor = socketDescriptor(this);
+    if (descriptor.fd < 0) return; // a runtime that hides it; lib/target.ts has warned
+    applySettings(descriptor, socketTuningOf(this) as SocketTuning);
   } catch (error) {
     failSocket(this, error);
   }

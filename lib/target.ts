@@ -5,12 +5,19 @@
  * Node's internals (`_handle`, a TLS handle's `_parent`/`_parentWrap`, the libuv handle
  * classes, `socket.server`, `server.keepAlive`, Node's keepalive flag, the cluster
  * round-robin handle); everything else asks it.
+ *
+ * Other runtimes: Bun's handles carry an `fd` too (its server handle is a plain object
+ * with one). Deno's expose none: there the descriptor is found from the socket's
+ * addresses (native/socket-lookup.h), and where even that fails the socket is left as
+ * the runtime made it, with one process warning.
  * @packageDocumentation
  */
 import cluster from 'node:cluster';
 import net from 'node:net';
 import type { Http2Session } from 'node:http2';
+import { binding } from './binding.js';
 import { invalidArgType, invalidArgValue, outOfRange, serverNotRunning, socketClosed, systemError } from './errors.js';
+import { warnNotApplied } from './hooks.js';
 
 /**
  * What the functions of this library act on: a `net.Socket` (a `tls.TLSSocket` is one,
@@ -96,6 +103,60 @@ function handleKind(handle: NodeHandle): number {
 /** A TCP handle's fd, cached on the handle: Node's `fd` accessor is a call into C++. */
 const kFd = Symbol('socket-keepalive fd');
 
+/** The runtime this process runs on, as its users call it. */
+export const RUNTIME = process.versions.bun !== undefined ? 'Bun' : process.versions.deno !== undefined ? 'Deno' : 'Node.js';
+
+/** Whether this runtime's socket handles hide their file descriptors (Deno). */
+const DESCRIPTORS_HIDDEN = process.versions.deno !== undefined;
+
+let warnedUnreachable = false;
+
+/**
+ * Reports, once per thread, a connected socket or a listening server whose descriptor
+ * could not be found: it keeps the runtime's settings and stays usable.
+ */
+function reportUnreachable(what: string, addresses: string): void {
+  if (warnedUnreachable) return;
+  warnedUnreachable = true;
+  warnNotApplied(
+    what,
+    `${RUNTIME} exposes no file descriptor on its sockets, and none of this process's descriptors has the addresses ` +
+      `${addresses}. It keeps ${RUNTIME}'s keepalive settings and stays usable; further such sockets are not reported`,
+  );
+}
+
+/**
+ * The fd of a socket (with `remote`) or listener (without) whose handle hides it, found
+ * from its addresses; cached on the handle, and given back to the lookup at `owner`'s
+ * 'close'. -1, with one warning, when no descriptor matches.
+ */
+function fdByAddress(
+  handle: NodeHandle & { [kFd]?: number },
+  owner: net.Socket | net.Server,
+  local: net.AddressInfo,
+  remote: { address: string; port: number } | null,
+): number {
+  const fd = binding().findSocket(local.address, local.port, remote?.address ?? '', remote?.port ?? 0);
+  const addresses = `${local.address}:${local.port}${remote === null ? '' : ` -> ${remote.address}:${remote.port}`}`;
+  if (fd < 0) {
+    reportUnreachable(remote === null ? 'the listening socket of a server' : 'a socket', addresses);
+    return -1;
+  }
+  handle[kFd] = fd;
+  (owner as net.Socket).once('close', () => binding().forgetSocket(fd));
+  return fd;
+}
+
+/** {@link fdByAddress} for a connected socket; -1 while it is not connected. */
+function socketFdByAddress(socket: net.Socket, handle: NodeHandle & { [kFd]?: number }): number {
+  const cached = handle[kFd];
+  if (cached !== undefined) return cached;
+  if (socket.connecting) return -1;
+  const { localAddress, localPort, remoteAddress, remotePort } = socket;
+  if (localAddress === undefined || localPort === undefined || remoteAddress === undefined || remotePort === undefined) return -1;
+  return fdByAddress(handle, socket, { address: localAddress, port: localPort, family: '' }, { address: remoteAddress, port: remotePort });
+}
+
 /**
  * The fd of a libuv handle, -1 while it has none. A non-negative fd is cached: it stays
  * the handle's until the handle is closed, and Node drops a closed handle.
@@ -164,7 +225,7 @@ export function socketDescriptor(socket: net.Socket): Descriptor {
   if (handle.constructor !== TcpHandle && handle._parent !== undefined) handle = handle._parent;
   const kind = handleKind(handle);
   if (kind === PIPE) throw notTcp(socket);
-  found.fd = fdOf(handle);
+  found.fd = DESCRIPTORS_HIDDEN ? socketFdByAddress(socket, handle) : fdOf(handle);
   found.knownTcp = found.fd >= 0 && kind === TCP;
   return found;
 }
@@ -185,15 +246,37 @@ export const UNIX_LISTENER = -2;
  * hands each accepted connection to a worker.
  */
 export const LISTENER_IN_PRIMARY = -3;
+/**
+ * {@link listenerOf}: the runtime hides the listening socket's descriptor and none of
+ * the process's descriptors listens on the server's address (reported once as a warning).
+ */
+export const UNREACHABLE_LISTENER = -4;
 
-/** The fd of a server's listening TCP socket, or one of the negative kinds above. */
+/**
+ * The fd of a server's listening TCP socket, or one of the negative kinds above. Besides
+ * Node's libuv handles: Bun's server handle, a plain object with an `fd`, and Deno's,
+ * whose descriptor is found by the server's address.
+ */
 export function listenerOf(server: net.Server): number {
   const handle = (server as unknown as Internals)._handle;
   if (handle == null) return NOT_LISTENING;
   const kind = handleKind(handle);
   if (kind === TCP) return fdOf(handle); // NOT_LISTENING while it has none
   if (kind === PIPE) return UNIX_LISTENER;
+  if (typeof handle.fd === 'number' || DESCRIPTORS_HIDDEN) return otherRuntimeListener(server, handle);
   return cluster.isWorker ? LISTENER_IN_PRIMARY : NOT_LISTENING;
+}
+
+/** {@link listenerOf} for a handle that is not libuv's: Bun's (with an fd) or Deno's (without). */
+function otherRuntimeListener(server: net.Server, handle: NodeHandle & { [kFd]?: number }): number {
+  const address = server.address();
+  if (address === null) return NOT_LISTENING;
+  if (typeof address === 'string') return UNIX_LISTENER;
+  if (!DESCRIPTORS_HIDDEN) return fdOf(handle);
+  const cached = handle[kFd];
+  if (cached !== undefined) return cached;
+  const fd = fdByAddress(handle, server, address, null);
+  return fd < 0 ? UNREACHABLE_LISTENER : fd;
 }
 
 /** The error for reading a server whose listener is not a TCP socket of this process. */
@@ -207,7 +290,12 @@ export function listenerError(server: net.Server, listener: number): Error {
       server,
     );
   }
+  if (listener === UNREACHABLE_LISTENER) return unreachable('the listening socket of this server');
   return serverNotRunning();
+}
+
+function unreachable(what: string): Error {
+  return systemError('ENOTSUP', 'getsockopt', `${RUNTIME} exposes no file descriptor for ${what}, and none of this process's descriptors matched its addresses`);
 }
 
 /**
@@ -234,6 +322,7 @@ export function readableDescriptor(target: unknown): Descriptor {
   if (socket.destroyed) throw socketClosed();
   const descriptor = socketDescriptor(socket);
   if (descriptor.fd >= 0) return descriptor;
+  if (DESCRIPTORS_HIDDEN && !socket.connecting && socket.remoteAddress !== undefined) throw unreachable('this socket');
   throw systemError('ENOTCONN', 'getsockopt', "the socket has no file descriptor until it connects; read it after 'connect'");
 }
 
