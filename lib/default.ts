@@ -4,7 +4,7 @@ import { invalidArgType } from './errors.js';
 import { KernelSettings, type KeepAliveOptions, UNSET, validateInto } from './options.js';
 import { tuneServer } from './server.js';
 import { onUntunedConnect, tuneSocket } from './socket.js';
-import { isUnixDomain, listenerOf, NOT_LISTENING, UNIX_LISTENER } from './target.js';
+import { isUnixDomain, listenerOf, NOT_LISTENING, serverClasses, UNIX_LISTENER } from './target.js';
 import { serverTuningOf, socketTuningOf } from './tuning.js';
 
 /** How the process-wide default is applied; see {@link setDefaultKeepAlive}. */
@@ -102,12 +102,14 @@ function installHooks(): void {
   onUntunedConnect((socket) => {
     if (current !== null) socket.prependListener('connect', tuneAtConnect);
   });
-  const listen = net.Server.prototype.listen;
-  net.Server.prototype.listen = function listenWithDefaultKeepAlive(this: net.Server) {
-    if (current !== null && current.servers) this.prependListener('listening', tuneAtListening);
-    // eslint-disable-next-line prefer-rest-params -- every call form passes through unchanged
-    return Reflect.apply(listen, this, arguments) as net.Server;
-  } as typeof listen;
+  for (const { prototype } of serverClasses()) {
+    const listen = prototype.listen;
+    prototype.listen = function listenWithDefaultKeepAlive(this: net.Server) {
+      if (current !== null && current.servers) this.prependListener('listening', tuneAtListening);
+      // eslint-disable-next-line prefer-rest-params -- every call form passes through unchanged
+      return Reflect.apply(listen, this, arguments) as net.Server;
+    } as typeof listen;
+  }
 }
 
 /** Validated settings back in the API's units, for {@link getDefaultKeepAlive}. */

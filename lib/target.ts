@@ -65,6 +65,7 @@ export function targetKind(target: unknown): number {
   }
   if (target instanceof net.Server) return SERVER;
   if (isHttp2Session(target)) return SESSION;
+  if (FINDS_BY_ADDRESS && isOtherServer(target)) return SERVER;
   throw invalidArgType('target', TARGET_TYPES, target);
 }
 
@@ -106,8 +107,35 @@ const kFd = Symbol('socket-keepalive fd');
 /** The runtime this process runs on, as its users call it. */
 export const RUNTIME = process.versions.bun !== undefined ? 'Bun' : process.versions.deno !== undefined ? 'Deno' : 'Node.js';
 
-/** Whether this runtime's socket handles hide their file descriptors (Deno). */
-const DESCRIPTORS_HIDDEN = process.versions.deno !== undefined;
+/**
+ * Whether descriptors the runtime does not show are found from the socket's addresses:
+ * on Deno (whose handles have no `fd`) and Bun (whose http.Server has no handle at all,
+ * nor have the sockets it accepts).
+ */
+const FINDS_BY_ADDRESS = RUNTIME !== 'Node.js';
+
+/**
+ * The server classes whose `listen` the process-wide default wraps: net.Server, and on
+ * Bun http.Server too (https.Server extends it), which is not a net.Server there.
+ */
+export function serverClasses(): { prototype: { listen: net.Server['listen'] } }[] {
+  if (RUNTIME !== 'Bun') return [net.Server];
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only on Bun
+  const http = require('node:http') as typeof import('node:http');
+  return http.Server.prototype instanceof net.Server ? [net.Server] : [net.Server, http.Server];
+}
+
+/** A server of another class than net.Server (Bun's http.Server): an emitter that listens and has an address. */
+function isOtherServer(value: unknown): value is net.Server {
+  const server = value as Partial<net.Server> | null;
+  return (
+    typeof server === 'object' &&
+    server !== null &&
+    typeof server.listen === 'function' &&
+    typeof server.address === 'function' &&
+    typeof server.prependListener === 'function'
+  );
+}
 
 let warnedUnreachable = false;
 
@@ -120,7 +148,7 @@ function reportUnreachable(what: string, addresses: string): void {
   warnedUnreachable = true;
   warnNotApplied(
     what,
-    `${RUNTIME} exposes no file descriptor on its sockets, and none of this process's descriptors has the addresses ` +
+    `${RUNTIME} exposes no file descriptor for it, and none of this process's descriptors has the addresses ` +
       `${addresses}. It keeps ${RUNTIME}'s keepalive settings and stays usable; further such sockets are not reported`,
   );
 }
@@ -147,14 +175,17 @@ function fdByAddress(
   return fd;
 }
 
-/** {@link fdByAddress} for a connected socket; -1 while it is not connected. */
-function socketFdByAddress(socket: net.Socket, handle: NodeHandle & { [kFd]?: number }): number {
-  const cached = handle[kFd];
+/**
+ * {@link fdByAddress} for a connected socket, cached on `holder` (its handle, or the
+ * socket where it has none); -1 while it is not connected, and once it is destroyed.
+ */
+function socketFdByAddress(socket: net.Socket, holder: NodeHandle & { [kFd]?: number }): number {
+  const cached = holder[kFd];
   if (cached !== undefined) return cached;
-  if (socket.connecting) return -1;
+  if (socket.connecting || socket.destroyed) return -1;
   const { localAddress, localPort, remoteAddress, remotePort } = socket;
   if (localAddress === undefined || localPort === undefined || remoteAddress === undefined || remotePort === undefined) return -1;
-  return fdByAddress(handle, socket, { address: localAddress, port: localPort, family: '' }, { address: remoteAddress, port: remotePort });
+  return fdByAddress(holder, socket, { address: localAddress, port: localPort, family: '' }, { address: remoteAddress, port: remotePort });
 }
 
 /**
@@ -221,11 +252,14 @@ export function socketDescriptor(socket: net.Socket): Descriptor {
   let handle = (socket as Internals)._handle;
   found.fd = -1;
   found.knownTcp = false;
-  if (handle == null) return found;
+  if (handle == null) {
+    if (FINDS_BY_ADDRESS) found.fd = socketFdByAddress(socket, socket as NodeHandle);
+    return found;
+  }
   if (handle.constructor !== TcpHandle && handle._parent !== undefined) handle = handle._parent;
   const kind = handleKind(handle);
   if (kind === PIPE) throw notTcp(socket);
-  found.fd = DESCRIPTORS_HIDDEN ? socketFdByAddress(socket, handle) : fdOf(handle);
+  found.fd = typeof handle.fd !== 'number' && FINDS_BY_ADDRESS ? socketFdByAddress(socket, handle) : fdOf(handle);
   found.knownTcp = found.fd >= 0 && kind === TCP;
   return found;
 }
@@ -259,23 +293,27 @@ export const UNREACHABLE_LISTENER = -4;
  */
 export function listenerOf(server: net.Server): number {
   const handle = (server as unknown as Internals)._handle;
-  if (handle == null) return NOT_LISTENING;
+  if (handle == null) return FINDS_BY_ADDRESS ? otherRuntimeListener(server, server as NodeHandle) : NOT_LISTENING;
   const kind = handleKind(handle);
   if (kind === TCP) return fdOf(handle); // NOT_LISTENING while it has none
   if (kind === PIPE) return UNIX_LISTENER;
-  if (typeof handle.fd === 'number' || DESCRIPTORS_HIDDEN) return otherRuntimeListener(server, handle);
+  if (FINDS_BY_ADDRESS) return otherRuntimeListener(server, handle);
   return cluster.isWorker ? LISTENER_IN_PRIMARY : NOT_LISTENING;
 }
 
-/** {@link listenerOf} for a handle that is not libuv's: Bun's (with an fd) or Deno's (without). */
-function otherRuntimeListener(server: net.Server, handle: NodeHandle & { [kFd]?: number }): number {
+/**
+ * {@link listenerOf} on Bun and Deno: the `fd` of the handle where it has one (Bun's
+ * net.Server), else the descriptor listening on the server's address, cached on
+ * `holder` (the handle, or the server where it has none: Bun's http.Server).
+ */
+function otherRuntimeListener(server: net.Server, holder: NodeHandle & { [kFd]?: number }): number {
   const address = server.address();
   if (address === null) return NOT_LISTENING;
   if (typeof address === 'string') return UNIX_LISTENER;
-  if (!DESCRIPTORS_HIDDEN) return fdOf(handle);
-  const cached = handle[kFd];
+  if (typeof holder.fd === 'number') return fdOf(holder);
+  const cached = holder[kFd];
   if (cached !== undefined) return cached;
-  const fd = fdByAddress(handle, server, address, null);
+  const fd = fdByAddress(holder, server, address, null);
   return fd < 0 ? UNREACHABLE_LISTENER : fd;
 }
 
@@ -322,7 +360,7 @@ export function readableDescriptor(target: unknown): Descriptor {
   if (socket.destroyed) throw socketClosed();
   const descriptor = socketDescriptor(socket);
   if (descriptor.fd >= 0) return descriptor;
-  if (DESCRIPTORS_HIDDEN && !socket.connecting && socket.remoteAddress !== undefined) throw unreachable('this socket');
+  if (FINDS_BY_ADDRESS && !socket.connecting && socket.remoteAddress !== undefined) throw unreachable('this socket');
   throw systemError('ENOTCONN', 'getsockopt', "the socket has no file descriptor until it connects; read it after 'connect'");
 }
 

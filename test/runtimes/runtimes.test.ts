@@ -19,6 +19,7 @@ import { cliPath } from '../helpers/run.js';
 import { nestedEnv, root } from '../helpers/tree.js';
 
 const probe = path.join(__dirname, 'fixtures', 'probe.cjs');
+const tlsHttp = path.join(__dirname, 'fixtures', 'tls-http.cjs');
 const library = path.join(root, 'dist', 'index.js');
 const register = path.join(root, 'dist', 'register.js');
 
@@ -204,6 +205,29 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
       expect(JSON.parse(output)).toMatchObject({ enable: true, idle: 11_000 });
     });
 
+    test.each(['code', 'default'])('TLS and HTTP, tuned in %s: servers, what they accept, a TLS client, an agent', async (place) => {
+      const report = await runProbe(command(tlsHttp, spec({ library, options: RUN_DEFAULT, place })));
+      const { tlsListener, tlsClient, httpListener, agentClient, answered, warnings, errors } = report as unknown as Record<string, unknown>;
+      expect({ answered, warnings, errors }).toEqual({ answered: 200, warnings: [], errors: [] });
+      const state = (local: unknown, peer: unknown) => report.sockets.find((socket) => socket.local === local && socket.peer === peer)?.keepAlive;
+      const listener = (local: unknown) => report.sockets.find((socket) => socket.state === 'LISTEN' && socket.local === local)?.keepAlive;
+      expect({
+        tlsListener: listener(tlsListener),
+        tlsClient: state(tlsClient, tlsListener),
+        tlsAccepted: state(tlsListener, tlsClient),
+        httpListener: listener(httpListener),
+        agentClient: state(agentClient, httpListener),
+        httpAccepted: state(httpListener, agentClient),
+      }).toEqual({
+        tlsListener: on(RUN_DEFAULT),
+        tlsClient: on(RUN_DEFAULT),
+        tlsAccepted: on(RUN_DEFAULT),
+        httpListener: on(RUN_DEFAULT),
+        agentClient: on(RUN_DEFAULT),
+        httpAccepted: on(RUN_DEFAULT),
+      });
+    });
+
     // Only Deno hides descriptors: there the library finds them from the socket's addresses.
     if (runtime.name !== 'Deno') return;
 
@@ -217,7 +241,7 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
       for (const client of Object.values(report.clients)) expect(client.echoed).toBe(true);
       expect(report.errors).toEqual([]);
       expect(report.warnings).toHaveLength(1);
-      expect(report.warnings[0]).toMatch(/^SOCKET_KEEPALIVE_NOT_APPLIED: .*Deno exposes no file descriptor on its sockets.*127\.0\.0\.1:\d+ -> 127\.0\.0\.1:1\b/);
+      expect(report.warnings[0]).toMatch(/^SOCKET_KEEPALIVE_NOT_APPLIED: .*Deno exposes no file descriptor for it.*127\.0\.0\.1:\d+ -> 127\.0\.0\.1:1\b/);
       expect(kernelState(report, 'lost').client).toEqual(UNTUNED);
       expect(kernelState(report, 'lost too').client).toEqual(UNTUNED);
       expect(kernelState(report, 'found').client).toEqual(on(AFTER));
