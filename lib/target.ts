@@ -94,7 +94,8 @@ function handleKind(handle: NodeHandle): number {
     TcpHandle = handleClass;
     return TCP;
   }
-  if (PipeHandle === undefined && handleClass.name === 'Pipe') {
+  // Deno calls its pipe handle class PipeWrap.
+  if (PipeHandle === undefined && (handleClass.name === 'Pipe' || handleClass.name === 'PipeWrap')) {
     PipeHandle = handleClass;
     return PIPE;
   }
@@ -264,10 +265,15 @@ export function socketDescriptor(socket: net.Socket): Descriptor {
   return found;
 }
 
-/** True when `socket` (or the socket under it) is a Unix domain socket or pipe. */
+/**
+ * True when `socket` (or the socket under it) is a Unix domain socket or pipe. On Bun,
+ * whose handles are all plain objects, that is a connected socket without an IP peer.
+ */
 export function isUnixDomain(socket: net.Socket): boolean {
-  const handle = (tcpSocketOf(socket) as Internals)._handle;
-  return handle != null && handleKind(handle._parent ?? handle) === PIPE;
+  const tcpSocket = tcpSocketOf(socket);
+  const handle = (tcpSocket as Internals)._handle;
+  if (handle != null && handleKind(handle._parent ?? handle) === PIPE) return true;
+  return RUNTIME === 'Bun' && !tcpSocket.connecting && typeof tcpSocket.remoteAddress !== 'string';
 }
 
 /** {@link listenerOf}: the server is not listening. */

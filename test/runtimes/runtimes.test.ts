@@ -228,6 +228,35 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
       });
     });
 
+    test('a Unix domain socket under the default is left alone, working, with nothing reported', async () => {
+      const app = path.join(work, `unix-${runtime.name}.cjs`);
+      const socketPath = path.join(work, `${runtime.name}.sock`);
+      fs.writeFileSync(
+        app,
+        `const net = require('node:net');
+const warnings = [];
+process.on('warning', (warning) => warnings.push(warning.code + ': ' + warning.message));
+require(${JSON.stringify(library)}).setDefaultKeepAlive(${JSON.stringify(RUN_DEFAULT)});
+const server = net.createServer((socket) => socket.pipe(socket)).listen(${JSON.stringify(socketPath)}, () => {
+  const client = net.connect(${JSON.stringify(socketPath)}, () => client.write('ping'));
+  client.on('error', (error) => warnings.push('error: ' + error.message));
+  client.once('data', (data) => {
+    console.log(JSON.stringify({ echoed: data.toString(), warnings }));
+    client.destroy();
+    server.close();
+  });
+});
+`,
+      );
+      const child = spawn(binary, [...runtime.run, app], { cwd: work, env: nestedEnv(), stdio: 'pipe' });
+      let output = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+      const [code] = await once(child, 'exit');
+      expect({ code, output }).toMatchObject({ code: 0 });
+      expect(JSON.parse(output)).toEqual({ echoed: 'ping', warnings: [] });
+    });
+
     // Only Deno hides descriptors: there the library finds them from the socket's addresses.
     if (runtime.name !== 'Deno') return;
 
