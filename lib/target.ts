@@ -6,8 +6,9 @@
  * classes, `socket.server`, `server.keepAlive`, Node's keepalive flag, the cluster
  * round-robin handle); everything else asks it.
  *
- * Other runtimes: Bun's handles carry an `fd` too (its server handle is a plain object
- * with one). Deno's expose none: there the descriptor is found from the socket's
+ * Other runtimes: Bun's handles carry an `fd` too (its net.Server handle is a plain
+ * object with one), but its http.Server and the sockets that accepts have no handle,
+ * and Deno's handles have no `fd`: there the descriptor is found from the socket's
  * addresses (native/socket-lookup.h), and where even that fails the socket is left as
  * the runtime made it, with one process warning.
  * @packageDocumentation
@@ -172,7 +173,11 @@ function fdByAddress(
     return -1;
   }
   handle[kFd] = fd;
-  (owner as net.Socket).once('close', () => binding().forgetSocket(fd));
+  // The holder may be a server that listens again (Bun's http.Server has no handle to drop).
+  (owner as net.Socket).once('close', () => {
+    delete handle[kFd];
+    binding().forgetSocket(fd);
+  });
   return fd;
 }
 
@@ -260,7 +265,8 @@ export function socketDescriptor(socket: net.Socket): Descriptor {
   if (handle.constructor !== TcpHandle && handle._parent !== undefined) handle = handle._parent;
   const kind = handleKind(handle);
   if (kind === PIPE) throw notTcp(socket);
-  found.fd = typeof handle.fd !== 'number' && FINDS_BY_ADDRESS ? socketFdByAddress(socket, handle) : fdOf(handle);
+  // FINDS_BY_ADDRESS first: on Node, reading `fd` is a call into C++ that fdOf caches.
+  found.fd = FINDS_BY_ADDRESS && typeof handle.fd !== 'number' ? socketFdByAddress(socket, handle) : fdOf(handle);
   found.knownTcp = found.fd >= 0 && kind === TCP;
   return found;
 }
@@ -338,6 +344,7 @@ export function listenerError(server: net.Server, listener: number): Error {
   return serverNotRunning();
 }
 
+/** The error for reading a socket or listener whose descriptor the runtime hides and the lookup did not find. */
 function unreachable(what: string): Error {
   return systemError('ENOTSUP', 'getsockopt', `${RUNTIME} exposes no file descriptor for ${what}, and none of this process's descriptors matched its addresses`);
 }
