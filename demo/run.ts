@@ -1,6 +1,7 @@
 /** `socket-keepalive run`: runs a command with keepalive on every TCP connection of its Node processes. */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
+import path from 'node:path';
 import { DEFAULT_PRELOAD_OPTIONS, type KeepAliveSetting, keepAliveEnvironment, parseKeepAliveSetting } from 'socket-keepalive';
 import { parse, UsageError } from './args.js';
 import { KEEPALIVE_FLAG_SPEC, keepAliveFlags } from './server.js';
@@ -15,7 +16,11 @@ an idle connection once a keepalive probe is out, and one with data in flight).
 Worker threads and the Node.js child processes it starts are covered too.
 
 It sets SOCKET_KEEPALIVE and adds "--require <absolute path of socket-keepalive/register>"
-to NODE_OPTIONS for the command. Processes that are not Node.js ignore both.
+to NODE_OPTIONS and "--preload=<that path>" to BUN_OPTIONS (Bun reads those instead) for
+the command. Deno reads neither: "run -- deno run|serve|test|bench|eval ..." puts
+--preload=<that path> after the subcommand (the preload then needs --allow-read,
+--allow-env and --allow-ffi, e.g. -A); other deno commands are refused. Processes that
+are not Node.js, Bun or Deno ignore all of it.
 
 Options:
   --idle MS              ms of silence before the first probe, whole seconds (default 10000)
@@ -34,6 +39,29 @@ the defaults; options given then replace its fields one by one, and run says whi
 Signals (INT, TERM, HUP, QUIT, USR1, USR2) are passed to the command. Exit codes: the
 command's own (128 + signal number when a signal ends it), 2 bad arguments, 127 the
 command cannot be started.`;
+
+/** The deno subcommands that take --preload. */
+const DENO_PRELOAD_SUBCOMMANDS = new Set(['run', 'serve', 'test', 'bench', 'eval', 'repl']);
+
+/**
+ * `command` as it must start for its runtime to run the preload: Node.js and Bun read it
+ * from the environment, Deno only from --preload after its subcommand.
+ */
+function withRuntimePreload(command: string[], environment: { BUN_OPTIONS?: string }): string[] {
+  const register = require.resolve('socket-keepalive/register');
+  const program = path.basename(command[0]);
+  if (program === 'bun' && environment.BUN_OPTIONS === undefined) {
+    throw new UsageError(`Bun reads the preload from BUN_OPTIONS, which cannot hold the path ${register} (it contains whitespace)`);
+  }
+  if (program !== 'deno') return command;
+  if (!DENO_PRELOAD_SUBCOMMANDS.has(command[1])) {
+    throw new UsageError(
+      `Deno reads no preload from the environment, and "deno ${command[1] ?? ''}" takes no --preload: ` +
+        'give deno run, serve, test, bench or eval, e.g. socket-keepalive run -- deno run -A app.js',
+    );
+  }
+  return [command[0], command[1], `--preload=${register}`, ...command.slice(2)];
+}
 
 const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 const VALUE_FLAGS = new Set(['--idle', '--interval', '--count', '--user-timeout', '--report']);
@@ -79,7 +107,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const written = (field: string) => new RegExp(`(^|,)\\s*${field}\\s*=`).test(process.env.SOCKET_KEEPALIVE ?? '');
   const given = [...Object.keys(flags), ...(values['no-servers'] ? ['servers'] : []), ...(report !== undefined ? ['report'] : [])];
   const replaced = process.env.SOCKET_KEEPALIVE?.trim() === 'off' ? ['off'] : given.filter(written);
-  let environment: { NODE_OPTIONS: string; SOCKET_KEEPALIVE: string };
+  let environment: ReturnType<typeof keepAliveEnvironment>;
   try {
     environment = keepAliveEnvironment(
       { ...(inherited?.options ?? DEFAULT_PRELOAD_OPTIONS), ...flags },
@@ -91,10 +119,11 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (!values.quiet) {
     if (replaced[0] === 'off') console.error('socket-keepalive run: the inherited SOCKET_KEEPALIVE=off is replaced: run applies keepalive');
     else if (replaced.length > 0) console.error(`socket-keepalive run: the options given replace ${replaced.join(', ')} of the inherited SOCKET_KEEPALIVE=${process.env.SOCKET_KEEPALIVE}`);
-    console.error(`socket-keepalive run: SOCKET_KEEPALIVE=${environment.SOCKET_KEEPALIVE} ${command.join(' ')}`);
   }
+  const started = withRuntimePreload(command, environment);
+  if (!values.quiet) console.error(`socket-keepalive run: SOCKET_KEEPALIVE=${environment.SOCKET_KEEPALIVE} ${started.join(' ')}`);
 
-  const child = spawn(command[0], command.slice(1), { stdio: 'inherit', env: { ...process.env, ...environment } });
+  const child = spawn(started[0], started.slice(1), { stdio: 'inherit', env: { ...process.env, ...environment } });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
   return new Promise<number>((resolve) => {

@@ -28,6 +28,13 @@ export interface Binding {
   pidfdOpen(pid: number): number;
   /** pidfd_getfd(2): a duplicate, in this process, of `targetFd` of the pidfd's process. */
   pidfdGetfd(pidfd: number, targetFd: number): number;
+  /**
+   * The fd of this process's TCP socket with these addresses (`remoteAddress` '' for a
+   * listener), or `-errno` (-ENOENT: none matches); native/socket-lookup.h.
+   */
+  findSocket(localAddress: string, localPort: number, remoteAddress: string, remotePort: number): number;
+  /** Frees an fd number found by findSocket, for the next lookups, when its socket closes. */
+  forgetSocket(fd: number): void;
   /** Which way setKeepAlive reaches the kernel in this thread. */
   kernelPath(): 'io_uring' | 'syscalls';
 }

@@ -118,10 +118,26 @@ export function nodeOptionsWithRegister(nodeOptions: string | undefined): string
 }
 
 /**
- * The environment variables that make a Node.js process, its worker threads and the
- * Node.js processes it starts in turn, run with `options` as their default (see
- * {@link setDefaultKeepAlive}) without a code change: `SOCKET_KEEPALIVE`, and
- * `NODE_OPTIONS` (from `env`) with `--require <absolute path of socket-keepalive/register>`.
+ * `bunOptions` (a BUN_OPTIONS value, which Bun reads instead of NODE_OPTIONS) with
+ * `--preload=<absolute path of the preload>` appended, unless it is there already. Bun
+ * splits BUN_OPTIONS at whitespace and takes quotes literally: `undefined` when the
+ * path holds whitespace and cannot be written there.
+ */
+export function bunOptionsWithRegister(bunOptions: string | undefined): string | undefined {
+  if (/\s/.test(REGISTER_PATH)) return undefined;
+  const preload = `--preload=${REGISTER_PATH}`;
+  if (bunOptions?.includes(preload)) return bunOptions;
+  return bunOptions?.trim() ? `${bunOptions.trim()} ${preload}` : preload;
+}
+
+/**
+ * The environment variables that make a Node.js or Bun process, its worker threads and
+ * the processes it starts in turn, run with `options` as their default (see
+ * {@link setDefaultKeepAlive}) without a code change: `SOCKET_KEEPALIVE`, `NODE_OPTIONS`
+ * (from `env`) with `--require <absolute path of socket-keepalive/register>`, and
+ * `BUN_OPTIONS` (from `env`) with `--preload=<that path>` (left out when the path holds
+ * whitespace, which BUN_OPTIONS cannot carry). Deno reads neither: give it
+ * `deno run --preload <path>`.
  * `options` are validated like {@link setKeepAlive}'s; `enable` cannot be given.
  * `settings.report` (`'text'` or `'json'`) has each process write a line on stderr for
  * each dead peer it finds (see {@link DEAD_PEER_CHANNEL}).
@@ -135,7 +151,7 @@ export function keepAliveEnvironment(
   options: Omit<KeepAliveOptions, 'enable'>,
   settings: { servers?: boolean; report?: ReportFormat } = {},
   env: NodeJS.ProcessEnv = process.env,
-): { NODE_OPTIONS: string; SOCKET_KEEPALIVE: string } {
+): { NODE_OPTIONS: string; BUN_OPTIONS?: string; SOCKET_KEEPALIVE: string } {
   validateInto(options, new KernelSettings());
   if ((options as KeepAliveOptions).enable !== undefined) {
     throw invalidArgValue('options.enable', 'cannot be part of a default in the environment: leave it out', (options as KeepAliveOptions).enable);
@@ -152,5 +168,11 @@ export function keepAliveEnvironment(
     throw invalidArgValue('options', 'sets no keepalive option: give idle, interval, count or userTimeout', options);
   }
   const text = formatKeepAliveSetting(options, settings.servers ?? true, settings.report);
-  return { NODE_OPTIONS: nodeOptionsWithRegister(env.NODE_OPTIONS), SOCKET_KEEPALIVE: text };
+  const environment: { NODE_OPTIONS: string; BUN_OPTIONS?: string; SOCKET_KEEPALIVE: string } = {
+    NODE_OPTIONS: nodeOptionsWithRegister(env.NODE_OPTIONS),
+    SOCKET_KEEPALIVE: text,
+  };
+  const bunOptions = bunOptionsWithRegister(env.BUN_OPTIONS);
+  if (bunOptions !== undefined) environment.BUN_OPTIONS = bunOptions;
+  return environment;
 }

@@ -21,13 +21,14 @@ import net from 'node:net';
 import { reportDeadPeer } from './dead-peer.js';
 import { failSocket } from './failures.js';
 import type { KernelSettings } from './options.js';
-import { acceptingServerOf, nodeKeepAliveSetting, socketDescriptor, tcpSocketOf } from './target.js';
+import { acceptingServerOf, nodeKeepAliveSetting, serverClasses, socketDescriptor, tcpSocketOf } from './target.js';
 import { applyRestore, applySettings, serverTuningOf, type SocketTuning, socketTuningOf } from './tuning.js';
 
 let nodeSetKeepAlive: net.Socket['setKeepAlive'] | undefined;
 let nodeConnect: net.Socket['connect'] | undefined;
 let nodeDestroy: ((error: Error | null, callback: (error?: Error | null) => void) => void) | undefined;
-let nodeListen: net.Server['listen'] | undefined;
+/** Each server class's own `listen` (Bun's http.Server is not a net.Server). */
+const nodeListens = new Map<object, net.Server['listen']>();
 let untunedConnectHook: ((socket: net.Socket) => void) | undefined;
 let listenHook: ((server: net.Server) => void) | undefined;
 
@@ -39,11 +40,13 @@ export function wrapPrototypes(): void {
   nodeSetKeepAlive = net.Socket.prototype.setKeepAlive;
   nodeConnect = net.Socket.prototype.connect;
   nodeDestroy = (net.Socket.prototype as unknown as Destroyable)._destroy;
-  nodeListen = net.Server.prototype.listen;
   net.Socket.prototype.setKeepAlive = setKeepAliveKeepingTuning;
   net.Socket.prototype.connect = connectKeepingTuning as net.Socket['connect'];
   (net.Socket.prototype as unknown as Destroyable)._destroy = destroyReportingDeadPeer;
-  net.Server.prototype.listen = listenWithHook as net.Server['listen'];
+  for (const { prototype } of serverClasses()) {
+    nodeListens.set(prototype, prototype.listen);
+    prototype.listen = listenWithHook as net.Server['listen'];
+  }
 }
 
 /**
@@ -63,7 +66,9 @@ export function onConnectAndListen(onUntunedConnect: (socket: net.Socket) => voi
  */
 export function applyOnConnect(this: net.Socket): void {
   try {
-    applySettings(socketDescriptor(this), socketTuningOf(this) as SocketTuning);
+    const descriptor = socketDescriptor(this);
+    if (descriptor.fd < 0) return; // a runtime that hides it; lib/target.ts has warned
+    applySettings(descriptor, socketTuningOf(this) as SocketTuning);
     notePeer(this);
   } catch (error) {
     failSocket(this, error);
@@ -96,11 +101,13 @@ function connectKeepingTuning(this: net.Socket): net.Socket {
   return Reflect.apply(nodeConnect as net.Socket['connect'], this, arguments) as net.Socket;
 }
 
-/** `net.Server.prototype.listen`: the process-wide default's hook, then Node's own. */
+/** `net.Server.prototype.listen` (and each other server class's): the process-wide default's hook, then the runtime's own. */
 function listenWithHook(this: net.Server): net.Server {
   if (listenHook !== undefined) listenHook(this);
+  let prototype = Object.getPrototypeOf(this);
+  while (!nodeListens.has(prototype)) prototype = Object.getPrototypeOf(prototype);
   // eslint-disable-next-line prefer-rest-params -- every call form passes through unchanged
-  return Reflect.apply(nodeListen as net.Server['listen'], this, arguments) as net.Server;
+  return Reflect.apply(nodeListens.get(prototype) as net.Server['listen'], this, arguments) as net.Server;
 }
 
 /**

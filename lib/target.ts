@@ -5,12 +5,20 @@
  * Node's internals (`_handle`, a TLS handle's `_parent`/`_parentWrap`, the libuv handle
  * classes, `socket.server`, `server.keepAlive`, Node's keepalive flag, the cluster
  * round-robin handle); everything else asks it.
+ *
+ * Other runtimes: Bun's handles carry an `fd` too (its net.Server handle is a plain
+ * object with one), but its http.Server and the sockets that accepts have no handle,
+ * and Deno's handles have no `fd`: there the descriptor is found from the socket's
+ * addresses (native/socket-lookup.h), and where even that fails the socket is left as
+ * the runtime made it, with one process warning.
  * @packageDocumentation
  */
 import cluster from 'node:cluster';
 import net from 'node:net';
 import type { Http2Session } from 'node:http2';
+import { binding } from './binding.js';
 import { invalidArgType, invalidArgValue, outOfRange, serverNotRunning, socketClosed, systemError } from './errors.js';
+import { warnNotApplied } from './failures.js';
 
 /**
  * What the functions of this library act on: a `net.Socket` (a `tls.TLSSocket` is one,
@@ -58,6 +66,7 @@ export function targetKind(target: unknown): number {
   }
   if (target instanceof net.Server) return SERVER;
   if (isHttp2Session(target)) return SESSION;
+  if (FINDS_BY_ADDRESS && isOtherServer(target)) return SERVER;
   throw invalidArgType('target', TARGET_TYPES, target);
 }
 
@@ -86,7 +95,8 @@ function handleKind(handle: NodeHandle): number {
     TcpHandle = handleClass;
     return TCP;
   }
-  if (PipeHandle === undefined && handleClass.name === 'Pipe') {
+  // Deno calls its pipe handle class PipeWrap.
+  if (PipeHandle === undefined && (handleClass.name === 'Pipe' || handleClass.name === 'PipeWrap')) {
     PipeHandle = handleClass;
     return PIPE;
   }
@@ -95,6 +105,94 @@ function handleKind(handle: NodeHandle): number {
 
 /** A TCP handle's fd, cached on the handle: Node's `fd` accessor is a call into C++. */
 const kFd = Symbol('socket-keepalive fd');
+
+/** The runtime this process runs on, as its users call it. */
+export const RUNTIME = process.versions.bun !== undefined ? 'Bun' : process.versions.deno !== undefined ? 'Deno' : 'Node.js';
+
+/**
+ * Whether descriptors the runtime does not show are found from the socket's addresses:
+ * on Deno (whose handles have no `fd`) and Bun (whose http.Server has no handle at all,
+ * nor have the sockets it accepts).
+ */
+const FINDS_BY_ADDRESS = RUNTIME !== 'Node.js';
+
+/**
+ * The server classes whose `listen` the process-wide default wraps: net.Server, and on
+ * Bun http.Server too (https.Server extends it), which is not a net.Server there.
+ */
+export function serverClasses(): { prototype: { listen: net.Server['listen'] } }[] {
+  if (RUNTIME !== 'Bun') return [net.Server];
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only on Bun
+  const http = require('node:http') as typeof import('node:http');
+  return http.Server.prototype instanceof net.Server ? [net.Server] : [net.Server, http.Server];
+}
+
+/** A server of another class than net.Server (Bun's http.Server): an emitter that listens and has an address. */
+function isOtherServer(value: unknown): value is net.Server {
+  const server = value as Partial<net.Server> | null;
+  return (
+    typeof server === 'object' &&
+    server !== null &&
+    typeof server.listen === 'function' &&
+    typeof server.address === 'function' &&
+    typeof server.prependListener === 'function'
+  );
+}
+
+let warnedUnreachable = false;
+
+/**
+ * Reports, once per thread, a connected socket or a listening server whose descriptor
+ * could not be found: it keeps the runtime's settings and stays usable.
+ */
+function reportUnreachable(what: string, addresses: string): void {
+  if (warnedUnreachable) return;
+  warnedUnreachable = true;
+  warnNotApplied(
+    what,
+    `${RUNTIME} exposes no file descriptor for it, and none of this process's descriptors has the addresses ` +
+      `${addresses}. It keeps ${RUNTIME}'s keepalive settings and stays usable; further such sockets are not reported`,
+  );
+}
+
+/**
+ * The fd of a socket (with `remote`) or listener (without) whose handle hides it, found
+ * from its addresses; cached on the handle, and given back to the lookup at `owner`'s
+ * 'close'. -1, with one warning, when no descriptor matches.
+ */
+function fdByAddress(
+  handle: NodeHandle & { [kFd]?: number },
+  owner: net.Socket | net.Server,
+  local: net.AddressInfo,
+  remote: { address: string; port: number } | null,
+): number {
+  const fd = binding().findSocket(local.address, local.port, remote?.address ?? '', remote?.port ?? 0);
+  const addresses = `${local.address}:${local.port}${remote === null ? '' : ` -> ${remote.address}:${remote.port}`}`;
+  if (fd < 0) {
+    reportUnreachable(remote === null ? 'the listening socket of a server' : 'a socket', addresses);
+    return -1;
+  }
+  handle[kFd] = fd;
+  // The holder may be a server that listens again (Bun's http.Server has no handle to drop).
+  (owner as net.Socket).once('close', () => {
+    delete handle[kFd];
+    binding().forgetSocket(fd);
+  });
+  return fd;
+}
+
+/**
+ * {@link fdByAddress} for a connected socket, cached on `holder` (its handle, or the
+ * socket where it has none); -1 while it is not connected, and once it is destroyed.
+ */
+function socketFdByAddress(socket: net.Socket, holder: NodeHandle & { [kFd]?: number }): number {
+  const cached = holder[kFd];
+  if (cached !== undefined) return cached;
+  if (socket.connecting || socket.destroyed) return -1;
+  const { localAddress, localPort, remoteAddress, remotePort } = socket;
+  if (localAddress === undefined || localPort === undefined || remoteAddress === undefined || remotePort === undefined) return -1;
+  return fdByAddress(holder, socket, { address: localAddress, port: localPort, family: '' }, { address: remoteAddress, port: remotePort });
+}
 
 /**
  * The fd of a libuv handle, -1 while it has none. A non-negative fd is cached: it stays
@@ -160,19 +258,28 @@ export function socketDescriptor(socket: net.Socket): Descriptor {
   let handle = (socket as Internals)._handle;
   found.fd = -1;
   found.knownTcp = false;
-  if (handle == null) return found;
+  if (handle == null) {
+    if (FINDS_BY_ADDRESS) found.fd = socketFdByAddress(socket, socket as NodeHandle);
+    return found;
+  }
   if (handle.constructor !== TcpHandle && handle._parent !== undefined) handle = handle._parent;
   const kind = handleKind(handle);
   if (kind === PIPE) throw notTcp(socket);
-  found.fd = fdOf(handle);
+  // FINDS_BY_ADDRESS first: on Node, reading `fd` is a call into C++ that fdOf caches.
+  found.fd = FINDS_BY_ADDRESS && typeof handle.fd !== 'number' ? socketFdByAddress(socket, handle) : fdOf(handle);
   found.knownTcp = found.fd >= 0 && kind === TCP;
   return found;
 }
 
-/** True when `socket` (or the socket under it) is a Unix domain socket or pipe. */
+/**
+ * True when `socket` (or the socket under it) is a Unix domain socket or pipe. On Bun,
+ * whose handles are all plain objects, that is a connected socket without an IP peer.
+ */
 export function isUnixDomain(socket: net.Socket): boolean {
-  const handle = (tcpSocketOf(socket) as Internals)._handle;
-  return handle != null && handleKind(handle._parent ?? handle) === PIPE;
+  const tcpSocket = tcpSocketOf(socket);
+  const handle = (tcpSocket as Internals)._handle;
+  if (handle != null && handleKind(handle._parent ?? handle) === PIPE) return true;
+  return RUNTIME === 'Bun' && !tcpSocket.connecting && typeof tcpSocket.remoteAddress !== 'string';
 }
 
 /** {@link listenerOf}: the server is not listening. */
@@ -185,15 +292,41 @@ export const UNIX_LISTENER = -2;
  * hands each accepted connection to a worker.
  */
 export const LISTENER_IN_PRIMARY = -3;
+/**
+ * {@link listenerOf}: the runtime hides the listening socket's descriptor and none of
+ * the process's descriptors listens on the server's address (reported once as a warning).
+ */
+export const UNREACHABLE_LISTENER = -4;
 
-/** The fd of a server's listening TCP socket, or one of the negative kinds above. */
+/**
+ * The fd of a server's listening TCP socket, or one of the negative kinds above. Besides
+ * Node's libuv handles: Bun's server handle, a plain object with an `fd`, and Deno's,
+ * whose descriptor is found by the server's address.
+ */
 export function listenerOf(server: net.Server): number {
   const handle = (server as unknown as Internals)._handle;
-  if (handle == null) return NOT_LISTENING;
+  if (handle == null) return FINDS_BY_ADDRESS ? otherRuntimeListener(server, server as NodeHandle) : NOT_LISTENING;
   const kind = handleKind(handle);
   if (kind === TCP) return fdOf(handle); // NOT_LISTENING while it has none
   if (kind === PIPE) return UNIX_LISTENER;
+  if (FINDS_BY_ADDRESS) return otherRuntimeListener(server, handle);
   return cluster.isWorker ? LISTENER_IN_PRIMARY : NOT_LISTENING;
+}
+
+/**
+ * {@link listenerOf} on Bun and Deno: the `fd` of the handle where it has one (Bun's
+ * net.Server), else the descriptor listening on the server's address, cached on
+ * `holder` (the handle, or the server where it has none: Bun's http.Server).
+ */
+function otherRuntimeListener(server: net.Server, holder: NodeHandle & { [kFd]?: number }): number {
+  const address = server.address();
+  if (address === null) return NOT_LISTENING;
+  if (typeof address === 'string') return UNIX_LISTENER;
+  if (typeof holder.fd === 'number') return fdOf(holder);
+  const cached = holder[kFd];
+  if (cached !== undefined) return cached;
+  const fd = fdByAddress(holder, server, address, null);
+  return fd < 0 ? UNREACHABLE_LISTENER : fd;
 }
 
 /** The error for reading a server whose listener is not a TCP socket of this process. */
@@ -207,7 +340,13 @@ export function listenerError(server: net.Server, listener: number): Error {
       server,
     );
   }
+  if (listener === UNREACHABLE_LISTENER) return unreachable('the listening socket of this server');
   return serverNotRunning();
+}
+
+/** The error for reading a socket or listener whose descriptor the runtime hides and the lookup did not find. */
+function unreachable(what: string): Error {
+  return systemError('ENOTSUP', 'getsockopt', `${RUNTIME} exposes no file descriptor for ${what}, and none of this process's descriptors matched its addresses`);
 }
 
 /**
@@ -234,6 +373,7 @@ export function readableDescriptor(target: unknown): Descriptor {
   if (socket.destroyed) throw socketClosed();
   const descriptor = socketDescriptor(socket);
   if (descriptor.fd >= 0) return descriptor;
+  if (FINDS_BY_ADDRESS && !socket.connecting && socket.remoteAddress !== undefined) throw unreachable('this socket');
   throw systemError('ENOTCONN', 'getsockopt', "the socket has no file descriptor until it connects; read it after 'connect'");
 }
 

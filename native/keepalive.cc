@@ -7,6 +7,7 @@
 #include <node_api.h>
 
 #include "keepalive.h"
+#include "socket-lookup.h"
 
 namespace keepalive {
 namespace {
@@ -134,6 +135,33 @@ napi_value PidfdGetfdCall(napi_env env, napi_callback_info info) {
   return Int(env, PidfdGetfd(pidfd, target_fd));
 }
 
+// findSocket(localAddress, localPort, remoteAddress, remotePort); remoteAddress '' for a listener.
+napi_value FindSocketCall(napi_env env, napi_callback_info info) {
+  Arguments arguments(env, info);
+  char local[64];
+  char remote[64];
+  int local_port;
+  int remote_port;
+  if (napi_get_value_string_utf8(env, arguments.values[0], local, sizeof(local), nullptr) != napi_ok ||
+      napi_get_value_string_utf8(env, arguments.values[2], remote, sizeof(remote), nullptr) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "addresses must be strings");
+    return nullptr;
+  }
+  if (!ReadInt(env, arguments.values[1], "localPort must be a number", &local_port) ||
+      !ReadInt(env, arguments.values[3], "remotePort must be a number", &remote_port)) {
+    return nullptr;
+  }
+  return Int(env, FindSocket(local, local_port, remote, remote_port));
+}
+
+// forgetSocket(fd)
+napi_value ForgetSocketCall(napi_env env, napi_callback_info info) {
+  Arguments arguments(env, info);
+  int fd;
+  if (ReadInt(env, arguments.values[0], "fd must be a number", &fd)) ForgetSocket(fd);
+  return nullptr;
+}
+
 // kernelPath(): 'io_uring' or 'syscalls', the way setKeepAlive reaches the kernel in
 // this thread (deciding it now if no setKeepAlive has yet).
 napi_value KernelPathCall(napi_env env, napi_callback_info) {
@@ -162,6 +190,8 @@ NAPI_MODULE_INIT() {
       {"getTcpInfo", nullptr, GetTcpInfo, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"pidfdOpen", nullptr, PidfdOpenCall, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"pidfdGetfd", nullptr, PidfdGetfdCall, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"findSocket", nullptr, FindSocketCall, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"forgetSocket", nullptr, ForgetSocketCall, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"kernelPath", nullptr, KernelPathCall, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   if (napi_define_properties(env, exports, sizeof(functions) / sizeof(functions[0]), functions) != napi_ok) {
