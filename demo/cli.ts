@@ -22,7 +22,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   client: async () => (await import('./client.js')).clientCommand,
   lab: async () => (await import('./lab/command.js')).labCommand,
   inspect: async () => (await import('./inspect.js')).inspectCommand,
-  run: async () => (await import('./run.js')).runCommand,
+  run: async () => (await import('./run-command.js')).runCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
