@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseDuration } from './duration.js';
 import { invalidArgType, invalidArgValue } from './errors.js';
 import { type KeepAliveOptions, validateOptions } from './options.js';
 
@@ -12,17 +13,8 @@ export interface KeepAliveSetting {
   servers: boolean;
 }
 
-const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const DURATION_FIELDS = new Set(['idle', 'interval', 'userTimeout']);
 const FIELDS = ['idle', 'interval', 'count', 'userTimeout', 'servers'];
-
-function parseDuration(field: string, text: string): number {
-  const match = /^(\d+)(ms|s|m|h)?$/.exec(text);
-  if (!match) {
-    throw invalidArgValue(field, `must be a duration: a whole number followed by ms, s, m or h (a bare number is ms), e.g. 10s`, text);
-  }
-  return Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms'];
-}
 
 /**
  * Parses a default written as `idle=10s,interval=2s,count=3,userTimeout=20s` (durations
@@ -51,7 +43,7 @@ export function parseKeepAliveSetting(text: string | undefined, variable = KEEPA
       if (value !== 'on' && value !== 'off') throw invalidArgValue(field, 'must be on or off', value);
       servers = value === 'on';
     } else if (DURATION_FIELDS.has(name)) {
-      options[name] = parseDuration(field, value);
+      options[name] = parseDuration(value, field);
     } else {
       if (!/^\d+$/.test(value)) throw invalidArgValue(field, 'must be a whole number', value);
       options[name] = Number(value);

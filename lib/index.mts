@@ -17,6 +17,7 @@ export {
   setDefaultKeepAlive,
   getDefaultKeepAlive,
   keepAliveEnvironment,
+  parseDuration,
   KEEPALIVE_LIMITS,
   setKeepAlive,
   getKeepAlive,

@@ -19,3 +19,4 @@ export {
   getDefaultKeepAlive,
 } from './default.js';
 export { keepAliveEnvironment } from './env-options.js';
+export { parseDuration } from './duration.js';
