@@ -1,4 +1,4 @@
-import net from 'node:net';
+import * as net from 'node:net';
 import { binding } from './binding.js';
 import { invalidArgType } from './errors.js';
 import { KernelSettings, type KeepAliveOptions, UNSET, validateInto } from './options.js';

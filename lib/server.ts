@@ -7,7 +7,7 @@
  * rule in lib/hooks.ts.
  * @packageDocumentation
  */
-import type net from 'node:net';
+import type * as net from 'node:net';
 import { failSocket, warnNotApplied } from './hooks.js';
 import type { KernelSettings } from './options.js';
 import { keepTuningAcrossNodeCalls } from './socket.js';

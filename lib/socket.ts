@@ -4,7 +4,7 @@
  * makes libuv overwrite idle, interval and count. Hooks follow the rule in lib/hooks.ts.
  * @packageDocumentation
  */
-import net from 'node:net';
+import * as net from 'node:net';
 import type { Http2Session } from 'node:http2';
 import { socketClosed } from './errors.js';
 import { failSocket } from './hooks.js';

@@ -8,7 +8,7 @@
  * @packageDocumentation
  */
 import cluster from 'node:cluster';
-import net from 'node:net';
+import * as net from 'node:net';
 import type { Http2Session } from 'node:http2';
 import { invalidArgType, invalidArgValue, outOfRange, serverNotRunning, socketClosed, systemError } from './errors.js';
 
