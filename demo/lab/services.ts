@@ -1,7 +1,8 @@
 /**
  * Real database and cache servers, each from its Debian binary with its data in a fresh
  * temporary directory that `stop()` removes: the lab runs them inside its server's
- * network namespace, the integration tests on loopback. Servers that refuse to run as
+ * network namespace, the integration tests on loopback (with MariaDB, which the tests
+ * add in test/integration/servers.ts). Servers that refuse to run as
  * root (PostgreSQL) run as their system user.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -40,7 +41,7 @@ const postgresBin = () => {
   return versions.map((version) => `/usr/lib/postgresql/${version}/bin`).find((bin) => fs.existsSync(path.join(bin, 'postgres')));
 };
 
-function onPath(command: string): string | undefined {
+export function onPath(command: string): string | undefined {
   for (const directory of [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/local/sbin']) {
     const candidate = path.join(directory, command);
     if (directory && fs.existsSync(candidate)) return candidate;
@@ -52,15 +53,13 @@ function onPath(command: string): string | undefined {
 export const serverPrograms = {
   postgres: postgresBin(),
   redis: onPath('redis-server'),
-  mariadb: onPath('mariadbd') && onPath('mariadb-install-db') ? onPath('mariadbd') : undefined,
 };
-const mariadbInstallDb = onPath('mariadb-install-db');
 
 /** The Debian package of each server. */
-export const serverPackages = { postgres: 'postgresql', redis: 'redis-server', mariadb: 'mariadb-server' };
+export const serverPackages = { postgres: 'postgresql', redis: 'redis-server' };
 
 /** A port nobody listens on right now. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = net.createServer().listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const { port } = server.address() as net.AddressInfo;
@@ -91,7 +90,7 @@ function placed(command: string, args: string[], namespace: string | undefined, 
 }
 
 /** Starts `command` and resolves once its log prints `ready`; rejects if it exits first. */
-function startLogged(command: string, args: string[], ready: RegExp, namespace: string | undefined, user?: SystemUser): Promise<ChildProcess> {
+export function startLogged(command: string, args: string[], ready: RegExp, namespace: string | undefined, user?: SystemUser): Promise<ChildProcess> {
   const child = spawn(...placed(command, args, namespace, user), { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   return new Promise((resolve, reject) => {
@@ -124,7 +123,7 @@ const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuf
  * A started server: `stop()` sends `signals.stop` (SIGKILL after 10 s) and removes
  * `directory`; `kill()` sends `signals.kill`, waits up to 5 s (then SIGKILL) and removes it.
  */
-function running(
+export function running(
   child: ChildProcess,
   directory: string,
   signals: { stop: NodeJS.Signals; kill: NodeJS.Signals },
@@ -156,7 +155,7 @@ function running(
   };
 }
 
-function tempDirectory(name: string, owner?: SystemUser): string {
+export function tempDirectory(name: string, owner?: SystemUser): string {
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), `socket-keepalive-${name}-`));
   if (owner) fs.chownSync(directory, owner.uid, owner.gid);
   return directory;
@@ -192,23 +191,5 @@ export async function startRedis({ host = '127.0.0.1', port, namespace }: Server
   // Bound to `host` alone; without a password, protected mode would refuse every client not on loopback.
   if (host !== '127.0.0.1') args.push('--protected-mode', 'no');
   const child = await startLogged(serverPrograms.redis as string, args, /Ready to accept connections/, namespace);
-  return running(child, directory, { stop: 'SIGTERM', kill: 'SIGKILL' }, { host, port: listenPort, socketPath });
-}
-
-/** MariaDB with user `root` and no password, on `host` and on `<temp dir>/mysql.sock`. */
-export async function startMariadb({ host = '127.0.0.1', port, namespace }: ServerPlacement = {}): Promise<RealServer> {
-  const directory = tempDirectory('mariadb');
-  const data = path.join(directory, 'data');
-  const socketPath = path.join(directory, 'mysql.sock');
-  // Under root, mariadbd must be told explicitly that root is meant.
-  const asUser = process.getuid?.() === 0 ? ['--user=root'] : [];
-  execFileSync(
-    mariadbInstallDb as string,
-    ['--no-defaults', `--datadir=${data}`, ...asUser, '--auth-root-authentication-method=normal', '--skip-test-db'],
-    { stdio: 'ignore' },
-  );
-  const listenPort = port ?? (await freePort());
-  const args = ['--no-defaults', `--datadir=${data}`, ...asUser, `--socket=${socketPath}`, `--port=${listenPort}`, `--bind-address=${host}`, '--innodb-buffer-pool-size=16M'];
-  const child = await startLogged(serverPrograms.mariadb as string, args, /ready for connections/, namespace);
   return running(child, directory, { stop: 'SIGTERM', kill: 'SIGKILL' }, { host, port: listenPort, socketPath });
 }
