@@ -22,3 +22,8 @@ export function formatTable(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => cells.map((cell, column) => (cell ?? '').padEnd(widths[column])).join('  ').trimEnd();
   return [line(header), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n');
 }
+
+/** "127.0.0.1:7654", "[::1]:7654": an address and port as a URL writes them. */
+export function formatAddress(host: string | undefined, port: number | undefined): string {
+  return `${host?.includes(':') ? `[${host}]` : host}:${port}`;
+}

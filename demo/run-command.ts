@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { type KeepAliveOptions, keepAliveEnvironment } from 'socket-keepalive';
 import { parse, UsageError } from './args.js';
-import { KEEPALIVE_FLAG_SPEC, keepAliveFlags } from './server.js';
+import { KEEPALIVE_FLAG_SPEC, keepAliveFlags } from './flags.js';
 
 /** The default `run` applies when no option is given and SOCKET_KEEPALIVE is not set. */
 const RUN_DEFAULT: Readonly<KeepAliveOptions> = { idle: 10_000, interval: 2000, count: 3, userTimeout: 20_000 };
@@ -20,14 +20,15 @@ It sets SOCKET_KEEPALIVE and adds "--require <absolute path of socket-keepalive/
 to NODE_OPTIONS for the command. Processes that are not Node.js ignore both.
 
 Options:
-  --idle MS              ms of silence before the first probe, whole seconds (default 10000)
-  --interval MS          ms between unanswered probes, whole seconds (default 2000)
+  --idle TIME            silence before the first probe, 1s-32767s, whole seconds (default 10s)
+  --interval TIME        time between unanswered probes, 1s-32767s, whole seconds (default 2s)
   --count N              unanswered probes before the connection is dropped, 1-127 (default 3)
-  --user-timeout MS      ms sent data may stay unacknowledged (default 20000; 0 = system default)
+  --user-timeout TIME    time sent data may stay unacknowledged (default 20s; 0 = system default)
   --no-servers           leave listening servers (and the connections they accept) alone
   --quiet                do not print the settings on stderr
   -h, --help             this help
 
+TIME: 10s, 1500ms, 2m or a plain number of ms, as in SOCKET_KEEPALIVE.
 Options given replace those defaults one by one. With no option, a SOCKET_KEEPALIVE
 already in the environment is used as it is (see the README for its format).
 

@@ -1,6 +1,7 @@
 /**
- * What the lab shows while it waits: on a terminal, one live line per connection
- * redrawn in place; otherwise a line when a connection dies and one every 10 s.
+ * What the lab shows while it waits, through `log` (stdout, or stderr under --json): on a
+ * terminal, one live line per connection redrawn in place; otherwise a line when a
+ * connection dies and one every 10 s.
  */
 import type { ConnectionReport } from '../connection.js';
 import { formatDuration, formatState } from '../format.js';
@@ -33,7 +34,7 @@ export class Progress {
   private redraw(reports: Map<string, ConnectionReport>, now: number): void {
     const lines = this.rows.map((row) => liveLine(row, reports.get(row.id), this.predictions.get(row.id) as number, now));
     const header = `${formatDuration(now - this.cutAt)} since the cut (waiting up to ${formatDuration(this.windowMs)})`;
-    process.stdout.write((this.drawn ? `\x1b[${this.drawn}A` : '') + [header, ...lines].map((line) => `\x1b[2K${line}\n`).join(''));
+    this.log((this.drawn ? `\x1b[${this.drawn}A` : '') + [header, ...lines].map((line) => `\x1b[2K${line}`).join('\n'));
     this.drawn = lines.length + 1;
   }
 
