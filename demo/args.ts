@@ -69,7 +69,13 @@ export function integer(label: string, text: string | undefined, min: number, ma
  * (`10s`, `1500ms`, `2m`, a bare number being ms), in [minMs, maxMs] and, when `step`
  * is 1000, whole seconds; `undefined` when absent. `label` names it: "--idle".
  */
-export function duration(label: string, text: string | undefined, minMs: number, maxMs: number, step = 1): number | undefined {
+export function duration(
+  label: string,
+  text: string | undefined,
+  minMs: number,
+  maxMs: number,
+  step = 1,
+): number | undefined {
   if (text === undefined) return undefined;
   const inSeconds = `from ${minMs / 1000}s to ${maxMs / 1000}s`;
   const range =
@@ -85,7 +91,9 @@ export function duration(label: string, text: string | undefined, minMs: number,
   } catch {
     throw new UsageError(`${label} must be a time such as 10s, 1500ms, 2m or a plain number of ms, got "${text}"`);
   }
-  if (value < minMs || value > maxMs || value % step !== 0) throw new UsageError(`${label} must be ${range}, got "${text}"`);
+  if (value < minMs || value > maxMs || value % step !== 0) {
+    throw new UsageError(`${label} must be ${range}, got "${text}"`);
+  }
   return value;
 }
 
@@ -94,12 +102,19 @@ export function duration(label: string, text: string | undefined, minMs: number,
  * socket, or exactly one per socket, where an empty item ("2000,,9000") leaves that
  * socket's value unset. Values are converted by `convert`.
  */
-export function perSocket<T>(name: string, text: string | undefined, sockets: number, convert: (item: string) => T): (T | undefined)[] {
+export function perSocket<T>(
+  name: string,
+  text: string | undefined,
+  sockets: number,
+  convert: (item: string) => T,
+): (T | undefined)[] {
   if (text === undefined) return new Array<T | undefined>(sockets).fill(undefined);
   const items = text.split(',').map((item) => (item.trim() === '' ? undefined : convert(item.trim())));
   if (items.length === 1) return new Array<T | undefined>(sockets).fill(items[0]);
   if (items.length !== sockets) {
-    throw new UsageError(`--${name} lists ${items.length} values for ${sockets} sockets: give one value, or one per socket`);
+    throw new UsageError(
+      `--${name} lists ${items.length} values for ${sockets} sockets: give one value, or one per socket`,
+    );
   }
   return items;
 }

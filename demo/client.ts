@@ -61,14 +61,20 @@ export function clientSpecs(values: Record<string, string | boolean | undefined>
   }).map((mode) => mode ?? 'library');
   const library = LIBRARY_FLAGS.map((flag) => list(flag, (item) => keepAliveFlag(flag, item) as number));
   const nodeDelay = list('node-delay', (item) => duration('--node-delay', item, 0, 2_147_483_647) as number);
-  const takes = (flag: string, mode: Mode) => (flag === 'node-delay' ? mode === 'node' || mode === 'before-connect' : mode === 'library');
+  const takes = (flag: string, mode: Mode) =>
+    flag === 'node-delay' ? mode === 'node' || mode === 'before-connect' : mode === 'library';
   for (const flag of [...LIBRARY_FLAGS, 'node-delay'] as const) {
     const text = values[flag] as string | undefined;
     if (text === undefined) continue;
     const modesTaking = flag === 'node-delay' ? 'node and before-connect' : 'library';
-    if (!modes.some((mode) => takes(flag, mode))) throw new UsageError(`--${flag} applies to --mode ${modesTaking} only`);
-    const misplaced = modes.findIndex((mode, index) => text.includes(',') && !takes(flag, mode) && text.split(',')[index].trim() !== '');
-    if (misplaced >= 0) throw new UsageError(`socket #${misplaced + 1}: --${flag} applies to --mode ${modesTaking} only`);
+    if (!modes.some((mode) => takes(flag, mode))) {
+      throw new UsageError(`--${flag} applies to --mode ${modesTaking} only`);
+    }
+    const items = text.split(',');
+    const misplaced = modes.findIndex((mode, index) => items.length > 1 && !takes(flag, mode) && items[index].trim() !== '');
+    if (misplaced >= 0) {
+      throw new UsageError(`socket #${misplaced + 1}: --${flag} applies to --mode ${modesTaking} only`);
+    }
   }
   return modes.map((mode, index) => {
     const spec: ConnectionSpec = { id: `#${index + 1}`, mode };
@@ -85,7 +91,11 @@ export function statusLine(connection: Connection, now: number): string {
   const values = report.effective ? formatState(report.effective) : '-';
   const silent = report.lastHeardAt === undefined ? '-' : formatDuration((report.closedAt ?? now) - report.lastHeardAt);
   const state = report.state === 'closed' ? `closed ${report.errorCode ?? ''}`.trim() : report.state;
-  return `${report.id.padEnd(4)} ${connection.spec.mode.padEnd(14)} ${values.padEnd(26)} probes ${String(report.probes ?? '-').padEnd(3)} silent ${silent.padEnd(9)} ${state}`;
+  const probes = String(report.probes ?? '-');
+  return (
+    `${report.id.padEnd(4)} ${connection.spec.mode.padEnd(14)} ${values.padEnd(26)} ` +
+    `probes ${probes.padEnd(3)} silent ${silent.padEnd(9)} ${state}`
+  );
 }
 
 /** How a socket ended: its error, stopped here (Ctrl-C), closed by the peer, or never opened. */
@@ -103,9 +113,11 @@ function endOf(connection: Connection, stopped: ReadonlySet<Connection>): string
 function summary(connections: Connection[], stopped: ReadonlySet<Connection>): string {
   const rows = connections.map((connection) => {
     const { report, spec } = connection;
-    const silent = report.lastHeardAt === undefined || report.closedAt === undefined ? '-' : formatDuration(report.closedAt - report.lastHeardAt);
+    const silent =
+      report.lastHeardAt === undefined || report.closedAt === undefined ? '-' : formatDuration(report.closedAt - report.lastHeardAt);
     const values = report.effective ? formatState(report.effective) : '-';
-    return [report.id, spec.mode, values, endOf(connection, stopped), report.probes === undefined ? '-' : String(report.probes), silent];
+    const probes = report.probes === undefined ? '-' : String(report.probes);
+    return [report.id, spec.mode, values, endOf(connection, stopped), probes, silent];
   });
   return formatTable(['socket', 'mode', 'kernel values', 'end', 'probes sent before the end', 'silent for'], rows);
 }
@@ -131,7 +143,9 @@ class ClientOutput {
     const silentMs = report.lastHeardAt === undefined ? null : (report.closedAt as number) - report.lastHeardAt;
     const probes = report.probes ?? null;
     const stopped = this.stopped.has(connection);
-    if (this.json) this.event({ event: 'close', id: report.id, code: report.errorCode ?? null, stopped, silentMs, probes });
+    if (this.json) {
+      this.event({ event: 'close', id: report.id, code: report.errorCode ?? null, stopped, silentMs, probes });
+    }
     else if (!this.live) {
       const heard = silentMs === null ? '' : `, ${formatDuration(silentMs)} after the peer was last heard`;
       const unanswered = probes === null ? '' : `, ${probes} keepalive probe(s) unanswered`;
@@ -173,7 +187,9 @@ function watched(connection: Connection, output: ClientOutput): Promise<void> {
 function writeEvery(connections: Connection[], ms: number | undefined): () => void {
   if (ms === undefined) return () => {};
   const writer = setInterval(() => {
-    for (const connection of connections) if (connection.report.state === 'open') connection.write(`data ${Date.now()}\n`);
+    for (const connection of connections) {
+      if (connection.report.state === 'open') connection.write(`data ${Date.now()}\n`);
+    }
   }, ms);
   return () => clearInterval(writer);
 }

@@ -36,7 +36,10 @@ interface ShownSocket extends InspectedSocket {
 function markSlowest(sockets: InspectedSocket[]): ShownSocket[] {
   const connections = sockets.filter((socket) => socket.state !== 'LISTEN');
   const slowest = Math.max(...connections.map((socket) => socket.detection.idle));
-  return sockets.map((socket) => ({ ...socket, slowest: socket.state !== 'LISTEN' && socket.detection.idle === slowest }));
+  return sockets.map((socket) => ({
+    ...socket,
+    slowest: socket.state !== 'LISTEN' && socket.detection.idle === slowest,
+  }));
 }
 
 const SLOWEST_LEGEND = '< slowest: of the connections, the slowest to notice a dead peer on an idle connection';
@@ -53,10 +56,15 @@ function table(sockets: ShownSocket[]): string {
     String(socket.retransmits),
     socket.state === 'LISTEN' ? '-' : formatDuration(socket.lastDataReceived),
     socket.state === 'LISTEN' ? '-' : formatDuration(socket.detection.idle),
-    socket.state === 'LISTEN' ? '-' : socket.detection.inFlight === null ? `${formatDuration(retransmissionLimitMs())} (tcp_retries2)` : formatDuration(socket.detection.inFlight),
+    socket.state === 'LISTEN'
+      ? '-'
+      : socket.detection.inFlight === null
+        ? `${formatDuration(retransmissionLimitMs())} (tcp_retries2)`
+        : formatDuration(socket.detection.inFlight),
     socket.slowest ? '<' : '',
   ]);
-  const header = ['fd', 'local', 'peer', 'state', 'keepalive', 'probes', 'retrans', 'last recv', 'detect idle', 'detect in flight', 'slowest'];
+  const header = ['fd', 'local', 'peer', 'state', 'keepalive', 'probes', 'retrans', 'last recv', 'detect idle'];
+  header.push('detect in flight', 'slowest');
   const legend = rows.some((row) => row.at(-1) === '<') ? `\n${SLOWEST_LEGEND}` : '';
   return formatTable(header, rows) + legend;
 }

@@ -56,7 +56,8 @@ export async function serverCommand(argv: string[]): Promise<number> {
     socket.on('close', () => {
       open.delete(socket);
       const durationMs = Date.now() - openedAt;
-      print({ event: 'close', peer, code: code ?? null, durationMs }, `- ${peer}  ${code ?? 'closed'} after ${formatDuration(durationMs)}`);
+      const text = `- ${peer}  ${code ?? 'closed'} after ${formatDuration(durationMs)}`;
+      print({ event: 'close', peer, code: code ?? null, durationMs }, text);
     });
   });
   setKeepAlive(server, options);
@@ -68,7 +69,8 @@ export async function serverCommand(argv: string[]): Promise<number> {
   try {
     await listening;
   } catch (error) {
-    console.error(`socket-keepalive server: cannot listen on ${formatAddress(values.host, port)}: ${(error as Error).message}`);
+    const address = formatAddress(values.host, port);
+    console.error(`socket-keepalive server: cannot listen on ${address}: ${(error as Error).message}`);
     return 1;
   }
   const address = server.address() as net.AddressInfo;

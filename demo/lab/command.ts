@@ -81,8 +81,9 @@ export async function labCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const windowMs = duration('--window', values.window, 5000, 600_000) as number;
-  if (values.svg !== undefined && !fs.statSync(path.dirname(path.resolve(values.svg)), { throwIfNoEntry: false })?.isDirectory()) {
-    throw new UsageError(`--svg ${values.svg}: no such directory ${path.dirname(path.resolve(values.svg))}`);
+  const svgDirectory = values.svg === undefined ? undefined : path.dirname(path.resolve(values.svg));
+  if (svgDirectory !== undefined && !fs.statSync(svgDirectory, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UsageError(`--svg ${values.svg}: no such directory ${svgDirectory}`);
   }
   const missing = missingRequirements();
   if (missing.length > 0) {
@@ -96,7 +97,10 @@ export async function labCommand(argv: string[]): Promise<number> {
   }
   const leftovers = findLeftovers();
   if (leftovers.length > 0) {
-    console.error(`socket-keepalive lab: leftovers of a crashed lab exist (${leftovers.join(', ')}); run "socket-keepalive lab --cleanup" first.`);
+    console.error(
+      `socket-keepalive lab: leftovers of a crashed lab exist (${leftovers.join(', ')}); ` +
+        'run "socket-keepalive lab --cleanup" first.',
+    );
     return 1;
   }
 
