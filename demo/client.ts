@@ -71,7 +71,8 @@ export function clientSpecs(values: Record<string, string | boolean | undefined>
       throw new UsageError(`--${flag} applies to --mode ${modesTaking} only`);
     }
     const items = text.split(',');
-    const misplaced = modes.findIndex((mode, index) => items.length > 1 && !takes(flag, mode) && items[index].trim() !== '');
+    const setOn = (index: number) => items.length > 1 && items[index].trim() !== '';
+    const misplaced = modes.findIndex((mode, index) => setOn(index) && !takes(flag, mode));
     if (misplaced >= 0) {
       throw new UsageError(`socket #${misplaced + 1}: --${flag} applies to --mode ${modesTaking} only`);
     }
@@ -113,8 +114,8 @@ function endOf(connection: Connection, stopped: ReadonlySet<Connection>): string
 function summary(connections: Connection[], stopped: ReadonlySet<Connection>): string {
   const rows = connections.map((connection) => {
     const { report, spec } = connection;
-    const silent =
-      report.lastHeardAt === undefined || report.closedAt === undefined ? '-' : formatDuration(report.closedAt - report.lastHeardAt);
+    const { lastHeardAt, closedAt } = report;
+    const silent = lastHeardAt === undefined || closedAt === undefined ? '-' : formatDuration(closedAt - lastHeardAt);
     const values = report.effective ? formatState(report.effective) : '-';
     const probes = report.probes === undefined ? '-' : String(report.probes);
     return [report.id, spec.mode, values, endOf(connection, stopped), probes, silent];

@@ -35,7 +35,8 @@ export class Capture {
     const filter = ports.map((port) => `tcp port ${port}`).join(' or ');
     // --immediate-mode: each packet as it comes, not a buffer block later, so that none
     // is still in the kernel's ring when tcpdump is stopped.
-    const tcpdump = ['tcpdump', '-i', hosts.clientLink, '-n', '--immediate-mode', '-U', '-s', String(SNAPSHOT_BYTES), '-w', '-', filter];
+    const tcpdump = ['tcpdump', '-i', hosts.clientLink, '-n', '--immediate-mode', '-U'];
+    tcpdump.push('-s', String(SNAPSHOT_BYTES), '-w', '-', filter);
     const args = ['netns', 'exec', hosts.client, ...tcpdump];
     this.process = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.process.stdout?.on('data', (chunk: Buffer) => this.chunks.push(chunk));

@@ -66,7 +66,9 @@ export async function runLab(settings: LabSettings): Promise<LabReport> {
     const hosts = lab.build();
     const capture = await lab.capture(plan.ports);
     const peers = await startConnections(lab, plan);
-    const predictions = new Map(plan.rows.map((row) => [row.id, predict(row, lab.reports.get(row.id)?.effective as KeepAliveState)]));
+    const predictions = new Map(
+      plan.rows.map((row) => [row.id, predict(row, lab.reports.get(row.id)?.effective as KeepAliveState)]),
+    );
     const expected = plan.rows.filter((row) => (predictions.get(row.id) as number) <= settings.windowMs);
     const { ports } = plan;
     settings.log(
@@ -82,7 +84,8 @@ export async function runLab(settings: LabSettings): Promise<LabReport> {
       if (row.app && plan.appsLeftOut) return unavailableResult(row, plan.appsLeftOut);
       const report = lab.reports.get(row.id) as ConnectionReport;
       const trace = traceConnection(segments, report.localPort as number);
-      const observed = { node: lab.nodes.get(row.id) as string, report, predictedMs: predictions.get(row.id) as number, trace };
+      const node = lab.nodes.get(row.id) as string;
+      const observed = { node, report, predictedMs: predictions.get(row.id) as number, trace };
       return rowResult(row, observed, clock);
     });
     return {
@@ -127,7 +130,8 @@ async function cutAndWatch(
   for (const peer of peers) peer.stdin?.write('cut\n');
   peers[0].stdin?.write('heal-cut\n');
 
-  const progress = new Progress(plan.rows, predictions, expected, cutAt, settings.windowMs, settings.live, settings.log);
+  const { windowMs, live, log } = settings;
+  const progress = new Progress(plan.rows, predictions, expected, cutAt, windowMs, live, log);
   let healed = false;
   await waitFor('the lab window', settings.windowMs + 20_000, () => {
     const now = Date.now();
@@ -154,7 +158,10 @@ function clientAppProblem(): string | undefined {
     }
   });
   if (missing.length > 0) return `${missing.join(' and ')} cannot be loaded`;
-  const servers = [serverPrograms.postgres ? [] : ['PostgreSQL (Debian package postgresql)'], serverPrograms.redis ? [] : ['redis-server (Debian package redis-server)']].flat();
+  const servers = [
+    ...(serverPrograms.postgres ? [] : ['PostgreSQL (Debian package postgresql)']),
+    ...(serverPrograms.redis ? [] : ['redis-server (Debian package redis-server)']),
+  ];
   return servers.length > 0 ? `${servers.join(' and ')} not installed` : undefined;
 }
 
@@ -225,13 +232,17 @@ class LabProcesses {
         }),
       );
     }
-    await waitFor('the servers to listen', 10_000, () => this.check() ?? (listening.size === ports.length || undefined));
+    const allListen = () => listening.size === ports.length || undefined;
+    await waitFor('the servers to listen', 10_000, () => this.check() ?? allListen());
   }
 
   /** Starts PostgreSQL and redis in the server's namespace, on {@link APP_PORTS}. */
   async startAppServers(): Promise<void> {
     const placement = { host: SERVER_ADDRESS, namespace: (this.hosts as Hosts).server };
-    const started = await Promise.allSettled([startPostgres({ ...placement, port: APP_PORTS.postgres }), startRedis({ ...placement, port: APP_PORTS.redis })]);
+    const started = await Promise.allSettled([
+      startPostgres({ ...placement, port: APP_PORTS.postgres }),
+      startRedis({ ...placement, port: APP_PORTS.redis }),
+    ]);
     for (const result of started) if (result.status === 'fulfilled') this.appServers.push(result.value);
     const failed = started.find((result) => result.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
@@ -249,22 +260,33 @@ class LabProcesses {
    */
   startClientApp(preload: boolean): ChildProcess {
     const { SOCKET_KEEPALIVE: _ignored, ...env } = process.env;
-    const config: ClientAppConfig = { host: SERVER_ADDRESS, postgresPort: APP_PORTS.postgres, redisPort: APP_PORTS.redis, preload };
+    const config: ClientAppConfig = {
+      host: SERVER_ADDRESS,
+      postgresPort: APP_PORTS.postgres,
+      redisPort: APP_PORTS.redis,
+      preload,
+    };
     const args = [...(preload ? ['--require', REGISTER] : []), CLIENT_APP, JSON.stringify(config)];
-    const app = spawnIn((this.hosts as Hosts).client, process.execPath, args, (message) => this.receive(message), preload ? { ...env, SOCKET_KEEPALIVE: PRELOAD_SETTING } : env);
+    const appEnv = preload ? { ...env, SOCKET_KEEPALIVE: PRELOAD_SETTING } : env;
+    const receive = (message: Record<string, unknown>) => this.receive(message);
+    const app = spawnIn((this.hosts as Hosts).client, process.execPath, args, receive, appEnv);
     this.children.push(app);
     return app;
   }
 
   /** Starts the client peers: this Node's rows and the heal check, and the older Node's rows. */
   startPeers(rows: LabRow[], oldNode: string | undefined): ChildProcess[] {
-    const peers = [this.startPeer(process.execPath, { host: SERVER_ADDRESS, port: MAIN_PORT, rows: rows.filter((row) => !row.oldNode && !row.app), heal: { port: HEAL.port, options: HEAL.options } })];
-    if (oldNode) peers.push(this.startPeer(oldNode, { host: SERVER_ADDRESS, port: MAIN_PORT, rows: rows.filter((row) => row.oldNode) }));
+    const thisNodeRows = rows.filter((row) => !row.oldNode && !row.app);
+    const heal = { port: HEAL.port, options: HEAL.options };
+    const server = { host: SERVER_ADDRESS, port: MAIN_PORT };
+    const peers = [this.startPeer(process.execPath, { ...server, rows: thisNodeRows, heal })];
+    if (oldNode) peers.push(this.startPeer(oldNode, { ...server, rows: rows.filter((row) => row.oldNode) }));
     return peers;
   }
 
   private startPeer(node: string, config: PeerConfig): ChildProcess {
-    const peer = spawnIn((this.hosts as Hosts).client, node, [PEER, JSON.stringify(config)], (message) => this.receive(message));
+    const args = [PEER, JSON.stringify(config)];
+    const peer = spawnIn((this.hosts as Hosts).client, node, args, (message) => this.receive(message));
     this.children.push(peer);
     return peer;
   }
@@ -273,10 +295,14 @@ class LabProcesses {
     const peerMessage = message as PeerMessage | { type: 'exit'; code: number; errors: string };
     if (peerMessage.type === 'ready' || peerMessage.type === 'status') {
       for (const report of peerMessage.reports) this.reports.set(report.id, report);
-      if (peerMessage.type === 'ready') for (const report of peerMessage.reports) this.nodes.set(report.id, peerMessage.node);
+      if (peerMessage.type === 'ready') {
+        for (const report of peerMessage.reports) this.nodes.set(report.id, peerMessage.node);
+      }
     } else if (peerMessage.type === 'heal') this.heal = peerMessage.result;
     else if (peerMessage.type === 'error') this.failure = peerMessage.message;
-    else if (peerMessage.type === 'exit') this.failure = `a lab process exited with ${peerMessage.code}: ${peerMessage.errors.trim()}`;
+    else if (peerMessage.type === 'exit') {
+      this.failure = `a lab process exited with ${peerMessage.code}: ${peerMessage.errors.trim()}`;
+    }
   }
 
   /** Throws what went wrong in a child process, if anything did; for use inside waitFor. */

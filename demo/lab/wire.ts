@@ -47,6 +47,6 @@ export function traceConnection(segments: Segment[], clientPort: number): WireTr
 
 function isKeepaliveProbe(segment: Segment, unacknowledged: number | undefined): boolean {
   const { syn, fin, rst, ack } = segment.flags;
-  const flagsOfProbe = ack && !syn && !fin && !rst;
-  return unacknowledged !== undefined && segment.length === 0 && flagsOfProbe && segment.seq === ((unacknowledged - 1) >>> 0);
+  if (unacknowledged === undefined || segment.length !== 0) return false;
+  return ack && !syn && !fin && !rst && segment.seq === ((unacknowledged - 1) >>> 0);
 }
