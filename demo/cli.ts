@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 /** `socket-keepalive`: the package's command-line tool. */
+import fs from 'node:fs';
+import path from 'node:path';
 import { UsageError } from './args.js';
 
 const USAGE = `Usage: socket-keepalive <command> [options]
@@ -13,7 +15,12 @@ Commands:
   run        run a command (e.g. node app.js) with keepalive on every TCP connection
              of its Node.js processes, with no code change
 
-Run "socket-keepalive <command> --help" for a command's options. Times are in ms.`;
+Options:
+  -h, --help     this help
+  --version      the version of socket-keepalive
+
+Run "socket-keepalive <command> --help" for a command's options. Times are written
+10s, 1500ms, 2m or as a plain number of ms, as in the SOCKET_KEEPALIVE variable.`;
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -22,7 +29,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   client: async () => (await import('./client.js')).clientCommand,
   lab: async () => (await import('./lab/command.js')).labCommand,
   inspect: async () => (await import('./inspect.js')).inspectCommand,
-  run: async () => (await import('./run.js')).runCommand,
+  run: async () => (await import('./run-command.js')).runCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -30,6 +37,10 @@ async function main(argv: string[]): Promise<number> {
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(USAGE);
     return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    console.log(JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')).version);
+    return 0;
   }
   const load = COMMANDS[name];
   if (!load) {

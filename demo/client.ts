@@ -1,9 +1,8 @@
 /** `socket-keepalive client`: connections with per-socket keepalive, watched live. */
-import { detectionTime, type KeepAliveOptions } from 'socket-keepalive';
-import { integer, parse, perSocket, UsageError } from './args.js';
+import { duration, integer, parse, perSocket, UsageError } from './args.js';
 import { Connection, type ConnectionSpec, type Mode, MODES } from './connection.js';
 import { formatDuration, formatState, formatTable } from './format.js';
-import { KEEPALIVE_FLAG_SPEC } from './server.js';
+import { KEEPALIVE_FLAG_SPEC, keepAliveFlag } from './flags.js';
 
 export const CLIENT_USAGE = `Usage: socket-keepalive client [options]
 
@@ -14,52 +13,74 @@ the peer, and state. When a socket dies it prints the error, how long after the 
 went silent, and how many keepalive probes it had sent unanswered (TCP_INFO, sampled
 every 250 ms while open); at the end, a summary of every socket.
 
-Options (LIST: one value for all sockets, or comma-separated, one per socket):
+Options (LIST: one value for every socket its mode uses it on, or comma-separated,
+one per socket, an empty item leaving that socket's unset; TIME: 10s, 1500ms, 2m or
+a plain number of ms, as in SOCKET_KEEPALIVE):
   --host ADDR            server address (default 127.0.0.1)
   --port N               server port (default 7654)
-  --sockets N            number of connections (default 1)
+  --sockets N            number of connections (default: as many as the longest LIST)
   --mode LIST            library | node | before-connect | off (default library)
                            library: this library, with the options below
                            node: Node's socket.setKeepAlive(true, delay) after connect
                            before-connect: the same, called before connect
                            off: keepalive left off
-  --idle LIST            ms of silence before the first probe (library; whole seconds)
-  --interval LIST        ms between probes (library; whole seconds)
-  --count LIST           unanswered probes before the connection is dropped (library)
-  --user-timeout LIST    ms data may stay unacknowledged (library; 0 = system default)
-  --node-delay LIST      ms passed to Node's setKeepAlive (node, before-connect; default 1000)
-  --write-every MS       write a line on every socket this often (shows data in flight)
+  --idle LIST            TIME of silence before the first probe (library; 1s-32767s,
+                         whole seconds)
+  --interval LIST        TIME between probes (library; 1s-32767s, whole seconds)
+  --count LIST           unanswered probes before the connection is dropped (library; 1-127)
+  --user-timeout LIST    TIME data may stay unacknowledged (library; 0 = system default)
+  --node-delay LIST      TIME passed to Node's setKeepAlive (node, before-connect; default 1s)
+  --write-every TIME     write a line on every socket this often (shows data in flight)
   --json                 one JSON object per line instead of live text
   -h, --help             this help
 
-Example: socket-keepalive client --sockets 3 --idle 2000 --interval 1000 --count 2,5,9
+Examples:
+  socket-keepalive client --sockets 3 --idle 2s --interval 1s --count 2,5,9
+  socket-keepalive client --mode library,node --idle 2s --node-delay 2s
+    (two sockets: --idle goes to the library one, --node-delay to the node one)
 Exit codes: 0 all connections closed or stopped by Ctrl-C, 1 a connection failed
 to open, 2 bad arguments.`;
 
-/** Builds one spec per socket from the command line, validating every value up front. */
+/** The options that take a LIST, one value per socket. */
+const LIST_FLAGS = ['mode', 'idle', 'interval', 'count', 'user-timeout', 'node-delay'] as const;
+const LIBRARY_FLAGS = Object.keys(KEEPALIVE_FLAG_SPEC) as (keyof typeof KEEPALIVE_FLAG_SPEC)[];
+
+/**
+ * Builds one spec per socket from the command line, validating every value up front.
+ * Without --sockets there are as many sockets as the longest LIST has values. A single
+ * value applies to every socket whose mode takes it; a list gives each socket its own.
+ */
 export function clientSpecs(values: Record<string, string | boolean | undefined>): ConnectionSpec[] {
-  const sockets = integer('sockets', values.sockets as string, 1, 1000) as number;
-  const modes = perSocket('mode', values.mode as string | undefined, sockets, (mode) => {
+  const lists = LIST_FLAGS.map((flag) => (values[flag] as string | undefined)?.split(',').length ?? 1);
+  const sockets = integer('--sockets', values.sockets as string | undefined, 1, 1000) ?? Math.max(...lists);
+  const list = <T>(flag: (typeof LIST_FLAGS)[number], convert: (item: string) => T) =>
+    perSocket(flag, values[flag] as string | undefined, sockets, convert);
+  const modes = list('mode', (mode) => {
     if (!MODES.includes(mode as Mode)) throw new UsageError(`--mode must be one of ${MODES.join(', ')}, got "${mode}"`);
     return mode as Mode;
-  });
-  const number = (flag: string) =>
-    perSocket(flag, values[flag] as string | undefined, sockets, (item) => integer(flag, item, 0, 2_147_483_647) as number);
-  const [idle, interval, count, userTimeout, nodeDelay] = ['idle', 'interval', 'count', 'user-timeout', 'node-delay'].map(number);
-  return modes.map((mode = 'library', index) => {
-    const spec: ConnectionSpec = { id: `#${index + 1}`, mode };
-    const options: KeepAliveOptions = { idle: idle[index], interval: interval[index], count: count[index], userTimeout: userTimeout[index] };
-    const given = Object.values(options).some((value) => value !== undefined);
-    if (mode === 'library') {
-      try {
-        detectionTime(options); // the library's own validation, before any socket exists
-      } catch (error) {
-        throw new UsageError(`socket ${spec.id}: ${(error as Error).message}`);
-      }
-      spec.options = options;
-    } else if (given) {
-      throw new UsageError(`socket ${spec.id}: --idle, --interval, --count and --user-timeout apply to --mode library only`);
+  }).map((mode) => mode ?? 'library');
+  const library = LIBRARY_FLAGS.map((flag) => list(flag, (item) => keepAliveFlag(flag, item) as number));
+  const nodeDelay = list('node-delay', (item) => duration('--node-delay', item, 0, 2_147_483_647) as number);
+  const takes = (flag: string, mode: Mode) =>
+    flag === 'node-delay' ? mode === 'node' || mode === 'before-connect' : mode === 'library';
+  for (const flag of [...LIBRARY_FLAGS, 'node-delay'] as const) {
+    const text = values[flag] as string | undefined;
+    if (text === undefined) continue;
+    const modesTaking = flag === 'node-delay' ? 'node and before-connect' : 'library';
+    if (!modes.some((mode) => takes(flag, mode))) {
+      throw new UsageError(`--${flag} applies to --mode ${modesTaking} only`);
     }
+    const items = text.split(',');
+    const setOn = (index: number) => items.length > 1 && items[index].trim() !== '';
+    const misplaced = modes.findIndex((mode, index) => setOn(index) && !takes(flag, mode));
+    if (misplaced >= 0) {
+      throw new UsageError(`socket #${misplaced + 1}: --${flag} applies to --mode ${modesTaking} only`);
+    }
+  }
+  return modes.map((mode, index) => {
+    const spec: ConnectionSpec = { id: `#${index + 1}`, mode };
+    const [idle, interval, count, userTimeout] = library.map((values) => values[index]);
+    if (mode === 'library') spec.options = { idle, interval, count, userTimeout };
     if (mode === 'node' || mode === 'before-connect') spec.nodeDelay = nodeDelay[index] ?? 1000;
     return spec;
   });
@@ -71,30 +92,114 @@ export function statusLine(connection: Connection, now: number): string {
   const values = report.effective ? formatState(report.effective) : '-';
   const silent = report.lastHeardAt === undefined ? '-' : formatDuration((report.closedAt ?? now) - report.lastHeardAt);
   const state = report.state === 'closed' ? `closed ${report.errorCode ?? ''}`.trim() : report.state;
-  return `${report.id.padEnd(4)} ${connection.spec.mode.padEnd(14)} ${values.padEnd(26)} probes ${String(report.probes ?? '-').padEnd(3)} silent ${silent.padEnd(9)} ${state}`;
+  const probes = String(report.probes ?? '-');
+  return (
+    `${report.id.padEnd(4)} ${connection.spec.mode.padEnd(14)} ${values.padEnd(26)} ` +
+    `probes ${probes.padEnd(3)} silent ${silent.padEnd(9)} ${state}`
+  );
+}
+
+/** How a socket ended: its error, stopped here (Ctrl-C), closed by the peer, or never opened. */
+function endOf(connection: Connection, stopped: ReadonlySet<Connection>): string {
+  const { report } = connection;
+  if (report.errorCode) return report.errorCode;
+  if (stopped.has(connection)) return 'stopped here';
+  return report.effective ? 'closed by peer' : 'never opened';
 }
 
 /**
  * Every socket's end: how it closed, the keepalive probes it had sent unanswered by
  * then (TCP_INFO's probe count at the last sample while open), and its silence.
  */
-function summary(connections: Connection[]): string {
-  const rows = connections.map(({ report, spec }) => [
-    report.id,
-    spec.mode,
-    report.effective ? formatState(report.effective) : '-',
-    report.errorCode ?? (report.effective ? 'closed' : 'never opened'),
-    report.probes === undefined ? '-' : String(report.probes),
-    report.lastHeardAt === undefined || report.closedAt === undefined ? '-' : formatDuration(report.closedAt - report.lastHeardAt),
-  ]);
+function summary(connections: Connection[], stopped: ReadonlySet<Connection>): string {
+  const rows = connections.map((connection) => {
+    const { report, spec } = connection;
+    const { lastHeardAt, closedAt } = report;
+    const silent = lastHeardAt === undefined || closedAt === undefined ? '-' : formatDuration(closedAt - lastHeardAt);
+    const values = report.effective ? formatState(report.effective) : '-';
+    const probes = report.probes === undefined ? '-' : String(report.probes);
+    return [report.id, spec.mode, values, endOf(connection, stopped), probes, silent];
+  });
   return formatTable(['socket', 'mode', 'kernel values', 'end', 'probes sent before the end', 'silent for'], rows);
+}
+
+/** Where the client writes: JSON lines, a live view redrawn in place (a terminal), or plain lines. */
+class ClientOutput {
+  private drawn = 0;
+
+  constructor(
+    private readonly json: boolean,
+    private readonly live: boolean,
+    private readonly stopped: ReadonlySet<Connection>,
+  ) {}
+
+  connected(connection: Connection): void {
+    const { report, spec } = connection;
+    if (this.json) this.event({ event: 'connect', id: report.id, mode: spec.mode, effective: report.effective });
+    else if (!this.live) console.log(statusLine(connection, Date.now()));
+  }
+
+  closed(connection: Connection): void {
+    const { report } = connection;
+    const silentMs = report.lastHeardAt === undefined ? null : (report.closedAt as number) - report.lastHeardAt;
+    const probes = report.probes ?? null;
+    const stopped = this.stopped.has(connection);
+    if (this.json) {
+      this.event({ event: 'close', id: report.id, code: report.errorCode ?? null, stopped, silentMs, probes });
+    }
+    else if (!this.live) {
+      const heard = silentMs === null ? '' : `, ${formatDuration(silentMs)} after the peer was last heard`;
+      const unanswered = probes === null ? '' : `, ${probes} keepalive probe(s) unanswered`;
+      console.log(`${report.id} closed: ${endOf(connection, this.stopped)}${heard}${unanswered}`);
+    }
+  }
+
+  /** Redraws the live view, one line per socket. */
+  draw(connections: Connection[]): void {
+    if (!this.live) return;
+    const now = Date.now();
+    const lines = connections.map((connection) => statusLine(connection, now));
+    process.stdout.write((this.drawn ? `\x1b[${this.drawn}A` : '') + lines.map((line) => `\x1b[2K${line}\n`).join(''));
+    this.drawn = lines.length;
+  }
+
+  end(connections: Connection[]): void {
+    this.draw(connections);
+    if (!this.json) console.log(`\n${summary(connections, this.stopped)}`);
+  }
+
+  private event(event: Record<string, unknown>): void {
+    console.log(JSON.stringify({ time: Date.now(), ...event }));
+  }
+}
+
+/** Resolves once `connection` has closed, telling `output` when it connects and closes. */
+function watched(connection: Connection, output: ClientOutput): Promise<void> {
+  connection.socket.once('connect', () => output.connected(connection));
+  return new Promise((resolve) =>
+    connection.socket.once('close', () => {
+      output.closed(connection);
+      resolve();
+    }),
+  );
+}
+
+/** Writes a line on every open socket every `ms`; returns the stop function. */
+function writeEvery(connections: Connection[], ms: number | undefined): () => void {
+  if (ms === undefined) return () => {};
+  const writer = setInterval(() => {
+    for (const connection of connections) {
+      if (connection.report.state === 'open') connection.write(`data ${Date.now()}\n`);
+    }
+  }, ms);
+  return () => clearInterval(writer);
 }
 
 export async function clientCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string', default: '7654' },
-    sockets: { type: 'string', default: '1' },
+    sockets: { type: 'string' },
     mode: { type: 'string' },
     ...KEEPALIVE_FLAG_SPEC,
     'node-delay': { type: 'string' },
@@ -106,64 +211,34 @@ export async function clientCommand(argv: string[]): Promise<number> {
     console.log(CLIENT_USAGE);
     return 0;
   }
-  const port = integer('port', values.port, 1, 65535) as number;
-  const writeEvery = integer('write-every', values['write-every'], 1, 3_600_000);
+  const port = integer('--port', values.port, 1, 65535) as number;
+  const writeInterval = duration('--write-every', values['write-every'], 1, 3_600_000);
   const specs = clientSpecs(values);
-  const live = !values.json && process.stdout.isTTY;
-  const json = (event: Record<string, unknown>) => console.log(JSON.stringify({ time: Date.now(), ...event }));
 
-  let failedToOpen = false;
-  let stopped = false;
+  // The sockets this client closed itself (Ctrl-C, SIGTERM): not reported as closed by the peer.
+  const stopped = new Set<Connection>();
+  const output = new ClientOutput(values.json as boolean, !values.json && process.stdout.isTTY, stopped);
   const connections = specs.map((spec) => new Connection(spec, values.host as string, port));
-  const done = connections.map(
-    (connection) =>
-      new Promise<void>((resolve) => {
-        connection.socket.once('connect', () => {
-          if (values.json) json({ event: 'connect', id: connection.report.id, mode: connection.spec.mode, effective: connection.report.effective });
-          else if (!live) console.log(statusLine(connection, Date.now()));
-        });
-        connection.socket.once('close', () => {
-          const report = connection.report;
-          if (!report.effective) failedToOpen = !stopped;
-          const silentMs = report.lastHeardAt === undefined ? null : (report.closedAt as number) - report.lastHeardAt;
-          const probes = report.probes ?? null;
-          if (values.json) json({ event: 'close', id: report.id, code: report.errorCode ?? null, silentMs, probes });
-          else if (!live) {
-            const heard = silentMs === null ? '' : `, ${formatDuration(silentMs)} after the peer was last heard`;
-            console.log(`${report.id} closed: ${report.errorCode ?? 'by peer'}${heard}${probes === null ? '' : `, ${probes} keepalive probe(s) unanswered`}`);
-          }
-          resolve();
-        });
-      }),
-  );
-  let drawn = 0;
-  const draw = () => {
-    const now = Date.now();
+  const done = Promise.all(connections.map((connection) => watched(connection, output)));
+  const ticker = setInterval(() => {
     for (const connection of connections) connection.sample();
-    if (!live) return;
-    const lines = connections.map((connection) => statusLine(connection, now));
-    process.stdout.write((drawn ? `\x1b[${drawn}A` : '') + lines.map((line) => `\x1b[2K${line}\n`).join(''));
-    drawn = lines.length;
-  };
-  const ticker = setInterval(draw, 250);
-  const writer =
-    writeEvery === undefined
-      ? undefined
-      : setInterval(() => {
-          for (const connection of connections) if (connection.report.state === 'open') connection.write(`data ${Date.now()}\n`);
-        }, writeEvery);
+    output.draw(connections);
+  }, 250);
+  const stopWriting = writeEvery(connections, writeInterval);
   const stop = () => {
-    stopped = true;
-    for (const connection of connections) connection.socket.destroy();
+    for (const connection of connections) {
+      if (connection.report.state !== 'closed') stopped.add(connection);
+      connection.socket.destroy();
+    }
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  await Promise.all(done);
+  await done;
   clearInterval(ticker);
-  if (writer) clearInterval(writer);
-  draw();
-  if (!values.json) console.log(`\n${summary(connections)}`);
+  stopWriting();
+  output.end(connections);
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
-  return failedToOpen ? 1 : 0;
+  // A socket that never opened, unless this client stopped it while it was connecting.
+  return connections.some((connection) => !connection.report.effective && !stopped.has(connection)) ? 1 : 0;
 }

@@ -18,7 +18,18 @@ export function formatState(state: KeepAliveState): string {
 
 /** A plain-text table with a header rule; columns padded to their widest cell. */
 export function formatTable(header: string[], rows: string[][]): string {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, column) => (cell ?? '').padEnd(widths[column])).join('  ').trimEnd();
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => (cell ?? '').padEnd(widths[column]))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** "127.0.0.1:7654", "[::1]:7654": an address and port as a URL writes them. */
+export function formatAddress(host: string | undefined, port: number | undefined): string {
+  return `${host?.includes(':') ? `[${host}]` : host}:${port}`;
 }

@@ -9,7 +9,8 @@ Lists every TCP socket of a running process (any program, not only Node): local 
 peer address, state, the keepalive settings its kernel has (SO_KEEPALIVE, idle,
 interval, count, TCP_USER_TIMEOUT), keepalive probes outstanding, retransmissions, time
 since data was last received, and the predicted time to notice a dead peer on an idle
-connection and with data in flight. Connections slowest to notice are marked "<".
+connection and with data in flight. The connections slowest to notice on an idle
+connection are marked "<" in the column "slowest".
 
 It duplicates the process's socket fds with pidfd_getfd(2) (Linux 5.6+), reads them and
 closes the copies; the process's sockets are never changed. Needs ptrace permission:
@@ -35,8 +36,13 @@ interface ShownSocket extends InspectedSocket {
 function markSlowest(sockets: InspectedSocket[]): ShownSocket[] {
   const connections = sockets.filter((socket) => socket.state !== 'LISTEN');
   const slowest = Math.max(...connections.map((socket) => socket.detection.idle));
-  return sockets.map((socket) => ({ ...socket, slowest: socket.state !== 'LISTEN' && socket.detection.idle === slowest }));
+  return sockets.map((socket) => ({
+    ...socket,
+    slowest: socket.state !== 'LISTEN' && socket.detection.idle === slowest,
+  }));
 }
+
+const SLOWEST_LEGEND = '< slowest: of the connections, the slowest to notice a dead peer on an idle connection';
 
 function table(sockets: ShownSocket[]): string {
   if (sockets.length === 0) return 'no TCP sockets';
@@ -50,10 +56,17 @@ function table(sockets: ShownSocket[]): string {
     String(socket.retransmits),
     socket.state === 'LISTEN' ? '-' : formatDuration(socket.lastDataReceived),
     socket.state === 'LISTEN' ? '-' : formatDuration(socket.detection.idle),
-    socket.state === 'LISTEN' ? '-' : socket.detection.inFlight === null ? `${formatDuration(retransmissionLimitMs())} (tcp_retries2)` : formatDuration(socket.detection.inFlight),
+    socket.state === 'LISTEN'
+      ? '-'
+      : socket.detection.inFlight === null
+        ? `${formatDuration(retransmissionLimitMs())} (tcp_retries2)`
+        : formatDuration(socket.detection.inFlight),
     socket.slowest ? '<' : '',
   ]);
-  return formatTable(['fd', 'local', 'peer', 'state', 'keepalive', 'probes', 'retrans', 'last recv', 'detect idle', 'detect in flight', ''], rows);
+  const header = ['fd', 'local', 'peer', 'state', 'keepalive', 'probes', 'retrans', 'last recv', 'detect idle'];
+  header.push('detect in flight', 'slowest');
+  const legend = rows.some((row) => row.at(-1) === '<') ? `\n${SLOWEST_LEGEND}` : '';
+  return formatTable(header, rows) + legend;
 }
 
 export async function inspectCommand(argv: string[]): Promise<number> {
@@ -67,12 +80,13 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('give exactly one pid');
-  const pid = integer('pid', positionals[0], 1, 2_147_483_647) as number;
+  const pid = integer('the pid', positionals[0], 1, 2_147_483_647) as number;
   const show = () => {
     const sockets = markSlowest(inspectProcess(pid));
     if (values.json) console.log(JSON.stringify(sockets, null, values.watch ? 0 : 2));
     else {
-      if (values.watch) process.stdout.write('\x1b[H\x1b[2J');
+      // Clear the screen on a terminal only: in a pipe or a file, snapshots follow each other.
+      if (values.watch && process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J');
       console.log(`process ${pid}${values.watch ? ` at ${new Date().toISOString()}` : ''}\n${table(sockets)}`);
     }
   };

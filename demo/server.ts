@@ -1,8 +1,9 @@
 /** `socket-keepalive server`: an echo server that shows each connection's keepalive and fate. */
-import net from 'node:net';
-import { getKeepAlive, type KeepAliveOptions, setKeepAlive } from 'socket-keepalive';
-import { integer, parse, UsageError } from './args.js';
-import { formatDuration, formatState } from './format.js';
+import * as net from 'node:net';
+import { getKeepAlive, setKeepAlive } from 'socket-keepalive';
+import { integer, parse } from './args.js';
+import { KEEPALIVE_FLAG_SPEC, keepAliveFlags } from './flags.js';
+import { formatAddress, formatDuration, formatState } from './format.js';
 
 export const SERVER_USAGE = `Usage: socket-keepalive server [options]
 
@@ -12,38 +13,16 @@ from the kernel) and goes (how it ended, after how long). Runs until Ctrl-C.
 Options:
   --host ADDR            address to listen on (default 127.0.0.1)
   --port N               port (default 7654; 0 picks a free one)
-  --idle MS              keepalive idle time on the listener, ms, whole seconds
-  --interval MS          keepalive probe interval on the listener, ms, whole seconds
+  --idle TIME            keepalive idle time on the listener, 1s-32767s, whole seconds
+  --interval TIME        keepalive probe interval on the listener, 1s-32767s, whole seconds
   --count N              keepalive probes before the connection is dropped (1-127)
-  --user-timeout MS      TCP_USER_TIMEOUT on the listener, ms (0 = system default)
+  --user-timeout TIME    TCP_USER_TIMEOUT on the listener (0 = system default)
   --json                 one JSON object per line instead of text
   -h, --help             this help
 
+TIME: 10s, 1500ms, 2m, or a plain number of ms, as in SOCKET_KEEPALIVE.
 Options given for the listener are inherited by every accepted connection.
 Exit codes: 0 stopped by a signal, 1 could not listen, 2 bad arguments.`;
-
-/** Keepalive options from --idle/--interval/--count/--user-timeout, as given. */
-export function keepAliveFlags(values: Record<string, string | boolean | undefined>): KeepAliveOptions {
-  const options: KeepAliveOptions = {};
-  const flags: [keyof KeepAliveOptions, string, number][] = [
-    ['idle', 'idle', 2_147_483_647],
-    ['interval', 'interval', 2_147_483_647],
-    ['count', 'count', 2_147_483_647],
-    ['userTimeout', 'user-timeout', 2_147_483_647],
-  ];
-  for (const [key, flag, max] of flags) {
-    const value = integer(flag, values[flag] as string | undefined, 0, max);
-    if (value !== undefined) (options as Record<string, number>)[key] = value;
-  }
-  return options;
-}
-
-export const KEEPALIVE_FLAG_SPEC = {
-  idle: { type: 'string' },
-  interval: { type: 'string' },
-  count: { type: 'string' },
-  'user-timeout': { type: 'string' },
-} as const;
 
 export async function serverCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
@@ -57,7 +36,7 @@ export async function serverCommand(argv: string[]): Promise<number> {
     console.log(SERVER_USAGE);
     return 0;
   }
-  const port = integer('port', values.port, 0, 65535) as number;
+  const port = integer('--port', values.port, 0, 65535) as number;
   const options = keepAliveFlags(values);
   const print = (event: Record<string, unknown>, text: string) =>
     console.log(values.json ? JSON.stringify({ time: Date.now(), ...event }) : text);
@@ -65,7 +44,7 @@ export async function serverCommand(argv: string[]): Promise<number> {
   const open = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     open.add(socket);
-    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    const peer = formatAddress(socket.remoteAddress, socket.remotePort);
     const openedAt = Date.now();
     const keepalive = getKeepAlive(socket);
     let code: string | undefined;
@@ -77,14 +56,11 @@ export async function serverCommand(argv: string[]): Promise<number> {
     socket.on('close', () => {
       open.delete(socket);
       const durationMs = Date.now() - openedAt;
-      print({ event: 'close', peer, code: code ?? null, durationMs }, `- ${peer}  ${code ?? 'closed'} after ${formatDuration(durationMs)}`);
+      const text = `- ${peer}  ${code ?? 'closed'} after ${formatDuration(durationMs)}`;
+      print({ event: 'close', peer, code: code ?? null, durationMs }, text);
     });
   });
-  try {
-    setKeepAlive(server, options);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  setKeepAlive(server, options);
   const listening = new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -93,14 +69,15 @@ export async function serverCommand(argv: string[]): Promise<number> {
   try {
     await listening;
   } catch (error) {
-    console.error(`socket-keepalive server: cannot listen on ${values.host}:${port}: ${(error as Error).message}`);
+    const address = formatAddress(values.host, port);
+    console.error(`socket-keepalive server: cannot listen on ${address}: ${(error as Error).message}`);
     return 1;
   }
   const address = server.address() as net.AddressInfo;
   const keepalive = getKeepAlive(server);
   print(
     { event: 'listening', host: address.address, port: address.port, keepalive },
-    `listening on ${address.address}:${address.port}  listener keepalive ${formatState(keepalive)}`,
+    `listening on ${formatAddress(address.address, address.port)}  listener keepalive ${formatState(keepalive)}`,
   );
   await new Promise<void>((resolve) => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());

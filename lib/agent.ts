@@ -5,8 +5,8 @@
  * request listens for it, so the request emits it.
  * @packageDocumentation
  */
-import http from 'node:http';
-import net from 'node:net';
+import * as http from 'node:http';
+import * as net from 'node:net';
 import { invalidArgType } from './errors.js';
 import { failSocketSoon } from './failures.js';
 import { KernelSettings, validateInto } from './options.js';

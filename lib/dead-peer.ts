@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
-import type net from 'node:net';
+import type * as net from 'node:net';
 import { predictDetection, retransmissionLimitMs } from './detection.js';
 import { type KeepAliveOptions, type KernelSettings, optionsOf } from './options.js';
 import { counts, type DeadPeerCause } from './stats.js';

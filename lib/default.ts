@@ -3,7 +3,7 @@
  * listening server at 'listening'.
  * @packageDocumentation
  */
-import type net from 'node:net';
+import type * as net from 'node:net';
 import { binding } from './binding.js';
 import { invalidArgType } from './errors.js';
 import { KernelSettings, type KeepAliveOptions, optionsOf, validateInto } from './options.js';

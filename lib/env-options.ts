@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseDuration } from './duration.js';
 import { invalidArgType, invalidArgValue } from './errors.js';
 import { DEFAULT_PRELOAD_OPTIONS, type KeepAliveOptions, KernelSettings, optionsOf, validateInto } from './options.js';
 import type { ReportFormat } from './report.js';
@@ -16,17 +17,8 @@ export interface KeepAliveSetting {
   report: ReportFormat | undefined;
 }
 
-const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const DURATION_FIELDS = new Set(['idle', 'interval', 'userTimeout']);
 const FIELDS = ['idle', 'interval', 'count', 'userTimeout', 'servers', 'report'];
-
-function parseDuration(field: string, text: string): number {
-  const match = /^(\d+)(ms|s|m|h)?$/.exec(text);
-  if (!match) {
-    throw invalidArgValue(field, `must be a duration: a whole number followed by ms, s, m or h (a bare number is ms), e.g. 10s`, text);
-  }
-  return Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms'];
-}
 
 /**
  * Parses a default written as `idle=10s,interval=2s,count=3,userTimeout=20s` (durations
@@ -72,7 +64,7 @@ export function readKeepAliveSetting(text: string | undefined, variable = KEEPAL
       if (value !== 'text' && value !== 'json' && value !== 'off') throw invalidArgValue(field, 'must be text, json or off', value);
       report = value === 'off' ? undefined : value;
     } else if (DURATION_FIELDS.has(name)) {
-      options[name] = parseDuration(field, value);
+      options[name] = parseDuration(value, field);
     } else {
       if (!/^\d+$/.test(value)) throw invalidArgValue(field, 'must be a whole number', value);
       options[name] = Number(value);

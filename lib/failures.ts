@@ -15,7 +15,7 @@
  * them, and the validated copy, in kernel units, is what is stored and applied later.
  * @packageDocumentation
  */
-import type net from 'node:net';
+import type * as net from 'node:net';
 
 /** Hands a failure to the socket it belongs to: the socket emits it as 'error'. */
 export function failSocket(socket: net.Socket, error: unknown): void {

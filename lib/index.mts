@@ -26,6 +26,7 @@ export {
   DEFAULT_PRELOAD_OPTIONS,
   DEAD_PEER_CHANNEL,
   keepAliveStats,
+  parseDuration,
   KEEPALIVE_LIMITS,
   setKeepAlive,
   getKeepAlive,

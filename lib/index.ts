@@ -21,3 +21,4 @@ export {
 export { type KeepAliveSetting, keepAliveEnvironment, parseKeepAliveSetting } from './env-options.js';
 export { type DeadPeer, DEAD_PEER_CHANNEL } from './dead-peer.js';
 export { type DeadPeerCause, type KeepAliveStats, keepAliveStats } from './stats.js';
+export { parseDuration } from './duration.js';

@@ -2,7 +2,7 @@
  * The two core calls: set keepalive options on any target, and read them back.
  * @packageDocumentation
  */
-import type net from 'node:net';
+import type * as net from 'node:net';
 import type { Http2Session } from 'node:http2';
 import { readKeepAlive } from './binding.js';
 import { KernelSettings, type KeepAliveOptions, validateInto } from './options.js';

@@ -17,7 +17,7 @@
  * in lib/failures.ts: it never throws into Node.
  * @packageDocumentation
  */
-import net from 'node:net';
+import * as net from 'node:net';
 import { reportDeadPeer } from './dead-peer.js';
 import { failSocket } from './failures.js';
 import type { KernelSettings } from './options.js';

@@ -7,7 +7,7 @@
  * rule in lib/failures.ts.
  * @packageDocumentation
  */
-import type net from 'node:net';
+import type * as net from 'node:net';
 import { failSocket, warnNotApplied } from './failures.js';
 import type { KernelSettings } from './options.js';
 import { notePeer, wrapPrototypes } from './prototypes.js';

@@ -4,7 +4,7 @@
  * lib/prototypes.ts. Hooks follow the rule in lib/failures.ts.
  * @packageDocumentation
  */
-import net from 'node:net';
+import * as net from 'node:net';
 import type { Http2Session } from 'node:http2';
 import { socketClosed } from './errors.js';
 import type { KernelSettings } from './options.js';

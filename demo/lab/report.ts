@@ -50,12 +50,12 @@ export interface LabReport {
   beforeConnect: string;
 }
 
-/** A row that could not run (its Node could not be fetched). */
+/** A row that could not run (its Node could not be fetched, its client packages are not installed). */
 export function unavailableResult(row: LabRow, note: string | undefined): LabResult {
   return {
     id: row.id,
     label: row.label,
-    node: `v${OLD_NODE}`,
+    node: row.oldNode ? `v${OLD_NODE}` : process.version,
     inFlight: false,
     effective: null,
     predictedMs: null,

@@ -18,7 +18,7 @@ import { CLIENT_ADDRESS, createHosts, cutLink, destroyHosts, healLink, type Host
 import type { HealResult, PeerConfig, PeerMessage } from './peer.js';
 import { spawnIn, waitFor } from './processes.js';
 import { Progress } from './progress.js';
-import { beforeConnectFinding, type LabReport, type LabResult, rowResult, unavailableResult } from './report.js';
+import { beforeConnectFinding, type LabReport, rowResult, unavailableResult } from './report.js';
 import { APP_PORTS, HEAL, type LabRow, MAIN_PORT, OLD_NODE, predict, PRELOAD_SETTING, ROWS } from './rows.js';
 import { type RealServer, serverPrograms, startPostgres, startRedis } from './services.js';
 import { traceConnection } from './wire.js';
@@ -39,60 +39,112 @@ const CLIENT_APP = path.join(__dirname, 'client-apps.js');
 /** The preload, by absolute path as `socket-keepalive run` gives it: dist/register.js. */
 const REGISTER = path.join(__dirname, '..', '..', 'register.js');
 
-export async function runLab(settings: LabSettings): Promise<LabReport> {
-  const started = Date.now();
+/** What one run compares: its rows, and why some cannot run here. */
+interface LabPlan {
+  rows: LabRow[];
+  /** Node {@link OLD_NODE}'s binary, or why its row cannot run. */
+  oldNode: { binary?: string; problem?: string };
+  /** Why the client application's rows cannot run here, or undefined. */
+  appsLeftOut: string | undefined;
+  /** The ports of the connections compared: captured, and cut for good. */
+  ports: number[];
+}
+
+function planLab(settings: LabSettings): LabPlan {
   const oldNode = settings.oldNode ? fetchOldNode(settings.log) : { problem: 'skipped (--no-old-node)' };
   const appsLeftOut = clientAppProblem();
-  if (appsLeftOut) settings.log(`note: the pg and ioredis rows are left out: ${appsLeftOut}`);
-  const runs = (row: LabRow) => (!row.oldNode || oldNode.binary) && (!row.app || !appsLeftOut);
-  const rows = ROWS.filter(runs);
+  if (appsLeftOut) settings.log(`note: the pg and ioredis rows are left out: ${appsLeftOut}${remedy(appsLeftOut)}`);
+  const rows = ROWS.filter((row) => (!row.oldNode || oldNode.binary) && (!row.app || !appsLeftOut));
+  return { rows, oldNode, appsLeftOut, ports: [MAIN_PORT, ...(appsLeftOut ? [] : Object.values(APP_PORTS))] };
+}
+
+export async function runLab(settings: LabSettings): Promise<LabReport> {
+  const started = Date.now();
+  const plan = planLab(settings);
   const lab = new LabProcesses();
   try {
     const hosts = lab.build();
-    // The ports of the connections compared: captured, and cut for good.
-    const ports = [MAIN_PORT, ...(appsLeftOut ? [] : Object.values(APP_PORTS))];
-    const capture = await lab.capture(ports);
-    await Promise.all([lab.startServers([MAIN_PORT, HEAL.port]), appsLeftOut ? undefined : lab.startAppServers()]);
-    const peers = lab.startPeers(rows, oldNode.binary);
-    if (!appsLeftOut) peers.push(...[false, true].map((preload) => lab.startClientApp(preload)));
-    await waitFor('every connection to be ready', 15_000, () => lab.check() ?? (rows.every((row) => lab.reports.get(row.id)?.effective) || undefined));
-
-    const predictions = new Map(rows.map((row) => [row.id, predict(row, lab.reports.get(row.id)?.effective as KeepAliveState)]));
-    const expected = rows.filter((row) => (predictions.get(row.id) as number) <= settings.windowMs);
-    settings.log(`hosts ${hosts.server} (${SERVER_ADDRESS}) and ${hosts.client} (${CLIENT_ADDRESS}) connected; cutting port${ports.length > 1 ? 's' : ''} ${ports.join(', ')} now`);
-    for (const port of [...ports, HEAL.port]) cutLink(hosts, port);
-    const cutAt = Date.now();
-    for (const peer of peers) peer.stdin?.write('cut\n');
-    peers[0].stdin?.write('heal-cut\n');
-
-    const progress = new Progress(rows, predictions, expected, cutAt, settings.windowMs, settings.live, settings.log);
-    let healed = false;
-    await waitFor('the lab window', settings.windowMs + 20_000, () => {
-      const now = Date.now();
-      if (!healed && now - cutAt >= HEAL.cutMs) {
-        healLink(hosts, HEAL.port);
-        peers[0].stdin?.write('healed\n');
-        healed = true;
-      }
-      progress.show(lab.reports, now);
-      const allFailed = expected.every((row) => lab.reports.get(row.id)?.closedAt);
-      return (allFailed || now - cutAt > settings.windowMs) && lab.heal ? true : undefined;
-    });
+    const capture = await lab.capture(plan.ports);
+    const peers = await startConnections(lab, plan);
+    const predictions = new Map(
+      plan.rows.map((row) => [row.id, predict(row, lab.reports.get(row.id)?.effective as KeepAliveState)]),
+    );
+    const expected = plan.rows.filter((row) => (predictions.get(row.id) as number) <= settings.windowMs);
+    const { ports } = plan;
+    settings.log(
+      `hosts ${hosts.server} (${SERVER_ADDRESS}) and ${hosts.client} (${CLIENT_ADDRESS}) connected; ` +
+        `cutting port${ports.length > 1 ? 's' : ''} ${ports.join(', ')} now`,
+    );
+    const cutAt = await cutAndWatch(lab, hosts, peers, plan, settings, predictions, expected);
     const segments = await capture.stop();
     const clock = { cutAt, captureEndedAt: Date.now(), windowMs: settings.windowMs };
     for (const peer of peers) peer.stdin?.write('stop\n');
-
-    const results: LabResult[] = ROWS.filter((row) => !row.app || !appsLeftOut).map((row) => {
-      if (row.oldNode && !oldNode.binary) return unavailableResult(row, oldNode.problem);
+    const results = ROWS.map((row) => {
+      if (row.oldNode && !plan.oldNode.binary) return unavailableResult(row, plan.oldNode.problem);
+      if (row.app && plan.appsLeftOut) return unavailableResult(row, plan.appsLeftOut);
       const report = lab.reports.get(row.id) as ConnectionReport;
       const trace = traceConnection(segments, report.localPort as number);
-      return rowResult(row, { node: lab.nodes.get(row.id) as string, report, predictedMs: predictions.get(row.id) as number, trace }, clock);
+      const node = lab.nodes.get(row.id) as string;
+      const observed = { node, report, predictedMs: predictions.get(row.id) as number, trace };
+      return rowResult(row, observed, clock);
     });
-    return { windowMs: settings.windowMs, durationMs: Date.now() - started, rows: results, heal: lab.heal ?? null, beforeConnect: beforeConnectFinding(results) };
+    return {
+      windowMs: settings.windowMs,
+      durationMs: Date.now() - started,
+      rows: results,
+      heal: lab.heal ?? null,
+      beforeConnect: beforeConnectFinding(results),
+    };
   } finally {
     await lab.stopAppServers();
     lab.teardown();
   }
+}
+
+/** Starts the servers, the peers and the client application; resolves with the peers once every connection is open. */
+async function startConnections(lab: LabProcesses, plan: LabPlan): Promise<ChildProcess[]> {
+  await Promise.all([lab.startServers([MAIN_PORT, HEAL.port]), plan.appsLeftOut ? undefined : lab.startAppServers()]);
+  const peers = lab.startPeers(plan.rows, plan.oldNode.binary);
+  if (!plan.appsLeftOut) peers.push(...[false, true].map((preload) => lab.startClientApp(preload)));
+  const allOpen = () => plan.rows.every((row) => lab.reports.get(row.id)?.effective);
+  await waitFor('every connection to be ready', 15_000, () => lab.check() ?? (allOpen() || undefined));
+  return peers;
+}
+
+/**
+ * Cuts the link, heals the heal check's in time, and shows progress until every
+ * connection expected to fail has failed, or the window is over; resolves with the time
+ * of the cut.
+ */
+async function cutAndWatch(
+  lab: LabProcesses,
+  hosts: Hosts,
+  peers: ChildProcess[],
+  plan: LabPlan,
+  settings: LabSettings,
+  predictions: Map<string, number>,
+  expected: LabRow[],
+): Promise<number> {
+  for (const port of [...plan.ports, HEAL.port]) cutLink(hosts, port);
+  const cutAt = Date.now();
+  for (const peer of peers) peer.stdin?.write('cut\n');
+  peers[0].stdin?.write('heal-cut\n');
+
+  const { windowMs, live, log } = settings;
+  const progress = new Progress(plan.rows, predictions, expected, cutAt, windowMs, live, log);
+  let healed = false;
+  await waitFor('the lab window', settings.windowMs + 20_000, () => {
+    const now = Date.now();
+    if (!healed && now - cutAt >= HEAL.cutMs) {
+      healLink(hosts, HEAL.port);
+      peers[0].stdin?.write('healed\n');
+      healed = true;
+    }
+    progress.show(lab.reports, now);
+    const allFailed = expected.every((row) => lab.reports.get(row.id)?.closedAt);
+    return (allFailed || now - cutAt > settings.windowMs) && lab.heal ? true : undefined;
+  });
+  return cutAt;
 }
 
 /** Why the client application's rows cannot run here (its clients or servers missing), or undefined. */
@@ -105,9 +157,20 @@ function clientAppProblem(): string | undefined {
       return true;
     }
   });
-  if (missing.length > 0) return `${missing.join(' and ')} cannot be loaded (development dependencies, not installed with the package)`;
-  const servers = [serverPrograms.postgres ? [] : ['PostgreSQL (Debian package postgresql)'], serverPrograms.redis ? [] : ['redis-server (Debian package redis-server)']].flat();
+  if (missing.length > 0) return `${missing.join(' and ')} cannot be loaded`;
+  const servers = [
+    ...(serverPrograms.postgres ? [] : ['PostgreSQL (Debian package postgresql)']),
+    ...(serverPrograms.redis ? [] : ['redis-server (Debian package redis-server)']),
+  ];
   return servers.length > 0 ? `${servers.join(' and ')} not installed` : undefined;
+}
+
+/** How to get the client application's rows, after the problem that left them out. */
+function remedy(problem: string): string {
+  return problem.endsWith('cannot be loaded')
+    ? '; to run them, "npm install pg ioredis" in the project where socket-keepalive is installed,' +
+        ' or run "npx -p socket-keepalive -p pg -p ioredis socket-keepalive lab"'
+    : '';
 }
 
 /** Node {@link OLD_NODE}'s binary, fetched once; or why its row is left out. */
@@ -169,13 +232,17 @@ class LabProcesses {
         }),
       );
     }
-    await waitFor('the servers to listen', 10_000, () => this.check() ?? (listening.size === ports.length || undefined));
+    const allListen = () => listening.size === ports.length || undefined;
+    await waitFor('the servers to listen', 10_000, () => this.check() ?? allListen());
   }
 
   /** Starts PostgreSQL and redis in the server's namespace, on {@link APP_PORTS}. */
   async startAppServers(): Promise<void> {
     const placement = { host: SERVER_ADDRESS, namespace: (this.hosts as Hosts).server };
-    const started = await Promise.allSettled([startPostgres({ ...placement, port: APP_PORTS.postgres }), startRedis({ ...placement, port: APP_PORTS.redis })]);
+    const started = await Promise.allSettled([
+      startPostgres({ ...placement, port: APP_PORTS.postgres }),
+      startRedis({ ...placement, port: APP_PORTS.redis }),
+    ]);
     for (const result of started) if (result.status === 'fulfilled') this.appServers.push(result.value);
     const failed = started.find((result) => result.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
@@ -193,22 +260,33 @@ class LabProcesses {
    */
   startClientApp(preload: boolean): ChildProcess {
     const { SOCKET_KEEPALIVE: _ignored, ...env } = process.env;
-    const config: ClientAppConfig = { host: SERVER_ADDRESS, postgresPort: APP_PORTS.postgres, redisPort: APP_PORTS.redis, preload };
+    const config: ClientAppConfig = {
+      host: SERVER_ADDRESS,
+      postgresPort: APP_PORTS.postgres,
+      redisPort: APP_PORTS.redis,
+      preload,
+    };
     const args = [...(preload ? ['--require', REGISTER] : []), CLIENT_APP, JSON.stringify(config)];
-    const app = spawnIn((this.hosts as Hosts).client, process.execPath, args, (message) => this.receive(message), preload ? { ...env, SOCKET_KEEPALIVE: PRELOAD_SETTING } : env);
+    const appEnv = preload ? { ...env, SOCKET_KEEPALIVE: PRELOAD_SETTING } : env;
+    const receive = (message: Record<string, unknown>) => this.receive(message);
+    const app = spawnIn((this.hosts as Hosts).client, process.execPath, args, receive, appEnv);
     this.children.push(app);
     return app;
   }
 
   /** Starts the client peers: this Node's rows and the heal check, and the older Node's rows. */
   startPeers(rows: LabRow[], oldNode: string | undefined): ChildProcess[] {
-    const peers = [this.startPeer(process.execPath, { host: SERVER_ADDRESS, port: MAIN_PORT, rows: rows.filter((row) => !row.oldNode && !row.app), heal: { port: HEAL.port, options: HEAL.options } })];
-    if (oldNode) peers.push(this.startPeer(oldNode, { host: SERVER_ADDRESS, port: MAIN_PORT, rows: rows.filter((row) => row.oldNode) }));
+    const thisNodeRows = rows.filter((row) => !row.oldNode && !row.app);
+    const heal = { port: HEAL.port, options: HEAL.options };
+    const server = { host: SERVER_ADDRESS, port: MAIN_PORT };
+    const peers = [this.startPeer(process.execPath, { ...server, rows: thisNodeRows, heal })];
+    if (oldNode) peers.push(this.startPeer(oldNode, { ...server, rows: rows.filter((row) => row.oldNode) }));
     return peers;
   }
 
   private startPeer(node: string, config: PeerConfig): ChildProcess {
-    const peer = spawnIn((this.hosts as Hosts).client, node, [PEER, JSON.stringify(config)], (message) => this.receive(message));
+    const args = [PEER, JSON.stringify(config)];
+    const peer = spawnIn((this.hosts as Hosts).client, node, args, (message) => this.receive(message));
     this.children.push(peer);
     return peer;
   }
@@ -217,10 +295,14 @@ class LabProcesses {
     const peerMessage = message as PeerMessage | { type: 'exit'; code: number; errors: string };
     if (peerMessage.type === 'ready' || peerMessage.type === 'status') {
       for (const report of peerMessage.reports) this.reports.set(report.id, report);
-      if (peerMessage.type === 'ready') for (const report of peerMessage.reports) this.nodes.set(report.id, peerMessage.node);
+      if (peerMessage.type === 'ready') {
+        for (const report of peerMessage.reports) this.nodes.set(report.id, peerMessage.node);
+      }
     } else if (peerMessage.type === 'heal') this.heal = peerMessage.result;
     else if (peerMessage.type === 'error') this.failure = peerMessage.message;
-    else if (peerMessage.type === 'exit') this.failure = `a lab process exited with ${peerMessage.code}: ${peerMessage.errors.trim()}`;
+    else if (peerMessage.type === 'exit') {
+      this.failure = `a lab process exited with ${peerMessage.code}: ${peerMessage.errors.trim()}`;
+    }
   }
 
   /** Throws what went wrong in a child process, if anything did; for use inside waitFor. */

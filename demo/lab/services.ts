@@ -1,7 +1,8 @@
 /**
  * Real database and cache servers, each from its Debian binary with its data in a fresh
  * temporary directory that `stop()` removes: the lab runs them inside its server's
- * network namespace, the integration tests on loopback. Servers that refuse to run as
+ * network namespace, the integration tests on loopback (with MariaDB, which the tests
+ * add in test/integration/servers.ts). Servers that refuse to run as
  * root (PostgreSQL) run as their system user.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -36,11 +37,13 @@ export interface ServerPlacement {
 }
 
 const postgresBin = () => {
-  const versions = fs.existsSync('/usr/lib/postgresql') ? fs.readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a)) : [];
-  return versions.map((version) => `/usr/lib/postgresql/${version}/bin`).find((bin) => fs.existsSync(path.join(bin, 'postgres')));
+  const root = '/usr/lib/postgresql';
+  const versions = fs.existsSync(root) ? fs.readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
+  const bins = versions.map((version) => `${root}/${version}/bin`);
+  return bins.find((bin) => fs.existsSync(path.join(bin, 'postgres')));
 };
 
-function onPath(command: string): string | undefined {
+export function onPath(command: string): string | undefined {
   for (const directory of [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/local/sbin']) {
     const candidate = path.join(directory, command);
     if (directory && fs.existsSync(candidate)) return candidate;
@@ -52,15 +55,13 @@ function onPath(command: string): string | undefined {
 export const serverPrograms = {
   postgres: postgresBin(),
   redis: onPath('redis-server'),
-  mariadb: onPath('mariadbd') && onPath('mariadb-install-db') ? onPath('mariadbd') : undefined,
 };
-const mariadbInstallDb = onPath('mariadb-install-db');
 
 /** The Debian package of each server. */
-export const serverPackages = { postgres: 'postgresql', redis: 'redis-server', mariadb: 'mariadb-server' };
+export const serverPackages = { postgres: 'postgresql', redis: 'redis-server' };
 
 /** A port nobody listens on right now. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = net.createServer().listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const { port } = server.address() as net.AddressInfo;
@@ -84,18 +85,30 @@ function systemUser(name: string): SystemUser | undefined {
  * `command args` as run in `namespace` as `user`: `ip netns exec` and `setpriv` both
  * exec the next program, so the process started is the server itself.
  */
-function placed(command: string, args: string[], namespace: string | undefined, user: SystemUser | undefined): [string, string[]] {
+function placed(
+  command: string,
+  args: string[],
+  namespace: string | undefined,
+  user: SystemUser | undefined,
+): [string, string[]] {
   const asUser = user ? ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups'] : [];
   const full = [...(namespace ? ['ip', 'netns', 'exec', namespace] : []), ...asUser, command, ...args];
   return [full[0], full.slice(1)];
 }
 
 /** Starts `command` and resolves once its log prints `ready`; rejects if it exits first. */
-function startLogged(command: string, args: string[], ready: RegExp, namespace: string | undefined, user?: SystemUser): Promise<ChildProcess> {
+export function startLogged(
+  command: string,
+  args: string[],
+  ready: RegExp,
+  namespace: string | undefined,
+  user?: SystemUser,
+): Promise<ChildProcess> {
   const child = spawn(...placed(command, args, namespace, user), { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`${path.basename(command)} did not start within 20 s:\n${log}`)), 20_000);
+    const name = path.basename(command);
+    const timer = setTimeout(() => fail(new Error(`${name} did not start within 20 s:\n${log}`)), 20_000);
     const fail = (error: Error) => {
       clearTimeout(timer);
       child.kill('SIGKILL');
@@ -113,7 +126,9 @@ function startLogged(command: string, args: string[], ready: RegExp, namespace: 
     child.stdout?.on('data', read);
     child.stderr?.on('data', read);
     child.once('error', fail);
-    child.once('exit', (code, signal) => fail(new Error(`${path.basename(command)} exited (${signal ?? code}) before it was ready:\n${log}`)));
+    child.once('exit', (code, signal) => {
+      fail(new Error(`${name} exited (${signal ?? code}) before it was ready:\n${log}`));
+    });
   });
 }
 
@@ -124,7 +139,7 @@ const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuf
  * A started server: `stop()` sends `signals.stop` (SIGKILL after 10 s) and removes
  * `directory`; `kill()` sends `signals.kill`, waits up to 5 s (then SIGKILL) and removes it.
  */
-function running(
+export function running(
   child: ChildProcess,
   directory: string,
   signals: { stop: NodeJS.Signals; kill: NodeJS.Signals },
@@ -148,7 +163,8 @@ function running(
       if (isRunning()) {
         child.kill(signals.kill);
         // The child is not reaped while this blocks: watch /proc, where a zombie has no command line.
-        for (const deadline = Date.now() + 5000; pidIsAlive(child.pid as number) && Date.now() < deadline; ) sleepSync(10);
+        const deadline = Date.now() + 5000;
+        while (pidIsAlive(child.pid as number) && Date.now() < deadline) sleepSync(10);
         child.kill('SIGKILL');
       }
       fs.rmSync(directory, { recursive: true, force: true });
@@ -156,7 +172,7 @@ function running(
   };
 }
 
-function tempDirectory(name: string, owner?: SystemUser): string {
+export function tempDirectory(name: string, owner?: SystemUser): string {
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), `socket-keepalive-${name}-`));
   if (owner) fs.chownSync(directory, owner.uid, owner.gid);
   return directory;
@@ -169,18 +185,22 @@ function tempDirectory(name: string, owner?: SystemUser): string {
  * immediate shutdown (SIGQUIT), which still removes its shared memory (SIGKILL leaves
  * its System V segment behind).
  */
-export async function startPostgres({ host = '127.0.0.1', port, namespace }: ServerPlacement = {}): Promise<RealServer> {
+export async function startPostgres(placement: ServerPlacement = {}): Promise<RealServer> {
+  const { host = '127.0.0.1', port, namespace } = placement;
   const bin = serverPrograms.postgres as string;
   const user = systemUser('postgres');
   const directory = tempDirectory('postgres', user);
   const data = path.join(directory, 'data');
-  execFileSync(...placed(path.join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync'], undefined, user), { stdio: 'ignore' });
+  const initdb = ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync'];
+  execFileSync(...placed(path.join(bin, 'initdb'), initdb, undefined, user), { stdio: 'ignore' });
   // initdb trusts loopback only; the server listens on `host` alone, so trust whoever reaches it.
   fs.appendFileSync(path.join(data, 'pg_hba.conf'), 'host all all all trust\n');
   const listenPort = port ?? (await freePort());
-  const args = ['-D', data, '-p', String(listenPort), '-h', host, '-k', directory, '-c', 'fsync=off', '-c', 'max_connections=50'];
+  const args = ['-D', data, '-p', String(listenPort), '-h', host, '-k', directory];
+  args.push('-c', 'fsync=off', '-c', 'max_connections=50');
   const child = await startLogged(path.join(bin, 'postgres'), args, /ready to accept connections/, namespace, user);
-  return running(child, directory, { stop: 'SIGINT', kill: 'SIGQUIT' }, { host, port: listenPort, socketPath: directory });
+  const server = { host, port: listenPort, socketPath: directory };
+  return running(child, directory, { stop: 'SIGINT', kill: 'SIGQUIT' }, server);
 }
 
 /** redis-server, no persistence and no password, on `host` and on `<temp dir>/redis.sock`. */
@@ -188,27 +208,10 @@ export async function startRedis({ host = '127.0.0.1', port, namespace }: Server
   const directory = tempDirectory('redis');
   const socketPath = path.join(directory, 'redis.sock');
   const listenPort = port ?? (await freePort());
-  const args = ['--port', String(listenPort), '--bind', host, '--unixsocket', socketPath, '--save', '', '--appendonly', 'no', '--dir', directory];
+  const args = ['--port', String(listenPort), '--bind', host, '--unixsocket', socketPath];
+  args.push('--save', '', '--appendonly', 'no', '--dir', directory);
   // Bound to `host` alone; without a password, protected mode would refuse every client not on loopback.
   if (host !== '127.0.0.1') args.push('--protected-mode', 'no');
   const child = await startLogged(serverPrograms.redis as string, args, /Ready to accept connections/, namespace);
-  return running(child, directory, { stop: 'SIGTERM', kill: 'SIGKILL' }, { host, port: listenPort, socketPath });
-}
-
-/** MariaDB with user `root` and no password, on `host` and on `<temp dir>/mysql.sock`. */
-export async function startMariadb({ host = '127.0.0.1', port, namespace }: ServerPlacement = {}): Promise<RealServer> {
-  const directory = tempDirectory('mariadb');
-  const data = path.join(directory, 'data');
-  const socketPath = path.join(directory, 'mysql.sock');
-  // Under root, mariadbd must be told explicitly that root is meant.
-  const asUser = process.getuid?.() === 0 ? ['--user=root'] : [];
-  execFileSync(
-    mariadbInstallDb as string,
-    ['--no-defaults', `--datadir=${data}`, ...asUser, '--auth-root-authentication-method=normal', '--skip-test-db'],
-    { stdio: 'ignore' },
-  );
-  const listenPort = port ?? (await freePort());
-  const args = ['--no-defaults', `--datadir=${data}`, ...asUser, `--socket=${socketPath}`, `--port=${listenPort}`, `--bind-address=${host}`, '--innodb-buffer-pool-size=16M'];
-  const child = await startLogged(serverPrograms.mariadb as string, args, /ready for connections/, namespace);
   return running(child, directory, { stop: 'SIGTERM', kill: 'SIGKILL' }, { host, port: listenPort, socketPath });
 }

@@ -29,13 +29,16 @@ export function traceConnection(segments: Segment[], clientPort: number): WireTr
     if (segment.destinationPort === clientPort) {
       trace.lastReceivedAt = segment.at;
       trace.probes = []; // a probe answered (or anything received) restarts the clock
-      if (segment.flags.ack && (unacknowledged === undefined || sequenceDistance(segment.ack, unacknowledged) > 0)) unacknowledged = segment.ack;
+      if (segment.flags.ack && (unacknowledged === undefined || sequenceDistance(segment.ack, unacknowledged) > 0)) {
+        unacknowledged = segment.ack;
+      }
       continue;
     }
     if (segment.sourcePort !== clientPort) continue;
     const end = (segment.seq + segment.length + (segment.flags.syn || segment.flags.fin ? 1 : 0)) >>> 0;
+    const retransmitted = segment.length > 0 && sentUpTo !== undefined && sequenceDistance(end, sentUpTo) <= 0;
     if (segment.flags.rst) trace.resetAt = segment.at;
-    else if (segment.length > 0 && sentUpTo !== undefined && sequenceDistance(end, sentUpTo) <= 0) trace.retransmissions.push(segment.at);
+    else if (retransmitted) trace.retransmissions.push(segment.at);
     else if (isKeepaliveProbe(segment, unacknowledged)) trace.probes.push(segment.at);
     if (sentUpTo === undefined || sequenceDistance(end, sentUpTo) > 0) sentUpTo = end;
   }
@@ -44,5 +47,6 @@ export function traceConnection(segments: Segment[], clientPort: number): WireTr
 
 function isKeepaliveProbe(segment: Segment, unacknowledged: number | undefined): boolean {
   const { syn, fin, rst, ack } = segment.flags;
-  return unacknowledged !== undefined && segment.length === 0 && ack && !syn && !fin && !rst && segment.seq === ((unacknowledged - 1) >>> 0);
+  if (unacknowledged === undefined || segment.length !== 0) return false;
+  return ack && !syn && !fin && !rst && segment.seq === ((unacknowledged - 1) >>> 0);
 }

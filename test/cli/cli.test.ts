@@ -11,21 +11,23 @@ describe('socket-keepalive command line', () => {
   });
 
   test('option help states the units', async () => {
-    expect((await runCli(['client', '--help'])).stdout).toMatch(/--idle LIST\s+ms of silence/);
-    expect((await runCli(['server', '--help'])).stdout).toMatch(/--user-timeout MS/);
+    expect((await runCli(['client', '--help'])).stdout).toMatch(/--idle LIST\s+TIME of silence/);
+    expect((await runCli(['server', '--help'])).stdout).toMatch(/--user-timeout TIME/);
+    expect((await runCli(['server', '--help'])).stdout).toMatch(/TIME: 10s, 1500ms, 2m, or a plain number of ms/);
   });
 
   test.each([
     [['frobnicate'], /unknown command "frobnicate"/],
-    [['client', '--sockets', '0'], /--sockets must be an integer from 1 to 1000, got "0"/],
+    [['client', '--sockets', '0'], /--sockets must be a whole number from 1 to 1000, got "0"/],
     [['client', '--sockets', '3', '--count', '2,5'], /--count lists 2 values for 3 sockets/],
-    [['client', '--idle', '1500'], /"options.idle" is out of range.*Received 1500/],
-    [['client', '--mode', 'node', '--idle', '2000'], /apply to --mode library only/],
+    [['client', '--idle', '1500'], /--idle must be from 1s to 32767s in whole seconds \(1000 to 32767000 ms\), got "1500"/],
+    [['client', '--mode', 'node', '--idle', '2000'], /--idle applies to --mode library only/],
+    [['client', '--mode', 'library,node', '--idle', '2000,3000'], /socket #2: --idle applies to --mode library only/],
     [['client', '--mode', 'fast'], /--mode must be one of library, node, before-connect, off/],
-    [['client', '--bogus'], /Unknown option '--bogus'/],
-    [['server', '--port', '70000'], /--port must be an integer from 0 to 65535/],
-    [['server', '--count', '500'], /"options.count" is out of range/],
-    [['lab', '--window', 'soon'], /--window must be an integer/],
+    [['client', '--bogus'], /unknown option --bogus; the options are --host, --port, --sockets, --mode, --idle/],
+    [['server', '--port', '70000'], /--port must be a whole number from 0 to 65535/],
+    [['server', '--count', '500'], /--count must be a whole number from 1 to 127, got "500"/],
+    [['lab', '--window', 'soon'], /--window must be a time such as 10s, 1500ms, 2m or a plain number of ms, got "soon"/],
     [['lab', '--svg', '/no-such-directory/timeline.svg'], /--svg \/no-such-directory\/timeline.svg: no such directory \/no-such-directory/],
   ])('%j is refused with exit code 2 and a clear message', async (args, message) => {
     const { code, stderr } = await runCli(args);

@@ -26,7 +26,7 @@ describe('socket-keepalive inspect', () => {
     await server.close();
     expect((await runCli(['inspect', '--help'])).stdout).toMatch(/^Usage: socket-keepalive inspect <pid>/);
     expect(await runCli(['inspect'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/give exactly one pid/) });
-    expect(await runCli(['inspect', 'abc'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--pid must be an integer/) });
+    expect(await runCli(['inspect', 'abc'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/the pid must be a whole number from 1 to \d+, got "abc"/) });
   });
 
   test('--watch refreshes once a second until Ctrl-C', async () => {

@@ -60,7 +60,8 @@ describe('socket-keepalive run', () => {
     const { code, stdout } = await cliRun(['run', '--help']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^Usage: socket-keepalive run \[options\] -- <command>/);
-    expect(stdout).toMatch(/--idle MS\s+ms of silence before the first probe, whole seconds \(default 10000\)/);
+    expect(stdout).toMatch(/--idle TIME\s+silence before the first probe, 1s-32767s, whole seconds \(default 10s\)/);
+    expect(stdout).toMatch(/TIME: 10s, 1500ms, 2m or a plain number of ms/);
     expect(stdout).toMatch(/--no-servers/);
     expect(stdout).toMatch(/Exit codes:/);
   });
@@ -80,9 +81,11 @@ describe('socket-keepalive run', () => {
 
   test.each([
     [['run'], /give the command to run after "--"/],
-    [['run', '--idle', '1500', '--', 'node'], /"options.idle" is out of range.*Received 1500/],
-    [['run', '--count', '0', '--', 'node'], /"options.count" is out of range/],
-    [['run', '--bogus', '--', 'node'], /Unknown option '--bogus'/],
+    [['run', '--idle', '1500', '--', 'node'], /--idle must be from 1s to 32767s in whole seconds \(1000 to 32767000 ms\), got "1500"/],
+    [['run', '--idle', '10x', '--', 'node'], /--idle must be a time such as 10s, 1500ms, 2m or a plain number of ms, got "10x"/],
+    [['run', '--count', '0', '--', 'node'], /--count must be a whole number from 1 to 127, got "0"/],
+    [['run', '--bogus', '--', 'node'], /unknown option --bogus; the options are --idle, --interval/],
+    [['run', '--user-timout', '1000', '--', 'node', '-e', '1'], /^socket-keepalive run: unknown option --user-timout; did you mean --user-timeout\?$/m],
   ])('%j is refused with exit code 2', async (args, message) => {
     const run = await cliRun(args);
     expect(run.code).toBe(2);

@@ -48,6 +48,7 @@ export const {
   DEFAULT_PRELOAD_OPTIONS,
   DEAD_PEER_CHANNEL,
   keepAliveStats,
+  parseDuration,
 } = requireBuilt(libraryPath) as typeof Library;
 
 /** The parser of SOCKET_KEEPALIVE and the preload's path, from the build like the rest. */

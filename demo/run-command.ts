@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_PRELOAD_OPTIONS, type KeepAliveSetting, keepAliveEnvironment, parseKeepAliveSetting } from 'socket-keepalive';
 import { parse, UsageError } from './args.js';
-import { KEEPALIVE_FLAG_SPEC, keepAliveFlags } from './server.js';
+import { KEEPALIVE_FLAG_SPEC, keepAliveFlags } from './flags.js';
 
 export const RUN_USAGE = `Usage: socket-keepalive run [options] -- <command> [args...]
 
@@ -23,15 +23,16 @@ the command. Deno reads neither: "run -- deno run|serve|test|bench|eval ..." put
 are not Node.js, Bun or Deno ignore all of it.
 
 Options:
-  --idle MS              ms of silence before the first probe, whole seconds (default 10000)
-  --interval MS          ms between unanswered probes, whole seconds (default 2000)
+  --idle TIME            silence before the first probe, 1s-32767s, whole seconds (default 10s)
+  --interval TIME        time between unanswered probes, 1s-32767s, whole seconds (default 2s)
   --count N              unanswered probes before the connection is dropped, 1-127 (default 3)
-  --user-timeout MS      ms sent data may stay unacknowledged (default 20000; 0 = system default)
+  --user-timeout TIME    time sent data may stay unacknowledged (default 20s; 0 = system default)
   --no-servers           leave listening servers (and the connections they accept) alone
   --report FORMAT        a line on stderr for each dead peer found: text or json (default none)
   --quiet                do not print the settings on stderr
   -h, --help             this help
 
+TIME: 10s, 1500ms, 2m or a plain number of ms, as in SOCKET_KEEPALIVE.
 Options given replace those defaults one by one. A SOCKET_KEEPALIVE already in the
 environment is checked before the command starts (a bad one: exit 2) and used instead of
 the defaults; options given then replace its fields one by one, and run says which.
