@@ -28,8 +28,6 @@ export interface Binding {
   pidfdOpen(pid: number): number;
   /** pidfd_getfd(2): a duplicate, in this process, of `targetFd` of the pidfd's process. */
   pidfdGetfd(pidfd: number, targetFd: number): number;
-  /** Which way setKeepAlive reaches the kernel in this thread. */
-  kernelPath(): 'io_uring' | 'syscalls';
 }
 
 let loaded: Binding | undefined;

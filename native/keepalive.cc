@@ -13,13 +13,6 @@ namespace {
 
 constexpr size_t kMaxArguments = 7;
 
-// This environment's (this thread's) way to the kernel, made in the module's init.
-KernelPath* ThisThread(napi_env env) {
-  void* data = nullptr;
-  napi_get_instance_data(env, &data);
-  return static_cast<KernelPath*>(data);
-}
-
 napi_value Int(napi_env env, int value) {
   napi_value result = nullptr;
   napi_create_int32(env, value, &result);
@@ -84,7 +77,7 @@ napi_value SetKeepAlive(napi_env env, napi_callback_info info) {
     const int check = CheckTcpSocket(fd);
     if (check != 0) return Int(env, check);
   }
-  return Int(env, ThisThread(env)->Apply(fd, values));
+  return Int(env, ApplyKeepAlive(fd, values));
 }
 
 // The readers, (fd, out, knownTcp): the kernel's values written into the typed array out.
@@ -134,35 +127,17 @@ napi_value PidfdGetfdCall(napi_env env, napi_callback_info info) {
   return Int(env, PidfdGetfd(pidfd, target_fd));
 }
 
-// kernelPath(): 'io_uring' or 'syscalls', the way setKeepAlive reaches the kernel in
-// this thread (deciding it now if no setKeepAlive has yet).
-napi_value KernelPathCall(napi_env env, napi_callback_info) {
-  napi_value result = nullptr;
-  napi_create_string_utf8(env, ThisThread(env)->UsesIoUring() ? "io_uring" : "syscalls", NAPI_AUTO_LENGTH,
-                          &result);
-  return result;
-}
-
 }  // namespace
 }  // namespace keepalive
 
 NAPI_MODULE_INIT() {
   using namespace keepalive;
-  // One KernelPath per environment, closed with it; a second load of the module in the
-  // same environment shares it.
-  if (ThisThread(env) == nullptr &&
-      napi_set_instance_data(
-          env, new KernelPath(), [](napi_env, void* data, void*) { delete static_cast<KernelPath*>(data); },
-          nullptr) != napi_ok) {
-    return nullptr;
-  }
   const napi_property_descriptor functions[] = {
       {"setKeepAlive", nullptr, SetKeepAlive, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"getKeepAlive", nullptr, GetKeepAlive, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"getTcpInfo", nullptr, GetTcpInfo, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"pidfdOpen", nullptr, PidfdOpenCall, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"pidfdGetfd", nullptr, PidfdGetfdCall, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"kernelPath", nullptr, KernelPathCall, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   if (napi_define_properties(env, exports, sizeof(functions) / sizeof(functions[0]), functions) != napi_ok) {
     return nullptr;

@@ -1,5 +1,5 @@
-// The syscall layer of socket-keepalive, shared by the Node-API glue (keepalive.cc), the
-// plain syscalls (sockopt.cc) and the io_uring path (uring.cc). Units are the kernel's:
+// The syscall layer of socket-keepalive (sockopt.cc), used by the Node-API glue
+// (keepalive.cc). Units are the kernel's:
 // seconds for TCP_KEEPIDLE/TCP_KEEPINTVL, milliseconds for TCP_USER_TIMEOUT. Nothing here
 // touches JavaScript: every operation returns >= 0 on success or Failure(errno, step).
 #ifndef SOCKET_KEEPALIVE_NATIVE_KEEPALIVE_H_
@@ -58,9 +58,9 @@ int CheckTcpSocket(int fd);
 // setsockopt of one option (step < kOptionCount); 0 or a failure.
 int SetOption(int fd, Step step, int value);
 
-// The options of values (indexed by step; a negative value is left untouched) from
-// kApplyOrder[first] on, one setsockopt each, stopping at the first failure.
-int ApplyWithSyscalls(int fd, const int values[kOptionCount], int first = 0);
+// The options of values (indexed by step; a negative value is left untouched) in
+// kApplyOrder, one setsockopt each, stopping at the first failure.
+int ApplyKeepAlive(int fd, const int values[kOptionCount]);
 
 // getsockopt of the five options into out (indexed by step).
 int ReadKeepAlive(int fd, int out[kOptionCount]);
@@ -73,29 +73,6 @@ int ReadTcpInfo(int fd, unsigned out[kTcpInfoFields]);
 // pidfd_open(2) and pidfd_getfd(2): the new fd (FD_CLOEXEC), or a failure.
 int PidfdOpen(int pid);
 int PidfdGetfd(int pidfd, int target_fd);
-
-// One thread's io_uring for setsockopt (uring.cc).
-class SetsockoptRing;
-
-// How setKeepAlive reaches the kernel in one thread (a Node.js environment: the main
-// thread or a Worker). The glue makes one per environment and deletes it at teardown.
-class KernelPath {
- public:
-  KernelPath() = default;
-  ~KernelPath();
-  KernelPath(const KernelPath&) = delete;
-  KernelPath& operator=(const KernelPath&) = delete;
-
-  // True when this thread applies through its io_uring; decided on first use.
-  bool UsesIoUring();
-  // A full apply with the same result as ApplyWithSyscalls(fd, values), through the
-  // ring where there is one.
-  int Apply(int fd, const int values[kOptionCount]);
-
- private:
-  bool decided_ = false;
-  SetsockoptRing* ring_ = nullptr;
-};
 
 }  // namespace keepalive
 

@@ -68,9 +68,8 @@ int SetOption(int fd, Step step, int value) {
   return 0;
 }
 
-int ApplyWithSyscalls(int fd, const int values[kOptionCount], int first) {
-  for (int index = first; index < kOptionCount; index++) {
-    const Step step = kApplyOrder[index];
+int ApplyKeepAlive(int fd, const int values[kOptionCount]) {
+  for (const Step step : kApplyOrder) {
     if (values[step] < 0) continue;
     const int result = SetOption(fd, step, values[step]);
     if (result != 0) return result;

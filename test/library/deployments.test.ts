@@ -283,11 +283,6 @@ describe('servers', () => {
       const net = require('node:net');
       const { setKeepAlive } = require(${JSON.stringify(libraryPath)});
       process.on('warning', (warning) => console.log(JSON.stringify({ name: warning.name, code: warning.code, message: warning.message })));
-      // The first apply may open the library's io_uring ring: done first, so that the ring's
-      // fds cannot take the number of the listener closed below.
-      const warm = net.createServer().listen(0);
-      setKeepAlive(warm, { idle: 4000 });
-      warm.close();
       const server = net.createServer();
       setKeepAlive(server, { idle: 4000 });
       server.listen(0, () => {
