@@ -61,9 +61,19 @@ async function loopbackServer() {
   };
 }
 
-/** The addon called as the library calls it for a socket: one Node-API call, the five options. */
-function addonApply(addon, fd) {
-  return (i) => addon.setKeepAlive(fd, 1, 5 + (i & 1), 2 + (i & 1), 3 + (i & 1), 9000 + (i & 1), true);
+const addonValues = new Int32Array(5);
+
+/**
+ * The addon called as the library calls it: one Node-API call with the fd and the five
+ * options (SO_KEEPALIVE, idle s, interval s, count, user timeout ms) in an Int32Array.
+ */
+function addonApply(addon, fd, i, knownTcp = true) {
+  addonValues[0] = 1;
+  addonValues[1] = 5 + (i & 1);
+  addonValues[2] = 2 + (i & 1);
+  addonValues[3] = 3 + (i & 1);
+  addonValues[4] = 9000 + (i & 1);
+  return addon.setKeepAlive(fd, addonValues, knownTcp);
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -123,14 +133,18 @@ async function applyAndRead() {
   const rawFd = rawSocket._handle.fd;
   const addonRawFd = addonRawSocket._handle.fd;
   const readOut = new Int32Array(5);
+  const nothing = Int32Array.of(-1, -1, -1, -1, -1);
+  const { KernelSettings, validateInto } = require('../dist/options.js');
+  const scratch = new KernelSettings();
   const rows = {
     'C: 5 x setsockopt (the floor)': floor('set'),
-    // The Node-API call with its seven arguments and no option to set: no syscall at all.
-    'addon alone, nothing to set (the call itself)': () => timePerCall(() => addon.setKeepAlive(addonSocket._handle.fd, -1, -1, -1, -1, -1, true)),
-    'addon alone': () => timePerCall(addonApply(addon, addonSocket._handle.fd)),
+    // The Node-API call with no option to set: no syscall at all.
+    'addon alone, nothing to set (the call itself)': () => timePerCall(() => addon.setKeepAlive(addonSocket._handle.fd, nothing, true)),
+    // The library's validation of the options, alone.
+    'validateInto alone (the JavaScript validation)': () => timePerCall((i) => validateInto(TUNING[i & 1], scratch)),
+    'addon alone': () => timePerCall((i) => addonApply(addon, addonSocket._handle.fd, i)),
     'setKeepAlive(socket)': () => timePerCall((i) => setKeepAlive(librarySocket, TUNING[i & 1])),
-    'addon alone, raw fd + TCP check': () =>
-      timePerCall((i) => addon.setKeepAlive(addonRawFd, 1, 5 + (i & 1), 2 + (i & 1), 3 + (i & 1), 9000 + (i & 1), false)),
+    'addon alone, raw fd + TCP check': () => timePerCall((i) => addonApply(addon, addonRawFd, i, false)),
     'setKeepAlive(fd), raw fd + TCP check': () => timePerCall((i) => setKeepAlive(rawFd, TUNING[i & 1])),
     // Node skips a call repeating its previous arguments: the delay alternates. It sets
     // SO_KEEPALIVE, idle, and (libuv 1.35+) interval 1 s and count 10.
@@ -174,7 +188,7 @@ async function applyAndRead() {
     rows[`repeat ${label} on those sockets`] = () => repeat;
   };
   firstAndRepeat('setKeepAlive', (fresh, i) => setKeepAlive(fresh, TUNING[i]));
-  firstAndRepeat('addon call', (fresh, i) => addonApply(addon, fresh._handle.fd)(i));
+  firstAndRepeat('addon call', (fresh, i) => addonApply(addon, fresh._handle.fd, i));
   const reads = {
     'C: 5 x getsockopt (the read floor)': floor('get'),
     'addon alone, getKeepAlive': () => timePerCall(() => addon.getKeepAlive(addonReadSocket._handle.fd, readOut, true)),

@@ -1,48 +1,80 @@
 import path from 'node:path';
+import { constants } from 'node:os';
+import { getSystemErrorName } from 'node:util';
 import nodeGypBuild from 'node-gyp-build';
-import { addonError, systemError } from './errors.js';
+import { type SystemError, systemError } from './errors.js';
 
 /**
- * The native addon's functions (native/keepalive.cc). Kernel units: seconds for idle and
- * interval, ms for the user timeout; a negative value leaves an option untouched. Each
- * returns `>= 0` on success (for the pidfd functions: the new fd) and
- * `-(errno * 32 + step)` on failure, decoded by {@link addonError}. Each checks that the
- * fd is a TCP socket first, unless `knownTcp` says a libuv TCP handle owns it.
+ * The native addon (native/keepalive.cc). Kernel units: seconds for idle and interval, ms
+ * for the user timeout. Each function returns `>= 0` on success (for the pidfd functions:
+ * the new fd) and `-(errno * stepCodes + step)` on failure, decoded by {@link failure}.
+ * The fd functions check that the fd is a TCP socket first, unless `knownTcp` says a
+ * libuv TCP handle owns it.
  */
-export interface Binding {
-  /** Sets idle, interval, count, user timeout, then SO_KEEPALIVE last; stops at the first failure. */
-  setKeepAlive(
-    fd: number,
-    enable: number,
-    idleSeconds: number,
-    intervalSeconds: number,
-    count: number,
-    userTimeoutMs: number,
-    knownTcp: boolean,
-  ): number;
-  /** Fills `out` with SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT. */
+interface Addon {
+  /**
+   * Sets idle, interval, count, user timeout, then SO_KEEPALIVE last, from `values`
+   * (indexed as {@link OPTION_SLOTS}; a negative value leaves that option untouched);
+   * stops at the first failure.
+   */
+  setKeepAlive(fd: number, values: Int32Array, knownTcp: boolean): number;
+  /** Fills `out` (indexed as {@link OPTION_SLOTS}) with the kernel's values. */
   getKeepAlive(fd: number, out: Int32Array, knownTcp: boolean): number;
-  /** Fills `out` with the struct tcp_info fields of TCP_INFO_FIELDS (lib/tcp-info.ts), in that order. */
+  /** Fills `out` with the struct tcp_info fields named by `tcpInfoFields`, in that order. */
   getTcpInfo(fd: number, out: Uint32Array, knownTcp: boolean): number;
   /** pidfd_open(2): an fd referring to process `pid`. */
   pidfdOpen(pid: number): number;
   /** pidfd_getfd(2): a duplicate, in this process, of `targetFd` of the pidfd's process. */
   pidfdGetfd(pidfd: number, targetFd: number): number;
+  /** The name of each step a failure can name, indexed by step number. */
+  readonly steps: readonly string[];
+  /** The multiplier of errno in a failure code. */
+  readonly stepCodes: number;
+  /** The names, as lib/tcp-info.ts's `TcpInfo` has them, of the fields getTcpInfo writes, in order. */
+  readonly tcpInfoFields: readonly string[];
 }
 
-let loaded: Binding | undefined;
+/**
+ * The options in the order of the addon's option slots: its first five steps, the
+ * indices of the arrays setKeepAlive reads and getKeepAlive fills.
+ */
+export const OPTION_SLOTS = ['SO_KEEPALIVE', 'TCP_KEEPIDLE', 'TCP_KEEPINTVL', 'TCP_KEEPCNT', 'TCP_USER_TIMEOUT'] as const;
+
+/**
+ * What each step the addon names means: the option or check that failed. `syscall` is set
+ * where the step fixes it; otherwise it is the operation's own (setsockopt when applying,
+ * getsockopt when reading). The step numbers are the addon's alone; a test checks that
+ * both sides name the same steps.
+ */
+export const STEP_MEANINGS: Readonly<Record<string, { option?: string; syscall?: string; notTcp?: string }>> = {
+  SO_KEEPALIVE: { option: 'SO_KEEPALIVE' },
+  TCP_KEEPIDLE: { option: 'TCP_KEEPIDLE' },
+  TCP_KEEPINTVL: { option: 'TCP_KEEPINTVL' },
+  TCP_KEEPCNT: { option: 'TCP_KEEPCNT' },
+  TCP_USER_TIMEOUT: { option: 'TCP_USER_TIMEOUT' },
+  TCP_INFO: { option: 'TCP_INFO' },
+  SO_TYPE: { syscall: 'getsockopt', option: 'SO_TYPE' },
+  getsockname: { syscall: 'getsockname' },
+  'not TCP: Unix domain': { notTcp: 'a Unix domain socket' },
+  'not TCP: datagram': { notTcp: 'a datagram (UDP) socket' },
+  'not TCP: other': { notTcp: 'a non-TCP socket' },
+  pidfd_open: { syscall: 'pidfd_open' },
+  pidfd_getfd: { syscall: 'pidfd_getfd' },
+};
+
+let loaded: Addon | undefined;
 
 /**
  * The native addon, loaded on first use so that merely importing the package never
  * fails, even on a platform where the addon could not be built.
  */
-export function binding(): Binding {
+export function binding(): Addon {
   if (loaded !== undefined) return loaded;
   if (process.platform === 'win32') {
     throw systemError('ENOTSUP', 'setsockopt', 'socket-keepalive needs file descriptors; Windows is not supported');
   }
   try {
-    loaded = nodeGypBuild(path.join(__dirname, '..')) as Binding;
+    loaded = nodeGypBuild(path.join(__dirname, '..')) as Addon;
   } catch (cause) {
     throw new Error(
       `socket-keepalive: no native addon for ${process.platform}-${process.arch} ` +
@@ -52,6 +84,27 @@ export function binding(): Binding {
   }
   return loaded;
 }
+
+/**
+ * Turns a failure returned by the addon into a system error, in the format of
+ * {@link systemError}.
+ * @param operation - the syscall of the operation, for the steps that do not fix one
+ * @param fd - the file descriptor acted on, named when it is not a TCP socket
+ */
+function failure(result: number, operation: string, fd: number): SystemError {
+  const { steps, stepCodes } = binding();
+  const errno = Math.floor(-result / stepCodes);
+  const meaning = STEP_MEANINGS[steps[-result % stepCodes]] ?? {};
+  let detail: string | undefined;
+  if (meaning.notTcp !== undefined) detail = `fd ${fd} is not a TCP socket: ${meaning.notTcp}`;
+  else if (meaning.syscall === undefined && errno === constants.errno.EOPNOTSUPP) detail = 'not supported on this platform';
+  const error = systemError(getSystemErrorName(-errno), meaning.syscall ?? operation, detail, meaning.option);
+  error.errno = -errno;
+  return error;
+}
+
+/** The values of one apply, filled for each call and never kept. */
+const values = new Int32Array(OPTION_SLOTS.length);
 
 /**
  * Applies kernel-unit values to `fd` (a negative value leaves that option untouched),
@@ -66,32 +119,37 @@ export function applyToFd(
   count: number,
   userTimeout: number,
 ): void {
-  const result = binding().setKeepAlive(fd, enable, idleSeconds, intervalSeconds, count, userTimeout, knownTcp);
-  if (result < 0) throw addonError(result, 'setsockopt', fd);
+  values[0] = enable;
+  values[1] = idleSeconds;
+  values[2] = intervalSeconds;
+  values[3] = count;
+  values[4] = userTimeout;
+  const result = binding().setKeepAlive(fd, values, knownTcp);
+  if (result < 0) throw failure(result, 'setsockopt', fd);
 }
 
 /** Reads SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT of `fd` into `out`. */
 export function readKeepAlive(fd: number, knownTcp: boolean, out: Int32Array): void {
   const result = binding().getKeepAlive(fd, out, knownTcp);
-  if (result < 0) throw addonError(result, 'getsockopt', fd);
+  if (result < 0) throw failure(result, 'getsockopt', fd);
 }
 
-/** Reads TCP_INFO of `fd` into `out`, in the order of TCP_INFO_FIELDS. */
+/** Reads TCP_INFO of `fd` into `out`, in the order of the addon's `tcpInfoFields`. */
 export function readTcpInfo(fd: number, knownTcp: boolean, out: Uint32Array): void {
   const result = binding().getTcpInfo(fd, out, knownTcp);
-  if (result < 0) throw addonError(result, 'getsockopt', fd);
+  if (result < 0) throw failure(result, 'getsockopt', fd);
 }
 
 /** pidfd_open(2), throwing a system error on failure. */
 export function pidfdOpen(pid: number): number {
   const result = binding().pidfdOpen(pid);
-  if (result < 0) throw addonError(result, 'pidfd_open', -1);
+  if (result < 0) throw failure(result, 'pidfd_open', -1);
   return result;
 }
 
 /** pidfd_getfd(2), throwing a system error on failure. */
 export function pidfdGetfd(pidfd: number, targetFd: number): number {
   const result = binding().pidfdGetfd(pidfd, targetFd);
-  if (result < 0) throw addonError(result, 'pidfd_getfd', targetFd);
+  if (result < 0) throw failure(result, 'pidfd_getfd', targetFd);
   return result;
 }

@@ -1,146 +1,141 @@
-// The Node-API surface of the addon (the contract lib/binding.ts types): integers in,
-// one integer out, >= 0 for success and -(errno * 32 + step) for a failure. No JS error
-// is built here for a failing syscall; lib/ names and shapes it. Written against the
-// Node-API C interface rather than node-addon-api, whose CallbackInfo allocates on the
-// heap for more than six arguments and which takes two Node-API calls per argument read:
-// here it is one status-checked call each.
-#include <node_api.h>
+// The Node-API surface of the addon (the contract lib/binding.ts types), in node-addon-api.
+// Every function takes at most three arguments, the fd and one typed array among them,
+// which keeps each call on node-addon-api's allocation-free path (CallbackInfo holds up to
+// six arguments on the stack). Integers in, one integer out: >= 0 for success and
+// -(errno * stepCodes + step) for a failure. No JS error is built here for a failing
+// syscall; lib/ names and shapes it.
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
 
 #include "keepalive.h"
 
 namespace keepalive {
 namespace {
 
-constexpr size_t kMaxArguments = 7;
-
-napi_value Int(napi_env env, int value) {
-  napi_value result = nullptr;
-  napi_create_int32(env, value, &result);
-  return result;
+// Argument type mistakes are lib/'s bugs, not system errors: they throw a TypeError.
+void ThrowTypeError(Napi::Env env, const std::string& message) {
+  Napi::Error error = Napi::TypeError::New(env, message);
+  error.Set("code", "ERR_INVALID_ARG_TYPE");
+  error.ThrowAsJavaScriptException();
 }
 
-// The arguments of a call; a missing one reads as undefined.
-struct Arguments {
-  napi_value values[kMaxArguments];
-
-  Arguments(napi_env env, napi_callback_info info) {
-    size_t count = kMaxArguments;
-    napi_get_cb_info(env, info, &count, values, nullptr, nullptr);
-    for (size_t index = count; index < kMaxArguments; index++) napi_get_undefined(env, &values[index]);
+bool ReadInt(const Napi::Value& value, const char* name, int* out) {
+  if (!value.IsNumber()) {
+    ThrowTypeError(value.Env(), std::string(name) + " must be a number");
+    return false;
   }
+  *out = value.As<Napi::Number>().Int32Value();
+  return true;
+}
+
+// The typed array that holds each element type, for the check and the message.
+template <typename Element>
+struct ArrayOf;
+template <>
+struct ArrayOf<int32_t> {
+  static constexpr napi_typedarray_type kType = napi_int32_array;
+  static constexpr const char* kName = "an Int32Array";
+};
+template <>
+struct ArrayOf<uint32_t> {
+  static constexpr napi_typedarray_type kType = napi_uint32_array;
+  static constexpr const char* kName = "a Uint32Array";
 };
 
-// Argument type mistakes are lib/'s bugs, not system errors: they throw a TypeError.
-bool ReadInt(napi_env env, napi_value value, const char* name, int* out) {
-  if (napi_get_value_int32(env, value, out) == napi_ok) return true;
-  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", name);
-  return false;
-}
-
-// knownTcp: true when a libuv TCP handle vouches for the fd (it only ever holds an
-// AF_INET/AF_INET6 stream socket), so the two-syscall TCP check can be skipped.
-bool KnownTcp(napi_env env, napi_value value) {
-  bool known = false;
-  return napi_get_value_bool(env, value, &known) == napi_ok && known;
-}
-
-// A typed array of the given type and at least `length` elements, or a TypeError.
-void* TypedArrayData(napi_env env, napi_value value, napi_typedarray_type expected, size_t length,
-                     const char* message) {
-  bool is_typed_array = false;
-  napi_typedarray_type type;
-  size_t actual = 0;
-  void* data = nullptr;
-  if (napi_is_typedarray(env, value, &is_typed_array) != napi_ok || !is_typed_array ||
-      napi_get_typedarray_info(env, value, &type, &actual, &data, nullptr, nullptr) != napi_ok ||
-      type != expected || actual < length) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
-    return nullptr;
+// A typed array of Element with at least `length` elements: its data, or a TypeError.
+template <typename Element>
+Element* ArrayData(const Napi::Value& value, const char* name, size_t length) {
+  if (value.IsTypedArray()) {
+    Napi::TypedArrayOf<Element> array = value.As<Napi::TypedArrayOf<Element>>();
+    if (array.TypedArrayType() == ArrayOf<Element>::kType && array.ElementLength() >= length) return array.Data();
   }
-  return data;
+  ThrowTypeError(value.Env(), std::string(name) + " must be " + ArrayOf<Element>::kName + " of length " +
+                                  std::to_string(length));
+  return nullptr;
 }
 
-// setKeepAlive(fd, enable, idleSeconds, intervalSeconds, count, userTimeoutMs, knownTcp)
-napi_value SetKeepAlive(napi_env env, napi_callback_info info) {
-  Arguments arguments(env, info);
+// Unless knownTcp says a libuv TCP handle vouches for the fd (it only ever holds an
+// AF_INET/AF_INET6 stream socket), the two-syscall TCP check: 0 or a failure.
+int CheckUnlessKnownTcp(const Napi::Value& known_tcp, int fd) {
+  if (known_tcp.IsBoolean() && known_tcp.As<Napi::Boolean>().Value()) return 0;
+  return CheckTcpSocket(fd);
+}
+
+// The readers' and the writer's shape, (fd, array, knownTcp): Operation on the fd with
+// the array's data, after the TCP check.
+template <typename Element, int (*Operation)(int, Element*), size_t kLength>
+Napi::Value WithArray(const Napi::CallbackInfo& info, const char* array_name) {
   int fd;
-  int values[kOptionCount];
-  if (!ReadInt(env, arguments.values[0], "fd must be a number", &fd) ||
-      !ReadInt(env, arguments.values[1], "enable must be a number", &values[kSoKeepAlive]) ||
-      !ReadInt(env, arguments.values[2], "idleSeconds must be a number", &values[kTcpKeepIdle]) ||
-      !ReadInt(env, arguments.values[3], "intervalSeconds must be a number", &values[kTcpKeepIntvl]) ||
-      !ReadInt(env, arguments.values[4], "count must be a number", &values[kTcpKeepCnt]) ||
-      !ReadInt(env, arguments.values[5], "userTimeoutMs must be a number", &values[kTcpUserTimeout])) {
-    return nullptr;
-  }
-  if (!KnownTcp(env, arguments.values[6])) {
-    const int check = CheckTcpSocket(fd);
-    if (check != 0) return Int(env, check);
-  }
-  return Int(env, ApplyKeepAlive(fd, values));
+  if (!ReadInt(info[0], "fd", &fd)) return Napi::Value();
+  Element* data = ArrayData<Element>(info[1], array_name, kLength);
+  if (data == nullptr) return Napi::Value();
+  int result = CheckUnlessKnownTcp(info[2], fd);
+  if (result == 0) result = Operation(fd, data);
+  return Napi::Number::New(info.Env(), result);
 }
 
-// The readers, (fd, out, knownTcp): the kernel's values written into the typed array out.
-template <typename Element, int (*Read)(int, Element*)>
-napi_value ReadInto(napi_env env, napi_callback_info info, napi_typedarray_type type, size_t length,
-                    const char* message) {
-  Arguments arguments(env, info);
-  int fd;
-  if (!ReadInt(env, arguments.values[0], "fd must be a number", &fd)) return nullptr;
-  void* out = TypedArrayData(env, arguments.values[1], type, length, message);
-  if (out == nullptr) return nullptr;
-  if (!KnownTcp(env, arguments.values[2])) {
-    const int check = CheckTcpSocket(fd);
-    if (check != 0) return Int(env, check);
-  }
-  return Int(env, Read(fd, static_cast<Element*>(out)));
+int Apply(int fd, int32_t* values) { return ApplyKeepAlive(fd, values); }
+
+// setKeepAlive(fd, values: Int32Array, knownTcp): values indexed by step (SO_KEEPALIVE,
+// TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT), negative for untouched.
+Napi::Value SetKeepAlive(const Napi::CallbackInfo& info) {
+  return WithArray<int32_t, Apply, kOptionCount>(info, "values");
 }
 
-// getKeepAlive(fd, out: Int32Array(5), knownTcp)
-napi_value GetKeepAlive(napi_env env, napi_callback_info info) {
-  return ReadInto<int, ReadKeepAlive>(env, info, napi_int32_array, kOptionCount, "out must be an Int32Array of length 5");
+// getKeepAlive(fd, out: Int32Array, knownTcp)
+Napi::Value GetKeepAlive(const Napi::CallbackInfo& info) {
+  return WithArray<int32_t, ReadKeepAlive, kOptionCount>(info, "out");
 }
 
-// getTcpInfo(fd, out: Uint32Array(12), knownTcp)
-napi_value GetTcpInfo(napi_env env, napi_callback_info info) {
-  return ReadInto<unsigned, ReadTcpInfo>(env, info, napi_uint32_array, kTcpInfoFields,
-                                         "out must be a Uint32Array of length 12");
+// getTcpInfo(fd, out: Uint32Array, knownTcp): the fields of tcpInfoFields, in order.
+Napi::Value GetTcpInfo(const Napi::CallbackInfo& info) {
+  return WithArray<uint32_t, ReadTcpInfo, kTcpInfoFields>(info, "out");
 }
 
 // pidfdOpen(pid)
-napi_value PidfdOpenCall(napi_env env, napi_callback_info info) {
-  Arguments arguments(env, info);
+Napi::Value PidfdOpenCall(const Napi::CallbackInfo& info) {
   int pid;
-  if (!ReadInt(env, arguments.values[0], "pid must be a number", &pid)) return nullptr;
-  return Int(env, PidfdOpen(pid));
+  if (!ReadInt(info[0], "pid", &pid)) return Napi::Value();
+  return Napi::Number::New(info.Env(), PidfdOpen(pid));
 }
 
 // pidfdGetfd(pidfd, targetFd)
-napi_value PidfdGetfdCall(napi_env env, napi_callback_info info) {
-  Arguments arguments(env, info);
+Napi::Value PidfdGetfdCall(const Napi::CallbackInfo& info) {
   int pidfd;
   int target_fd;
-  if (!ReadInt(env, arguments.values[0], "pidfd must be a number", &pidfd) ||
-      !ReadInt(env, arguments.values[1], "targetFd must be a number", &target_fd)) {
-    return nullptr;
-  }
-  return Int(env, PidfdGetfd(pidfd, target_fd));
+  if (!ReadInt(info[0], "pidfd", &pidfd) || !ReadInt(info[1], "targetFd", &target_fd)) return Napi::Value();
+  return Napi::Number::New(info.Env(), PidfdGetfd(pidfd, target_fd));
+}
+
+Napi::Array Names(Napi::Env env, const char* const* names, size_t count) {
+  Napi::Array array = Napi::Array::New(env, count);
+  for (size_t index = 0; index < count; index++) array.Set(index, names[index]);
+  array.Freeze();
+  return array;
 }
 
 }  // namespace
 }  // namespace keepalive
 
-NAPI_MODULE_INIT() {
-  using namespace keepalive;
-  const napi_property_descriptor functions[] = {
-      {"setKeepAlive", nullptr, SetKeepAlive, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"getKeepAlive", nullptr, GetKeepAlive, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"getTcpInfo", nullptr, GetTcpInfo, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"pidfdOpen", nullptr, PidfdOpenCall, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"pidfdGetfd", nullptr, PidfdGetfdCall, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-  };
-  if (napi_define_properties(env, exports, sizeof(functions) / sizeof(functions[0]), functions) != napi_ok) {
-    return nullptr;
-  }
+namespace {
+
+using namespace keepalive;
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("setKeepAlive", Napi::Function::New<SetKeepAlive>(env, "setKeepAlive"));
+  exports.Set("getKeepAlive", Napi::Function::New<GetKeepAlive>(env, "getKeepAlive"));
+  exports.Set("getTcpInfo", Napi::Function::New<GetTcpInfo>(env, "getTcpInfo"));
+  exports.Set("pidfdOpen", Napi::Function::New<PidfdOpenCall>(env, "pidfdOpen"));
+  exports.Set("pidfdGetfd", Napi::Function::New<PidfdGetfdCall>(env, "pidfdGetfd"));
+  // What lib/ needs to read the calls above, from the tables it is compiled from.
+  exports.Set("steps", Names(env, kStepNames, kStepCount));
+  exports.Set("stepCodes", Napi::Number::New(env, kStepCodes));
+  exports.Set("tcpInfoFields", Names(env, kTcpInfoNames, kTcpInfoFields));
   return exports;
 }
+
+}  // namespace
+
+NODE_API_MODULE(socket_keepalive, Init)

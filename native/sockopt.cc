@@ -95,12 +95,10 @@ int ReadTcpInfo(int fd, unsigned out[kTcpInfoFields]) {
   std::memset(&info, 0, sizeof(info));
   socklen_t length = sizeof(info);
   if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return Failure(errno, kTcpInfo);
-  const unsigned fields[kTcpInfoFields] = {
-      info.tcpi_state,          info.tcpi_probes,         info.tcpi_backoff,       info.tcpi_retransmits,
-      info.tcpi_rto,            info.tcpi_rtt,            info.tcpi_rttvar,        info.tcpi_last_data_sent,
-      info.tcpi_last_data_recv, info.tcpi_last_ack_recv,  info.tcpi_unacked,       info.tcpi_total_retrans,
-  };
-  std::memcpy(out, fields, sizeof(fields));
+  int index = 0;
+#define KEEPALIVE_TCP_INFO_COPY(name, field) out[index++] = info.field;
+  KEEPALIVE_TCP_INFO_FIELDS(KEEPALIVE_TCP_INFO_COPY)
+#undef KEEPALIVE_TCP_INFO_COPY
   return 0;
 #else
   (void)fd;
