@@ -86,7 +86,12 @@ function rangeText(min: number, max: number, step: number): string {
 }
 
 /** `value` divided by `step` when it is a number in range; throws otherwise. */
-function checkNumber(value: unknown, name: string, argName: string, min: number, max: number, step: number): number {
+function checkNumber(
+  value: unknown,
+  name: string,
+  argName: string,
+  { min, max, step }: { min: number; max: number; step: number },
+): number {
   if (typeof value !== 'number') throw invalidArgType(`${argName}.${name}`, 'of type number', value);
   if (!Number.isInteger(value) || value < min || value > max || value % step !== 0) {
     throw outOfRange(`${argName}.${name}`, rangeText(min, max, step), value);
@@ -113,10 +118,10 @@ export function validateInto(options: unknown, into: KernelSettings, argName = '
   if (enable === undefined) into.enable = UNSET;
   else if (typeof enable === 'boolean') into.enable = enable ? 1 : 0;
   else throw invalidArgType(`${argName}.enable`, 'of type boolean', enable);
-  into.idle = idle === undefined ? UNSET : checkNumber(idle, 'idle', argName, 1000, 32_767_000, 1000);
-  into.interval = interval === undefined ? UNSET : checkNumber(interval, 'interval', argName, 1000, 32_767_000, 1000);
-  into.count = count === undefined ? UNSET : checkNumber(count, 'count', argName, 1, 127, 1);
-  into.userTimeout = userTimeout === undefined ? UNSET : checkNumber(userTimeout, 'userTimeout', argName, 0, 2_147_483_647, 1);
+  into.idle = idle === undefined ? UNSET : checkNumber(idle, 'idle', argName, KEEPALIVE_LIMITS.idle);
+  into.interval = interval === undefined ? UNSET : checkNumber(interval, 'interval', argName, KEEPALIVE_LIMITS.interval);
+  into.count = count === undefined ? UNSET : checkNumber(count, 'count', argName, KEEPALIVE_LIMITS.count);
+  into.userTimeout = userTimeout === undefined ? UNSET : checkNumber(userTimeout, 'userTimeout', argName, KEEPALIVE_LIMITS.userTimeout);
   if (into.enable === UNSET && (into.idle !== UNSET || into.interval !== UNSET || into.count !== UNSET || into.userTimeout !== UNSET)) {
     into.enable = 1;
   }
