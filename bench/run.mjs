@@ -61,19 +61,19 @@ async function loopbackServer() {
   };
 }
 
-const addonValues = new Int32Array(5);
-
 /**
- * The addon called as the library calls it: one Node-API call with the fd and the five
- * options (SO_KEEPALIVE, idle s, interval s, count, user timeout ms) in an Int32Array.
+ * The addon called as the library calls it: the five options (SO_KEEPALIVE, idle s,
+ * interval s, count, user timeout ms) written to its `options` array, then one Node-API
+ * call with the fd.
  */
 function addonApply(addon, fd, i, knownTcp = true) {
-  addonValues[0] = 1;
-  addonValues[1] = 5 + (i & 1);
-  addonValues[2] = 2 + (i & 1);
-  addonValues[3] = 3 + (i & 1);
-  addonValues[4] = 9000 + (i & 1);
-  return addon.setKeepAlive(fd, addonValues, knownTcp);
+  const { options } = addon;
+  options[0] = 1;
+  options[1] = 5 + (i & 1);
+  options[2] = 2 + (i & 1);
+  options[3] = 3 + (i & 1);
+  options[4] = 9000 + (i & 1);
+  return addon.setKeepAlive(fd, knownTcp);
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -132,14 +132,16 @@ async function applyAndRead() {
   const [addonSocket, addonRawSocket, librarySocket, rawSocket, nodeSocket, netKeepAliveSocket, sockoptSocket, readSocket, addonReadSocket] = contenderSockets;
   const rawFd = rawSocket._handle.fd;
   const addonRawFd = addonRawSocket._handle.fd;
-  const readOut = new Int32Array(5);
-  const nothing = Int32Array.of(-1, -1, -1, -1, -1);
   const { KernelSettings, validateInto } = require('../dist/options.js');
   const scratch = new KernelSettings();
   const rows = {
     'C: 5 x setsockopt (the floor)': floor('set'),
     // The Node-API call with no option to set: no syscall at all.
-    'addon alone, nothing to set (the call itself)': () => timePerCall(() => addon.setKeepAlive(addonSocket._handle.fd, nothing, true)),
+    'addon alone, nothing to set (the call itself)': () =>
+      timePerCall(() => {
+        addon.options.fill(-1);
+        return addon.setKeepAlive(addonSocket._handle.fd, true);
+      }),
     // The library's validation of the options, alone.
     'validateInto alone (the JavaScript validation)': () => timePerCall((i) => validateInto(TUNING[i & 1], scratch)),
     'addon alone': () => timePerCall((i) => addonApply(addon, addonSocket._handle.fd, i)),
@@ -191,7 +193,7 @@ async function applyAndRead() {
   firstAndRepeat('addon call', (fresh, i) => addonApply(addon, fresh._handle.fd, i));
   const reads = {
     'C: 5 x getsockopt (the read floor)': floor('get'),
-    'addon alone, getKeepAlive': () => timePerCall(() => addon.getKeepAlive(addonReadSocket._handle.fd, readOut, true)),
+    'addon alone, getKeepAlive': () => timePerCall(() => addon.getKeepAlive(addonReadSocket._handle.fd, true)),
     'getKeepAlive(socket)': () => timePerCall(() => getKeepAlive(readSocket)),
     'getTcpInfo(socket)': () => timePerCall(() => getTcpInfo(readSocket)),
   };

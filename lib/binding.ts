@@ -9,23 +9,27 @@ import { type SystemError, systemError } from './errors.js';
  * for the user timeout. Each function returns `>= 0` on success (for the pidfd functions:
  * the new fd) and `-(errno * stepCodes + step)` on failure, decoded by {@link failure}.
  * The fd functions check that the fd is a TCP socket first, unless `knownTcp` says a
- * libuv TCP handle owns it.
+ * libuv TCP handle owns it. Values travel through the two arrays the addon exports, one
+ * pair per thread, so that a call passes no array.
  */
 interface Addon {
   /**
-   * Sets idle, interval, count, user timeout, then SO_KEEPALIVE last, from `values`
-   * (indexed as {@link OPTION_SLOTS}; a negative value leaves that option untouched);
-   * stops at the first failure.
+   * Sets idle, interval, count, user timeout, then SO_KEEPALIVE last, from `options`
+   * (a negative value leaves that option untouched); stops at the first failure.
    */
-  setKeepAlive(fd: number, values: Int32Array, knownTcp: boolean): number;
-  /** Fills `out` (indexed as {@link OPTION_SLOTS}) with the kernel's values. */
-  getKeepAlive(fd: number, out: Int32Array, knownTcp: boolean): number;
-  /** Fills `out` with the struct tcp_info fields named by `tcpInfoFields`, in that order. */
-  getTcpInfo(fd: number, out: Uint32Array, knownTcp: boolean): number;
+  setKeepAlive(fd: number, knownTcp: boolean): number;
+  /** Fills `options` with the kernel's values. */
+  getKeepAlive(fd: number, knownTcp: boolean): number;
+  /** Fills `tcpInfo` with the struct tcp_info fields named by `tcpInfoFields`, in that order. */
+  getTcpInfo(fd: number, knownTcp: boolean): number;
   /** pidfd_open(2): an fd referring to process `pid`. */
   pidfdOpen(pid: number): number;
   /** pidfd_getfd(2): a duplicate, in this process, of `targetFd` of the pidfd's process. */
   pidfdGetfd(pidfd: number, targetFd: number): number;
+  /** The five options, indexed as {@link OPTION_SLOTS}: what setKeepAlive applies and getKeepAlive reads. */
+  readonly options: Int32Array;
+  /** What getTcpInfo reads, one element per name of `tcpInfoFields`. */
+  readonly tcpInfo: Uint32Array;
   /** The name of each step a failure can name, indexed by step number. */
   readonly steps: readonly string[];
   /** The multiplier of errno in a failure code. */
@@ -35,8 +39,7 @@ interface Addon {
 }
 
 /**
- * The options in the order of the addon's option slots: its first five steps, the
- * indices of the arrays setKeepAlive reads and getKeepAlive fills.
+ * The options in the order of the addon's `options` array: its first five steps.
  */
 export const OPTION_SLOTS = ['SO_KEEPALIVE', 'TCP_KEEPIDLE', 'TCP_KEEPINTVL', 'TCP_KEEPCNT', 'TCP_USER_TIMEOUT'] as const;
 
@@ -103,9 +106,6 @@ function failure(result: number, operation: string, fd: number): SystemError {
   return error;
 }
 
-/** The values of one apply, filled for each call and never kept. */
-const values = new Int32Array(OPTION_SLOTS.length);
-
 /**
  * Applies kernel-unit values to `fd` (a negative value leaves that option untouched),
  * throwing a system error naming the option that failed.
@@ -119,25 +119,34 @@ export function applyToFd(
   count: number,
   userTimeout: number,
 ): void {
-  values[0] = enable;
-  values[1] = idleSeconds;
-  values[2] = intervalSeconds;
-  values[3] = count;
-  values[4] = userTimeout;
-  const result = binding().setKeepAlive(fd, values, knownTcp);
+  const addon = binding();
+  const { options } = addon;
+  options[0] = enable;
+  options[1] = idleSeconds;
+  options[2] = intervalSeconds;
+  options[3] = count;
+  options[4] = userTimeout;
+  const result = addon.setKeepAlive(fd, knownTcp);
   if (result < 0) throw failure(result, 'setsockopt', fd);
 }
 
 /** Reads SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT of `fd` into `out`. */
 export function readKeepAlive(fd: number, knownTcp: boolean, out: Int32Array): void {
-  const result = binding().getKeepAlive(fd, out, knownTcp);
+  const addon = binding();
+  const result = addon.getKeepAlive(fd, knownTcp);
   if (result < 0) throw failure(result, 'getsockopt', fd);
+  out.set(addon.options);
 }
 
-/** Reads TCP_INFO of `fd` into `out`, in the order of the addon's `tcpInfoFields`. */
-export function readTcpInfo(fd: number, knownTcp: boolean, out: Uint32Array): void {
-  const result = binding().getTcpInfo(fd, out, knownTcp);
+/**
+ * Reads TCP_INFO of `fd`: the addon's `tcpInfo` array, in the order of its
+ * `tcpInfoFields`, valid until the next read in this thread.
+ */
+export function readTcpInfo(fd: number, knownTcp: boolean): Uint32Array {
+  const addon = binding();
+  const result = addon.getTcpInfo(fd, knownTcp);
   if (result < 0) throw failure(result, 'getsockopt', fd);
+  return addon.tcpInfo;
 }
 
 /** pidfd_open(2), throwing a system error on failure. */

@@ -89,18 +89,11 @@ export const TCP_INFO_UNITS: Readonly<Record<keyof TcpInfo, 'state' | 'count' | 
   totalRetransmits: 'count',
 };
 
-/** The addon's field order, and the array it fills, made on first use. */
-let fields: readonly (keyof TcpInfo)[] | undefined;
-let raw: Uint32Array;
-
 /** Reads TCP_INFO of a connected socket (or a listener); see tcp(7). Linux only. */
 export function getTcpInfo(target: KeepAliveTarget): TcpInfo {
   const { fd, knownTcp } = readableDescriptor(target);
-  if (fields === undefined) {
-    fields = binding().tcpInfoFields as readonly (keyof TcpInfo)[];
-    raw = new Uint32Array(fields.length);
-  }
-  readTcpInfo(fd, knownTcp, raw);
+  const raw = readTcpInfo(fd, knownTcp);
+  const fields = binding().tcpInfoFields as readonly (keyof TcpInfo)[];
   const info = {} as Record<keyof TcpInfo, number | TcpState>;
   for (let index = 0; index < fields.length; index++) {
     const name = fields[index];

@@ -1,9 +1,12 @@
 // The Node-API surface of the addon (the contract lib/binding.ts types), in node-addon-api.
-// Every function takes at most three arguments, the fd and one typed array among them,
-// which keeps each call on node-addon-api's allocation-free path (CallbackInfo holds up to
-// six arguments on the stack). Integers in, one integer out: >= 0 for success and
-// -(errno * stepCodes + step) for a failure. No JS error is built here for a failing
-// syscall; lib/ names and shapes it.
+// Integers in, one integer out: >= 0 for success and -(errno * stepCodes + step) for a
+// failure. No JS error is built here for a failing syscall; lib/ names and shapes it.
+//
+// The option values and the TCP_INFO fields travel through typed arrays the addon makes
+// once per environment and exports (`options`, `tcpInfo`): lib/ fills `options` before a
+// setKeepAlive and reads what getKeepAlive and getTcpInfo wrote. So each call takes two
+// arguments (CallbackInfo keeps up to six on the stack: nothing is allocated) and never
+// asks Node-API for a typed array's data, which costs about 50 ns a time.
 #include <napi.h>
 
 #include <cstdint>
@@ -14,85 +17,59 @@
 namespace keepalive {
 namespace {
 
+// The arrays one environment (the main thread or a Worker) shares with lib/. The
+// references keep them alive for the environment's life, so their data (allocated outside
+// the JavaScript heap, and never transferred by lib/) stays where it is.
+struct SharedArrays {
+  explicit SharedArrays(Napi::Env env)
+      : options(Napi::Persistent(Napi::Int32Array::New(env, kOptionCount))),
+        tcp_info(Napi::Persistent(Napi::Uint32Array::New(env, kTcpInfoFields))),
+        option_values(options.Value().Data()),
+        tcp_info_fields(tcp_info.Value().Data()) {}
+
+  Napi::Reference<Napi::Int32Array> options;
+  Napi::Reference<Napi::Uint32Array> tcp_info;
+  int32_t* option_values;     // indexed by step; setKeepAlive reads it, getKeepAlive fills it
+  uint32_t* tcp_info_fields;  // in kTcpInfoNames order; getTcpInfo fills it
+};
+
+SharedArrays& Shared(const Napi::CallbackInfo& info) { return *static_cast<SharedArrays*>(info.Data()); }
+
 // Argument type mistakes are lib/'s bugs, not system errors: they throw a TypeError.
-void ThrowTypeError(Napi::Env env, const std::string& message) {
-  Napi::Error error = Napi::TypeError::New(env, message);
+bool ReadInt(const Napi::Value& value, const char* name, int* out) {
+  if (value.IsNumber()) {
+    *out = value.As<Napi::Number>().Int32Value();
+    return true;
+  }
+  Napi::Error error = Napi::TypeError::New(value.Env(), std::string(name) + " must be a number");
   error.Set("code", "ERR_INVALID_ARG_TYPE");
   error.ThrowAsJavaScriptException();
+  return false;
 }
 
-bool ReadInt(const Napi::Value& value, const char* name, int* out) {
-  if (!value.IsNumber()) {
-    ThrowTypeError(value.Env(), std::string(name) + " must be a number");
-    return false;
-  }
-  *out = value.As<Napi::Number>().Int32Value();
-  return true;
-}
-
-// The typed array that holds each element type, for the check and the message.
-template <typename Element>
-struct ArrayOf;
-template <>
-struct ArrayOf<int32_t> {
-  static constexpr napi_typedarray_type kType = napi_int32_array;
-  static constexpr const char* kName = "an Int32Array";
-};
-template <>
-struct ArrayOf<uint32_t> {
-  static constexpr napi_typedarray_type kType = napi_uint32_array;
-  static constexpr const char* kName = "a Uint32Array";
-};
-
-// A typed array of Element with at least `length` elements: its data, or a TypeError.
-template <typename Element>
-Element* ArrayData(const Napi::Value& value, const char* name, size_t length) {
-  if (value.IsTypedArray()) {
-    Napi::TypedArrayOf<Element> array = value.As<Napi::TypedArrayOf<Element>>();
-    if (array.TypedArrayType() == ArrayOf<Element>::kType && array.ElementLength() >= length) return array.Data();
-  }
-  ThrowTypeError(value.Env(), std::string(name) + " must be " + ArrayOf<Element>::kName + " of length " +
-                                  std::to_string(length));
-  return nullptr;
-}
-
-// Unless knownTcp says a libuv TCP handle vouches for the fd (it only ever holds an
-// AF_INET/AF_INET6 stream socket), the two-syscall TCP check: 0 or a failure.
-int CheckUnlessKnownTcp(const Napi::Value& known_tcp, int fd) {
-  if (known_tcp.IsBoolean() && known_tcp.As<Napi::Boolean>().Value()) return 0;
-  return CheckTcpSocket(fd);
-}
-
-// The readers' and the writer's shape, (fd, array, knownTcp): Operation on the fd with
-// the array's data, after the TCP check.
-template <typename Element, int (*Operation)(int, Element*), size_t kLength>
-Napi::Value WithArray(const Napi::CallbackInfo& info, const char* array_name) {
+// The fd functions' shape, (fd, knownTcp): Operation on the fd, after a check that it is
+// a TCP socket unless knownTcp says a libuv TCP handle vouches for it (such a handle only
+// ever holds an AF_INET/AF_INET6 stream socket). A knownTcp that is not a boolean reads
+// as false, so the check runs, and leaves node-addon-api's Error pending; asking its
+// type first would cost more than the rest of the argument handling.
+template <int (*Operation)(int fd, SharedArrays& shared)>
+Napi::Value OnTcpFd(const Napi::CallbackInfo& info) {
   int fd;
   if (!ReadInt(info[0], "fd", &fd)) return Napi::Value();
-  Element* data = ArrayData<Element>(info[1], array_name, kLength);
-  if (data == nullptr) return Napi::Value();
-  int result = CheckUnlessKnownTcp(info[2], fd);
-  if (result == 0) result = Operation(fd, data);
+  const bool known_tcp = info[1].As<Napi::Boolean>().Value();
+  int result = known_tcp ? 0 : CheckTcpSocket(fd);
+  if (result == 0) result = Operation(fd, Shared(info));
   return Napi::Number::New(info.Env(), result);
 }
 
-int Apply(int fd, int32_t* values) { return ApplyKeepAlive(fd, values); }
+// setKeepAlive(fd, knownTcp): the options of `options` (negative: left untouched).
+int Apply(int fd, SharedArrays& shared) { return ApplyKeepAlive(fd, shared.option_values); }
 
-// setKeepAlive(fd, values: Int32Array, knownTcp): values indexed by step (SO_KEEPALIVE,
-// TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT), negative for untouched.
-Napi::Value SetKeepAlive(const Napi::CallbackInfo& info) {
-  return WithArray<int32_t, Apply, kOptionCount>(info, "values");
-}
+// getKeepAlive(fd, knownTcp): the kernel's values into `options`.
+int Read(int fd, SharedArrays& shared) { return ReadKeepAlive(fd, shared.option_values); }
 
-// getKeepAlive(fd, out: Int32Array, knownTcp)
-Napi::Value GetKeepAlive(const Napi::CallbackInfo& info) {
-  return WithArray<int32_t, ReadKeepAlive, kOptionCount>(info, "out");
-}
-
-// getTcpInfo(fd, out: Uint32Array, knownTcp): the fields of tcpInfoFields, in order.
-Napi::Value GetTcpInfo(const Napi::CallbackInfo& info) {
-  return WithArray<uint32_t, ReadTcpInfo, kTcpInfoFields>(info, "out");
-}
+// getTcpInfo(fd, knownTcp): the fields of tcpInfoFields into `tcpInfo`.
+int ReadInfo(int fd, SharedArrays& shared) { return ReadTcpInfo(fd, shared.tcp_info_fields); }
 
 // pidfdOpen(pid)
 Napi::Value PidfdOpenCall(const Napi::CallbackInfo& info) {
@@ -116,19 +93,21 @@ Napi::Array Names(Napi::Env env, const char* const* names, size_t count) {
   return array;
 }
 
-}  // namespace
-}  // namespace keepalive
-
-namespace {
-
-using namespace keepalive;
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("setKeepAlive", Napi::Function::New<SetKeepAlive>(env, "setKeepAlive"));
-  exports.Set("getKeepAlive", Napi::Function::New<GetKeepAlive>(env, "getKeepAlive"));
-  exports.Set("getTcpInfo", Napi::Function::New<GetTcpInfo>(env, "getTcpInfo"));
+  // One set of arrays per environment, deleted with it; a second load of the module in
+  // the same environment shares them.
+  SharedArrays* shared = env.GetInstanceData<SharedArrays>();
+  if (shared == nullptr) {
+    shared = new SharedArrays(env);
+    env.SetInstanceData(shared);
+  }
+  exports.Set("setKeepAlive", Napi::Function::New<OnTcpFd<Apply>>(env, "setKeepAlive", shared));
+  exports.Set("getKeepAlive", Napi::Function::New<OnTcpFd<Read>>(env, "getKeepAlive", shared));
+  exports.Set("getTcpInfo", Napi::Function::New<OnTcpFd<ReadInfo>>(env, "getTcpInfo", shared));
   exports.Set("pidfdOpen", Napi::Function::New<PidfdOpenCall>(env, "pidfdOpen"));
   exports.Set("pidfdGetfd", Napi::Function::New<PidfdGetfdCall>(env, "pidfdGetfd"));
+  exports.Set("options", shared->options.Value());
+  exports.Set("tcpInfo", shared->tcp_info.Value());
   // What lib/ needs to read the calls above, from the tables it is compiled from.
   exports.Set("steps", Names(env, kStepNames, kStepCount));
   exports.Set("stepCodes", Napi::Number::New(env, kStepCodes));
@@ -137,5 +116,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 }
 
 }  // namespace
+}  // namespace keepalive
 
+using keepalive::Init;
 NODE_API_MODULE(socket_keepalive, Init)

@@ -76,7 +76,8 @@ describe.skipIf(skipWithout('the memcheck run', missingTools('valgrind')))('valg
           detectionTime(options);
           try { setKeepAlive(1_000_000 + (i % 7), options); } catch (error) { if (error.code === 'EBADF') errors++; }
           // A failure in the middle of an apply (interval beyond the kernel's range).
-          if (addon.setKeepAlive(fd, Int32Array.of(1, 5, 40000, 3, 9000), true) < 0) errors++;
+          addon.options.set([1, 5, 40000, 3, 9000]);
+          if (addon.setKeepAlive(fd, true) < 0) errors++;
         }
         console.log(errors);
         socket.destroy();
