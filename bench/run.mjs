@@ -131,20 +131,20 @@ async function applyAndRead() {
   const contenderSockets = await Promise.all(Array.from({ length: 9 }, socket));
   const [addonSocket, addonRawSocket, librarySocket, rawSocket, nodeSocket, netKeepAliveSocket, sockoptSocket, readSocket, addonReadSocket] = contenderSockets;
   const rawFd = rawSocket._handle.fd;
+  const addonFd = addonSocket._handle.fd;
   const addonRawFd = addonRawSocket._handle.fd;
   const { KernelSettings, validateInto } = require('../dist/options.js');
   const scratch = new KernelSettings();
   const rows = {
     'C: 5 x setsockopt (the floor)': floor('set'),
     // The Node-API call with no option to set: no syscall at all.
-    'addon alone, nothing to set (the call itself)': () =>
-      timePerCall(() => {
-        addon.options.fill(-1);
-        return addon.setKeepAlive(addonSocket._handle.fd, true);
-      }),
+    'addon alone, nothing to set (the call itself)': () => {
+      addon.options.fill(-1);
+      return timePerCall(() => addon.setKeepAlive(addonFd, true));
+    },
     // The library's validation of the options, alone.
     'validateInto alone (the JavaScript validation)': () => timePerCall((i) => validateInto(TUNING[i & 1], scratch)),
-    'addon alone': () => timePerCall((i) => addonApply(addon, addonSocket._handle.fd, i)),
+    'addon alone': () => timePerCall((i) => addonApply(addon, addonFd, i)),
     'setKeepAlive(socket)': () => timePerCall((i) => setKeepAlive(librarySocket, TUNING[i & 1])),
     'addon alone, raw fd + TCP check': () => timePerCall((i) => addonApply(addon, addonRawFd, i, false)),
     'setKeepAlive(fd), raw fd + TCP check': () => timePerCall((i) => setKeepAlive(rawFd, TUNING[i & 1])),
