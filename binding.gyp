@@ -2,8 +2,9 @@
   "targets": [
     {
       "target_name": "socket_keepalive",
-      "sources": ["native/keepalive.cc", "native/sockopt.cc", "native/uring.cc", "native/socket-lookup.cc"],
-      "defines": ["NAPI_VERSION=8"],
+      "sources": ["native/keepalive.cc", "native/sockopt.cc", "native/socket-lookup.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"],
       "xcode_settings": { "CLANG_CXX_LANGUAGE_STANDARD": "c++17", "MACOSX_DEPLOYMENT_TARGET": "10.15" }
     }

@@ -1,11 +1,10 @@
 // `npm run bench`: what one keepalive apply and one read cost, against the kernel's floor
-// measured in C, on both of the addon's kernel paths, and against Node's own call and the
-// other packages; then what tuning costs when accepting connections. Contenders run
-// interleaved, round after round, and each figure is the median of its rounds, so a noisy
-// neighbour slows every contender alike rather than one of them. Each contender gets a
-// socket no other contender has touched. The targets printed at the end are not test
-// assertions.
-import { execFileSync, fork } from 'node:child_process';
+// measured in C, and against Node's own call and the other packages; then what tuning
+// costs when accepting connections. Contenders run interleaved, round after round, and
+// each figure is the median of its rounds, so a noisy neighbour slows every contender
+// alike rather than one of them. Each contender gets a socket no other contender has
+// touched. The targets printed at the end are not test assertions.
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -13,13 +12,71 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { getKeepAlive, getTcpInfo, setKeepAlive } from 'socket-keepalive';
-import { TUNING, addonApply, loopbackServer, timePerCall } from './contenders.mjs';
 
 const require = createRequire(import.meta.url);
-const ROUNDS = 7;
+const ROUNDS = 15;
 const CALLS = 20_000;
 const FRESH_SOCKETS = 2000; // per round, for the first apply on a fresh socket
 const CONNECTIONS = 10_000;
+const NODE_ROW = "Node's socket.setKeepAlive(true, ms)";
+const FLOOR = 'C: 5 x setsockopt (the floor)';
+const READ_FLOOR = 'C: 5 x getsockopt (the read floor)';
+
+/** The two tunings every apply contender alternates, so that every call changes the kernel's values. */
+const TUNING = [
+  { enable: true, idle: 5000, interval: 2000, count: 3, userTimeout: 9000 },
+  { enable: true, idle: 6000, interval: 3000, count: 4, userTimeout: 9001 },
+];
+
+/**
+ * ns of CPU time (user + system, as getrusage counts it) per call of fn(i), over `calls`
+ * calls. CPU time rather than elapsed time: on a shared machine the elapsed time also
+ * counts the time the process waited for a CPU, which differs from one contender to the next.
+ */
+function timePerCall(fn, calls = CALLS) {
+  const start = process.cpuUsage();
+  for (let i = 0; i < calls; i++) fn(i);
+  const { user, system } = process.cpuUsage(start);
+  return ((user + system) * 1000) / calls;
+}
+
+/** A loopback server whose accepted sockets are kept (and closed by `close`). */
+async function loopbackServer() {
+  const accepted = [];
+  const server = net.createServer((socket) => {
+    accepted.push(socket);
+    socket.on('error', () => {});
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    /** A new connected client socket, untouched by anyone. */
+    async connect() {
+      const socket = net.connect(server.address().port, '127.0.0.1');
+      await once(socket, 'connect');
+      return socket;
+    },
+    close() {
+      for (const socket of accepted) socket.destroy();
+      server.close();
+    },
+  };
+}
+
+/**
+ * The addon called as the library calls it: the five options (SO_KEEPALIVE, idle s,
+ * interval s, count, user timeout ms) written to its `options` array, then one Node-API
+ * call with the fd.
+ */
+function addonApply(addon, fd, i, knownTcp = true) {
+  const { options } = addon;
+  options[0] = 1;
+  options[1] = 5 + (i & 1);
+  options[2] = 2 + (i & 1);
+  options[3] = 3 + (i & 1);
+  options[4] = 9000 + (i & 1);
+  return addon.setKeepAlive(fd, knownTcp);
+}
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const optional = (name) => {
@@ -62,57 +119,42 @@ function pageTableIsolation() {
   return `${on ? 'on' : 'off'} (meltdown: "${meltdown}"; pti in /proc/cpuinfo flags: ${flags.includes('pti') ? 'yes' : 'no'}; dmesg: ${dmesg ? `"${dmesg}"` : 'nothing on it'})`;
 }
 
-/** The syscall-path child: `run(name)` resolves with ns per call for one round of it. */
-async function syscallsPath() {
-  const child = fork(path.join(import.meta.dirname, 'syscalls-path.mjs'), {
-    env: { ...process.env, SOCKET_KEEPALIVE_IO_URING: '0' },
-  });
-  await once(child, 'message');
-  return {
-    async run(name) {
-      child.send(name);
-      const [{ kernelPath, ns }] = await once(child, 'message');
-      if (kernelPath !== 'syscalls') throw new Error(`the syscall-path child runs on ${kernelPath}`);
-      return ns;
-    },
-    close: () => child.send('exit'),
-  };
-}
-
 async function applyAndRead() {
   const netKeepAlive = optional('net-keepalive');
   const sockopt = optional('sockopt');
   const addon = require('node-gyp-build')(path.join(import.meta.dirname, '..'));
   const { binary, dir } = buildFloor();
   const floor = (mode) => () => Number(execFileSync(binary, [mode, String(CALLS)], { encoding: 'utf8' }));
-  const ringInC = execFileSync(binary, ['uring', '1'], { encoding: 'utf8' }).trim() !== 'unavailable';
   const server = await loopbackServer();
   const socket = () => server.connect();
-  const child = await syscallsPath();
-  const mainPath = addon.kernelPath();
   const [SOL_SOCKET, IPPROTO_TCP] = [1, 6];
   const [SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT] = [9, 4, 5, 6, 18];
 
   const contenderSockets = await Promise.all(Array.from({ length: 9 }, socket));
   const [addonSocket, addonRawSocket, librarySocket, rawSocket, nodeSocket, netKeepAliveSocket, sockoptSocket, readSocket, addonReadSocket] = contenderSockets;
   const rawFd = rawSocket._handle.fd;
+  const addonFd = addonSocket._handle.fd;
   const addonRawFd = addonRawSocket._handle.fd;
-  const readOut = new Int32Array(5);
+  const { KernelSettings, validateInto } = require('../dist/options.js');
+  const scratch = new KernelSettings();
   const rows = {
-    'C: 5 x setsockopt (the floor)': floor('set'),
-    ...(ringInC && { 'C: 5 linked io_uring commands, 1 enter': floor('uring') }),
-    // The Node-API call with its seven arguments and no option to set: no syscall at all.
-    'addon alone, nothing to set (the call itself)': () => timePerCall(() => addon.setKeepAlive(addonSocket._handle.fd, -1, -1, -1, -1, -1, true)),
-    [`addon alone, ${mainPath}`]: () => timePerCall(addonApply(addon, addonSocket._handle.fd)),
-    'addon alone, syscalls (child process)': () => child.run('addon'),
-    [`setKeepAlive(socket), ${mainPath}`]: () => timePerCall((i) => setKeepAlive(librarySocket, TUNING[i & 1])),
-    'setKeepAlive(socket), syscalls (child process)': () => child.run('library'),
-    [`addon alone, raw fd + TCP check, ${mainPath}`]: () =>
-      timePerCall((i) => addon.setKeepAlive(addonRawFd, 1, 5 + (i & 1), 2 + (i & 1), 3 + (i & 1), 9000 + (i & 1), false)),
-    [`setKeepAlive(fd), raw fd + TCP check, ${mainPath}`]: () => timePerCall((i) => setKeepAlive(rawFd, TUNING[i & 1])),
+    [FLOOR]: floor('set'),
+    // The Node-API call with no option to set: no syscall at all.
+    'addon alone, nothing to set (the call itself)': () => {
+      addon.options.fill(-1);
+      return timePerCall(() => addon.setKeepAlive(addonFd, true));
+    },
+    // Parts of the library's own JavaScript, alone: the validation of the options, and
+    // Node's accessor of a socket's fd (a call into Node's C++), which it reads per call.
+    'validateInto alone (the JavaScript validation)': () => timePerCall((i) => validateInto(TUNING[i & 1], scratch)),
+    'socket._handle.fd alone (the fd accessor)': () => timePerCall(() => librarySocket._handle.fd),
+    'addon alone': () => timePerCall((i) => addonApply(addon, addonFd, i)),
+    'setKeepAlive(socket)': () => timePerCall((i) => setKeepAlive(librarySocket, TUNING[i & 1])),
+    'addon alone, raw fd + TCP check': () => timePerCall((i) => addonApply(addon, addonRawFd, i, false)),
+    'setKeepAlive(fd), raw fd + TCP check': () => timePerCall((i) => setKeepAlive(rawFd, TUNING[i & 1])),
     // Node skips a call repeating its previous arguments: the delay alternates. It sets
     // SO_KEEPALIVE, idle, and (libuv 1.35+) interval 1 s and count 10.
-    "Node's socket.setKeepAlive(true, ms)": () => timePerCall((i) => nodeSocket.setKeepAlive(true, TUNING[i & 1].idle)),
+    [NODE_ROW]: () => timePerCall((i) => nodeSocket.setKeepAlive(true, TUNING[i & 1].idle)),
   };
   if (netKeepAlive) {
     // net-keepalive sets interval, probes and user timeout; idle and the switch go through Node.
@@ -142,20 +184,20 @@ async function applyAndRead() {
   // much of the difference is the kernel's (a first SO_KEEPALIVE starts the timer).
   const firstAndRepeat = (label, apply) => {
     let repeat;
-    rows[`first ${label} on a fresh socket, ${mainPath}`] = async () => {
+    rows[`first ${label} on a fresh socket`] = async () => {
       const fresh = await Promise.all(Array.from({ length: FRESH_SOCKETS }, socket));
       const first = timePerCall((i) => apply(fresh[i], 0), FRESH_SOCKETS);
       repeat = timePerCall((i) => apply(fresh[i], 1), FRESH_SOCKETS);
       for (const s of fresh) s.destroy();
       return first;
     };
-    rows[`repeat ${label} on those sockets, ${mainPath}`] = () => repeat;
+    rows[`repeat ${label} on those sockets`] = () => repeat;
   };
   firstAndRepeat('setKeepAlive', (fresh, i) => setKeepAlive(fresh, TUNING[i]));
-  firstAndRepeat('addon call', (fresh, i) => addonApply(addon, fresh._handle.fd)(i));
+  firstAndRepeat('addon call', (fresh, i) => addonApply(addon, fresh._handle.fd, i));
   const reads = {
-    'C: 5 x getsockopt (the read floor)': floor('get'),
-    'addon alone, getKeepAlive': () => timePerCall(() => addon.getKeepAlive(addonReadSocket._handle.fd, readOut, true)),
+    [READ_FLOOR]: floor('get'),
+    'addon alone, getKeepAlive': () => timePerCall(() => addon.getKeepAlive(addonReadSocket._handle.fd, true)),
     'getKeepAlive(socket)': () => timePerCall(() => getKeepAlive(readSocket)),
     'getTcpInfo(socket)': () => timePerCall(() => getTcpInfo(readSocket)),
   };
@@ -167,12 +209,11 @@ async function applyAndRead() {
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, run] of Object.entries(all)) samples[name].push(await run());
   }
-  child.close();
   for (const s of contenderSockets) s.destroy();
   server.close();
   fs.rmSync(dir, { recursive: true, force: true });
   const medians = (group) => Object.fromEntries(Object.keys(group).map((name) => [name, median(samples[name])]));
-  return { mainPath, apply: medians(rows), read: medians(reads), getppid: median(samples['C: getppid (one syscall)']) };
+  return { apply: medians(rows), read: medians(reads), getppid: median(samples['C: getppid (one syscall)']), samples };
 }
 
 /** ms to accept CONNECTIONS connections, 50 at a time; the server closes each one it accepts. */
@@ -215,30 +256,33 @@ async function accepts() {
   return Object.fromEntries(modes.map((mode) => [mode, median(samples[mode])]));
 }
 
-// The addon takes io_uring by itself only with page-table isolation on; this process asks
-// for it wherever the kernel takes it, so that both paths are measured on any machine.
-const automaticPath = pageTableIsolation().startsWith('on') ? 'io_uring where the kernel takes it' : 'syscalls';
-process.env.SOCKET_KEEPALIVE_IO_URING ??= '1';
 const cpu = (fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) ?? [])[1] ?? os.arch();
 console.log(`machine: ${os.cpus().length} CPU (${cpu}), Linux ${os.release()}, Node ${process.version}`);
 console.log(`page-table isolation: ${pageTableIsolation()}`);
-console.log(`${ROUNDS} interleaved rounds of ${CALLS} calls each (first/repeat: ${FRESH_SOCKETS} fresh sockets per round); medians of CPU time (user + system) per call\n`);
+console.log(
+  `${ROUNDS} interleaved rounds of ${CALLS} calls each (first/repeat: ${FRESH_SOCKETS} fresh sockets per round); ` +
+    'medians of CPU time (user + system) per call; ratios are medians of the ratios within each round\n',
+);
 
-const { mainPath, apply, read, getppid } = await applyAndRead();
-const floor = apply['C: 5 x setsockopt (the floor)'];
-const readFloor = read['C: 5 x getsockopt (the read floor)'];
-console.log(`one syscall (getppid in C): ${getppid.toFixed(0)} ns; this process's kernel path: ${mainPath}; the addon's own choice here: ${automaticPath}\n`);
-const table = (title, rows, base) => {
+const { apply, read, getppid, samples } = await applyAndRead();
+/**
+ * `name` over `base`: the median of the two rows' ratio in each round. Rounds run
+ * interleaved, so a ratio within a round compares contenders under the same load from
+ * the rest of the machine.
+ */
+const ratio = (name, base) => median(samples[name].map((ns, round) => ns / samples[base][round]));
+console.log(`one syscall (getppid in C): ${getppid.toFixed(0)} ns\n`);
+const table = (title, rows, baseName) => {
   console.log(title);
   for (const [name, ns] of Object.entries(rows)) {
-    const over = ns - base;
+    const over = ns - rows[baseName];
     console.log(
-      `  ${name.padEnd(52)} ${ns.toFixed(0).padStart(7)} ns  ${(ns / base).toFixed(2).padStart(6)}x  ${(over >= 0 ? '+' : '') + over.toFixed(0).padStart(6)} ns`,
+      `  ${name.padEnd(52)} ${ns.toFixed(0).padStart(7)} ns  ${ratio(name, baseName).toFixed(2).padStart(6)}x  ${(over >= 0 ? '+' : '') + over.toFixed(0).padStart(6)} ns`,
     );
   }
 };
-table('full apply (idle, interval, count, user timeout, SO_KEEPALIVE): ns, x the floor, ns over the floor', apply, floor);
-table('\nread of the five options: ns, x the read floor, ns over it', read, readFloor);
+table('full apply (idle, interval, count, user timeout, SO_KEEPALIVE): ns, x the floor, ns over the floor', apply, FLOOR);
+table('\nread of the five options: ns, x the read floor, ns over it', read, READ_FLOOR);
 
 const connections = await accepts();
 console.log(`\nms to accept ${CONNECTIONS} connections on loopback (5 interleaved rounds; medians)`);
@@ -252,14 +296,9 @@ const target = (label, ratio, limit) => {
   console.log(`  ${label.padEnd(58)} ${ratio.toFixed(2).padStart(5)}x  ${verdict(ratio, limit)}`);
 };
 console.log('\ntargets (ratios from this run)');
-const ioUring = mainPath === 'io_uring' ? apply['setKeepAlive(socket), io_uring'] / floor : undefined;
-target('full apply on a socket, io_uring path <= 0.6x the floor', ioUring, 0.6);
-target('full apply on a socket, syscall path <= 1.15x the floor', apply['setKeepAlive(socket), syscalls (child process)'] / floor, 1.15);
-target(
-  'first apply on a fresh socket <= 1.1x a repeat',
-  apply[`first setKeepAlive on a fresh socket, ${mainPath}`] / apply[`repeat setKeepAlive on those sockets, ${mainPath}`],
-  1.1,
-);
-target('getKeepAlive <= 1.1x five getsockopt in C', read['getKeepAlive(socket)'] / readFloor, 1.1);
-target('raw fd target (TCP check included) <= 1.3x the floor', apply[`setKeepAlive(fd), raw fd + TCP check, ${mainPath}`] / floor, 1.3);
+target('full apply on a socket <= 1.15x the floor', ratio('setKeepAlive(socket)', FLOOR), 1.15);
+target('getKeepAlive <= 1.2x five getsockopt in C', ratio('getKeepAlive(socket)', READ_FLOOR), 1.2);
+target(`five-option apply <= 1.25x Node's setKeepAlive(true, ms) (${process.version}: four options)`, ratio('setKeepAlive(socket)', NODE_ROW), 1.25);
+target('first apply on a fresh socket <= 1.1x a repeat', ratio('first setKeepAlive on a fresh socket', 'repeat setKeepAlive on those sockets'), 1.1);
+target('raw fd target (TCP check included) <= 1.3x the floor', ratio('setKeepAlive(fd), raw fd + TCP check', FLOOR), 1.3);
 target('listener tuning <= 1.05x untuned accept', connections.listener / connections.untuned, 1.05);

@@ -1,29 +1,27 @@
 import path from 'node:path';
+import { constants } from 'node:os';
+import { getSystemErrorName } from 'node:util';
 import nodeGypBuild from 'node-gyp-build';
-import { addonError, systemError } from './errors.js';
+import { type SystemError, systemError } from './errors.js';
 
 /**
- * The native addon's functions (native/keepalive.cc). Kernel units: seconds for idle and
- * interval, ms for the user timeout; a negative value leaves an option untouched. Each
- * returns `>= 0` on success (for the pidfd functions: the new fd) and
- * `-(errno * 32 + step)` on failure, decoded by {@link addonError}. Each checks that the
- * fd is a TCP socket first, unless `knownTcp` says a libuv TCP handle owns it.
+ * The native addon (native/keepalive.cc). Kernel units: seconds for idle and interval, ms
+ * for the user timeout. Each function returns `>= 0` on success (for the pidfd functions:
+ * the new fd) and `-(errno * stepCodes + step)` on failure, decoded by {@link failure}.
+ * The fd functions check that the fd is a TCP socket first, unless `knownTcp` says a
+ * libuv TCP handle owns it. Values travel through the two arrays the addon exports, one
+ * pair per thread, so that a call passes no array.
  */
-export interface Binding {
-  /** Sets idle, interval, count, user timeout, then SO_KEEPALIVE last; stops at the first failure. */
-  setKeepAlive(
-    fd: number,
-    enable: number,
-    idleSeconds: number,
-    intervalSeconds: number,
-    count: number,
-    userTimeoutMs: number,
-    knownTcp: boolean,
-  ): number;
-  /** Fills `out` with SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT. */
-  getKeepAlive(fd: number, out: Int32Array, knownTcp: boolean): number;
-  /** Fills `out` with the struct tcp_info fields of TCP_INFO_FIELDS (lib/tcp-info.ts), in that order. */
-  getTcpInfo(fd: number, out: Uint32Array, knownTcp: boolean): number;
+interface Addon {
+  /**
+   * Sets idle, interval, count, user timeout, then SO_KEEPALIVE last, from `options`
+   * (a negative value leaves that option untouched); stops at the first failure.
+   */
+  setKeepAlive(fd: number, knownTcp: boolean): number;
+  /** Fills `options` with the kernel's values. */
+  getKeepAlive(fd: number, knownTcp: boolean): number;
+  /** Fills `tcpInfo` with the struct tcp_info fields named by `tcpInfoFields`, in that order. */
+  getTcpInfo(fd: number, knownTcp: boolean): number;
   /** pidfd_open(2): an fd referring to process `pid`. */
   pidfdOpen(pid: number): number;
   /** pidfd_getfd(2): a duplicate, in this process, of `targetFd` of the pidfd's process. */
@@ -35,23 +33,61 @@ export interface Binding {
   findSocket(localAddress: string, localPort: number, remoteAddress: string, remotePort: number): number;
   /** Frees an fd number found by findSocket, for the next lookups, when its socket closes. */
   forgetSocket(fd: number): void;
-  /** Which way setKeepAlive reaches the kernel in this thread. */
-  kernelPath(): 'io_uring' | 'syscalls';
+  /** The peer's address and port (SO_PEERNAME: also once the kernel closed the connection), or a failure. */
+  peerAddress(fd: number): { address: string; port: number } | number;
+  /** The five options, indexed as {@link OPTION_SLOTS}: what setKeepAlive applies and getKeepAlive reads. */
+  readonly options: Int32Array;
+  /** What getTcpInfo reads, one element per name of `tcpInfoFields`. */
+  readonly tcpInfo: Uint32Array;
+  /** The name of each step a failure can name, indexed by step number. */
+  readonly steps: readonly string[];
+  /** The multiplier of errno in a failure code. */
+  readonly stepCodes: number;
+  /** The names, as lib/tcp-info.ts's `TcpInfo` has them, of the fields getTcpInfo writes, in order. */
+  readonly tcpInfoFields: readonly string[];
 }
 
-let loaded: Binding | undefined;
+/**
+ * The options in the order of the addon's `options` array: its first five steps.
+ */
+export const OPTION_SLOTS = ['SO_KEEPALIVE', 'TCP_KEEPIDLE', 'TCP_KEEPINTVL', 'TCP_KEEPCNT', 'TCP_USER_TIMEOUT'] as const;
+
+/**
+ * What each step the addon names means: the option or check that failed. `syscall` is set
+ * where the step fixes it; otherwise it is the operation's own (setsockopt when applying,
+ * getsockopt when reading). The step numbers are the addon's alone; a test checks that
+ * both sides name the same steps.
+ */
+export const STEP_MEANINGS: Readonly<Record<string, { option?: string; syscall?: string; notTcp?: string }>> = {
+  SO_KEEPALIVE: { option: 'SO_KEEPALIVE' },
+  TCP_KEEPIDLE: { option: 'TCP_KEEPIDLE' },
+  TCP_KEEPINTVL: { option: 'TCP_KEEPINTVL' },
+  TCP_KEEPCNT: { option: 'TCP_KEEPCNT' },
+  TCP_USER_TIMEOUT: { option: 'TCP_USER_TIMEOUT' },
+  TCP_INFO: { option: 'TCP_INFO' },
+  SO_TYPE: { syscall: 'getsockopt', option: 'SO_TYPE' },
+  getsockname: { syscall: 'getsockname' },
+  'not TCP: Unix domain': { notTcp: 'a Unix domain socket' },
+  'not TCP: datagram': { notTcp: 'a datagram (UDP) socket' },
+  'not TCP: other': { notTcp: 'a non-TCP socket' },
+  pidfd_open: { syscall: 'pidfd_open' },
+  pidfd_getfd: { syscall: 'pidfd_getfd' },
+  SO_PEERNAME: { syscall: 'getsockopt', option: 'SO_PEERNAME' },
+};
+
+let loaded: Addon | undefined;
 
 /**
  * The native addon, loaded on first use so that merely importing the package never
  * fails, even on a platform where the addon could not be built.
  */
-export function binding(): Binding {
+export function binding(): Addon {
   if (loaded !== undefined) return loaded;
   if (process.platform === 'win32') {
     throw systemError('ENOTSUP', 'setsockopt', 'socket-keepalive needs file descriptors; Windows is not supported');
   }
   try {
-    loaded = nodeGypBuild(path.join(__dirname, '..')) as Binding;
+    loaded = nodeGypBuild(path.join(__dirname, '..')) as Addon;
   } catch (cause) {
     throw new Error(
       `socket-keepalive: no native addon for ${process.platform}-${process.arch} ` +
@@ -60,6 +96,24 @@ export function binding(): Binding {
     );
   }
   return loaded;
+}
+
+/**
+ * Turns a failure returned by the addon into a system error, in the format of
+ * {@link systemError}.
+ * @param operation - the syscall of the operation, for the steps that do not fix one
+ * @param fd - the file descriptor acted on, named when it is not a TCP socket
+ */
+function failure(result: number, operation: string, fd: number): SystemError {
+  const { steps, stepCodes } = binding();
+  const errno = Math.floor(-result / stepCodes);
+  const meaning = STEP_MEANINGS[steps[-result % stepCodes]] ?? {};
+  let detail: string | undefined;
+  if (meaning.notTcp !== undefined) detail = `fd ${fd} is not a TCP socket: ${meaning.notTcp}`;
+  else if (meaning.syscall === undefined && errno === constants.errno.EOPNOTSUPP) detail = 'not supported on this platform';
+  const error = systemError(getSystemErrorName(-errno), meaning.syscall ?? operation, detail, meaning.option);
+  error.errno = -errno;
+  return error;
 }
 
 /**
@@ -75,32 +129,57 @@ export function applyToFd(
   count: number,
   userTimeout: number,
 ): void {
-  const result = binding().setKeepAlive(fd, enable, idleSeconds, intervalSeconds, count, userTimeout, knownTcp);
-  if (result < 0) throw addonError(result, 'setsockopt', fd);
+  const addon = binding();
+  const { options } = addon;
+  options[0] = enable;
+  options[1] = idleSeconds;
+  options[2] = intervalSeconds;
+  options[3] = count;
+  options[4] = userTimeout;
+  const result = addon.setKeepAlive(fd, knownTcp);
+  if (result < 0) throw failure(result, 'setsockopt', fd);
 }
 
 /** Reads SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT of `fd` into `out`. */
 export function readKeepAlive(fd: number, knownTcp: boolean, out: Int32Array): void {
-  const result = binding().getKeepAlive(fd, out, knownTcp);
-  if (result < 0) throw addonError(result, 'getsockopt', fd);
+  const addon = binding();
+  const result = addon.getKeepAlive(fd, knownTcp);
+  if (result < 0) throw failure(result, 'getsockopt', fd);
+  out.set(addon.options);
 }
 
-/** Reads TCP_INFO of `fd` into `out`, in the order of TCP_INFO_FIELDS. */
-export function readTcpInfo(fd: number, knownTcp: boolean, out: Uint32Array): void {
-  const result = binding().getTcpInfo(fd, out, knownTcp);
-  if (result < 0) throw addonError(result, 'getsockopt', fd);
+/**
+ * Reads TCP_INFO of `fd`: the addon's `tcpInfo` array, in the order of its
+ * `tcpInfoFields`, valid until the next read in this thread.
+ */
+export function readTcpInfo(fd: number, knownTcp: boolean): Uint32Array {
+  const addon = binding();
+  const result = addon.getTcpInfo(fd, knownTcp);
+  if (result < 0) throw failure(result, 'getsockopt', fd);
+  return addon.tcpInfo;
 }
 
 /** pidfd_open(2), throwing a system error on failure. */
 export function pidfdOpen(pid: number): number {
   const result = binding().pidfdOpen(pid);
-  if (result < 0) throw addonError(result, 'pidfd_open', -1);
+  if (result < 0) throw failure(result, 'pidfd_open', -1);
   return result;
 }
 
 /** pidfd_getfd(2), throwing a system error on failure. */
 export function pidfdGetfd(pidfd: number, targetFd: number): number {
   const result = binding().pidfdGetfd(pidfd, targetFd);
-  if (result < 0) throw addonError(result, 'pidfd_getfd', targetFd);
+  if (result < 0) throw failure(result, 'pidfd_getfd', targetFd);
+  return result;
+}
+
+/**
+ * The peer's address and port of the TCP socket `fd`, read with SO_PEERNAME, which still
+ * answers once the kernel has closed the connection (getpeername(2) then fails with
+ * ENOTCONN). Throws a system error on failure.
+ */
+export function readPeerAddress(fd: number): { address: string; port: number } {
+  const result = binding().peerAddress(fd);
+  if (typeof result === 'number') throw failure(result, 'getsockopt', fd);
   return result;
 }

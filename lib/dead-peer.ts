@@ -5,11 +5,12 @@
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type * as net from 'node:net';
+import { readPeerAddress } from './binding.js';
 import { predictDetection, retransmissionLimitMs } from './detection.js';
 import { type KeepAliveOptions, type KernelSettings, optionsOf } from './options.js';
 import { counts, type DeadPeerCause } from './stats.js';
 import { acceptingServerOf, socketDescriptor } from './target.js';
-import { getTcpInfo } from './tcp-info.js';
+import { tcpInfoOf } from './tcp-info.js';
 import { serverTuningOf, socketTuningOf } from './tuning.js';
 
 /**
@@ -49,10 +50,8 @@ export interface DeadPeer {
   localAddress: string | undefined;
   localPort: number | undefined;
   /**
-   * The peer's address, as Node read it while the connection was up (the library reads
-   * it when it applies options to a connection; the kernel no longer tells it once the
-   * connection is closed). `undefined` for a connection accepted by a server whose
-   * options the kernel passed on by inheritance, unless the application read it.
+   * The peer's address, read from the kernel when the connection died (SO_PEERNAME, which
+   * still answers once getpeername(2) no longer does). `undefined` only if even that fails.
    */
   remoteAddress: string | undefined;
   remotePort: number | undefined;
@@ -90,29 +89,39 @@ function settingsOf(socket: net.Socket): KernelSettings | undefined {
   return server === undefined ? undefined : serverTuningOf(server);
 }
 
+/** The peer of a socket whose connection the kernel closed; `undefined` if the kernel cannot tell. */
+function peerOf(fd: number): { address: string; port: number } | undefined {
+  try {
+    return readPeerAddress(fd);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Called from `socket._destroy(error)` for an `ETIMEDOUT` (lib/prototypes.ts): counts and
  * publishes a dead peer when the socket is tuned and the kernel closed the connection.
- * One getsockopt(TCP_INFO) on the descriptor, still open; never throws.
+ * TCP_INFO, then the peer's address (SO_PEERNAME), read on the descriptor, still open; never throws.
  */
 export function reportDeadPeer(socket: net.Socket): void {
   const settings = settingsOf(socket);
   if (settings === undefined) return;
   let message: DeadPeer;
   try {
-    const { fd } = socketDescriptor(socket);
+    const { fd, knownTcp } = socketDescriptor(socket);
     if (fd < 0) return;
-    const info = getTcpInfo(fd);
+    const info = tcpInfoOf(fd, knownTcp);
     if (info.state !== 'CLOSE') return;
     const idle = info.probes > 0 && info.retransmits === 0;
     const cause: DeadPeerCause = idle ? 'keepalive' : settings.userTimeout > 0 ? 'user-timeout' : 'retransmissions';
     const predicted = predictDetection(settings);
+    const peer = peerOf(fd);
     message = {
       socket,
       localAddress: socket.localAddress,
       localPort: socket.localPort,
-      remoteAddress: socket.remoteAddress,
-      remotePort: socket.remotePort,
+      remoteAddress: peer?.address,
+      remotePort: peer?.port,
       cause,
       silentMs: Math.min(info.lastDataReceived, info.lastAckReceived),
       probes: info.probes,

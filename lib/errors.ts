@@ -1,4 +1,4 @@
-import { getSystemErrorName, inspect } from 'node:util';
+import { inspect } from 'node:util';
 import { constants } from 'node:os';
 
 /** An error carrying a Node.js-style `code`, like the errors Node's own APIs throw. */
@@ -74,47 +74,5 @@ export function systemError(code: string, syscall: string, detail?: string, opti
   const errno = (constants.errno as Record<string, number | undefined>)[code];
   const error: SystemError = Object.assign(new Error(message), { code, errno: errno === undefined ? 0 : -errno, syscall });
   if (option !== undefined) error.option = option;
-  return error;
-}
-
-/**
- * What each step number in an addon return code names (native/keepalive.cc has the same
- * enum): the option or check that failed. `syscall` is set where the step fixes it;
- * otherwise it is the operation's own (setsockopt when applying, getsockopt when reading).
- */
-const STEPS: readonly { option?: string; syscall?: string; notTcp?: string }[] = [
-  { option: 'SO_KEEPALIVE' },
-  { option: 'TCP_KEEPIDLE' },
-  { option: 'TCP_KEEPINTVL' },
-  { option: 'TCP_KEEPCNT' },
-  { option: 'TCP_USER_TIMEOUT' },
-  { option: 'TCP_INFO' },
-  { syscall: 'getsockopt', option: 'SO_TYPE' },
-  { syscall: 'getsockname' },
-  { notTcp: 'a Unix domain socket' },
-  { notTcp: 'a datagram (UDP) socket' },
-  { notTcp: 'a non-TCP socket' },
-  { syscall: 'pidfd_open' },
-  { syscall: 'pidfd_getfd' },
-];
-
-/** The last step that names a socket option (steps 0-5). */
-const LAST_OPTION_STEP = 5;
-
-/**
- * Turns a failure returned by the addon, `-(errno * 32 + step)`, into a system error.
- * @param operation - the syscall of the operation, for the steps that do not fix one
- * @param fd - the file descriptor acted on, named when it is not a TCP socket
- */
-export function addonError(result: number, operation: string, fd: number): SystemError {
-  const errno = Math.floor(-result / 32);
-  const stepNumber = -result % 32;
-  const step = STEPS[stepNumber] ?? {};
-  const code = getSystemErrorName(-errno);
-  let detail: string | undefined;
-  if (step.notTcp !== undefined) detail = `fd ${fd} is not a TCP socket: ${step.notTcp}`;
-  else if (stepNumber <= LAST_OPTION_STEP && errno === constants.errno.EOPNOTSUPP) detail = 'not supported on this platform';
-  const error = systemError(code, step.syscall ?? operation, detail, step.option);
-  error.errno = -errno;
   return error;
 }

@@ -85,6 +85,70 @@ function accessError(error: NodeJS.ErrnoException, pid: number, syscall: string)
   }
 }
 
+/** The fd number and socket inode of each socket the process holds. */
+function socketsOf(pid: number): { fd: number; inode: string }[] {
+  const sockets: { fd: number; inode: string }[] = [];
+  try {
+    for (const name of fs.readdirSync(`/proc/${pid}/fd`)) {
+      const inode = /^socket:\[(\d+)\]$/.exec(readLinkUnlessClosed(`/proc/${pid}/fd/${name}`))?.[1];
+      if (inode) sockets.push({ fd: Number(name), inode });
+    }
+  } catch (error) {
+    throw accessError(error as NodeJS.ErrnoException, pid, 'readdir');
+  }
+  return sockets;
+}
+
+/** The target of a /proc fd link; '' for an fd closed meanwhile. */
+function readLinkUnlessClosed(link: string): string {
+  try {
+    return fs.readlinkSync(link);
+  } catch (error) {
+    // Closed meanwhile; any other failure (EACCES without ptrace permission) is not.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    return '';
+  }
+}
+
+/** A pidfd for the process, or an error that says what to do. */
+function openProcess(pid: number): number {
+  try {
+    return pidfdOpen(pid);
+  } catch (error) {
+    throw accessError(error as NodeJS.ErrnoException, pid, 'pidfd_open');
+  }
+}
+
+/** A copy, in this process, of the process's fd; undefined for an fd closed meanwhile. */
+function duplicate(pidfd: number, fd: number, pid: number): number | undefined {
+  try {
+    return pidfdGetfd(pidfd, fd);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EBADF') return undefined;
+    throw accessError(error as NodeJS.ErrnoException, pid, 'pidfd_getfd');
+  }
+}
+
+/** Reads one duplicated socket, then closes the copy. */
+function readCopy(copy: number, fd: number, address: { local: string; peer: string }): InspectedSocket {
+  try {
+    const keepAlive = getKeepAlive(copy);
+    const info = getTcpInfo(copy);
+    return {
+      fd,
+      ...address,
+      state: info.state,
+      keepAlive,
+      probes: info.probes,
+      retransmits: info.retransmits,
+      lastDataReceived: info.lastDataReceived,
+      detection: detectionTime(keepAlive),
+    };
+  } finally {
+    fs.closeSync(copy);
+  }
+}
+
 /**
  * Lists every TCP socket of a running process, any program, not only Node, with the
  * keepalive settings and TCP_INFO its kernel has, and the predicted time to notice a
@@ -97,66 +161,19 @@ function accessError(error: NodeJS.ErrnoException, pid: number, syscall: string)
 export function inspectProcess(pid: number): InspectedSocket[] {
   if (typeof pid !== 'number') throw invalidArgType('pid', 'of type number', pid);
   if (!Number.isInteger(pid) || pid < 1 || pid > 2_147_483_647) throw outOfRange('pid', 'an integer >= 1 && <= 2147483647', pid);
-
-  let sockets: { fd: number; inode: string }[];
-  try {
-    sockets = fs
-      .readdirSync(`/proc/${pid}/fd`)
-      .map((name) => {
-        try {
-          return { fd: Number(name), link: fs.readlinkSync(`/proc/${pid}/fd/${name}`) };
-        } catch (error) {
-          // Closed meanwhile; any other failure (EACCES without ptrace permission) is not.
-          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-          return { fd: Number(name), link: '' };
-        }
-      })
-      .flatMap(({ fd, link }) => {
-        const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
-        return inode ? [{ fd, inode }] : [];
-      });
-  } catch (error) {
-    throw accessError(error as NodeJS.ErrnoException, pid, 'readdir');
-  }
-
+  const sockets = socketsOf(pid);
   const addresses = addressesByInode(pid);
-  let pidfd: number;
+  const pidfd = openProcess(pid);
   try {
-    pidfd = pidfdOpen(pid);
-  } catch (error) {
-    throw accessError(error as NodeJS.ErrnoException, pid, 'pidfd_open');
-  }
-  const found: InspectedSocket[] = [];
-  try {
+    const found: InspectedSocket[] = [];
     for (const { fd, inode } of sockets) {
       const address = addresses.get(inode);
       if (!address) continue; // not TCP: UDP, Unix domain, netlink, ...
-      let copy: number;
-      try {
-        copy = pidfdGetfd(pidfd, fd);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EBADF') continue; // closed meanwhile
-        throw accessError(error as NodeJS.ErrnoException, pid, 'pidfd_getfd');
-      }
-      try {
-        const keepAlive = getKeepAlive(copy);
-        const info = getTcpInfo(copy);
-        found.push({
-          fd,
-          ...address,
-          state: info.state,
-          keepAlive,
-          probes: info.probes,
-          retransmits: info.retransmits,
-          lastDataReceived: info.lastDataReceived,
-          detection: detectionTime(keepAlive),
-        });
-      } finally {
-        fs.closeSync(copy);
-      }
+      const copy = duplicate(pidfd, fd, pid);
+      if (copy !== undefined) found.push(readCopy(copy, fd, address));
     }
+    return found;
   } finally {
     fs.closeSync(pidfd);
   }
-  return found;
 }

@@ -69,19 +69,9 @@ export function applyOnConnect(this: net.Socket): void {
     const descriptor = socketDescriptor(this);
     if (descriptor.fd < 0) return; // a runtime that hides it; lib/target.ts has warned
     applySettings(descriptor, socketTuningOf(this) as SocketTuning);
-    notePeer(this);
   } catch (error) {
     failSocket(this, error);
   }
-}
-
-/**
- * Has Node read and keep the peer's address of a socket the library has just tuned: once
- * the kernel ends the connection it no longer tells it (getpeername(2) fails in state
- * CLOSE), and the dead-peer report names the peer. One getpeername per tuning.
- */
-export function notePeer(socket: net.Socket): void {
-  void socket.remoteAddress;
 }
 
 /**

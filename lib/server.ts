@@ -10,7 +10,7 @@
 import type * as net from 'node:net';
 import { failSocket, warnNotApplied } from './failures.js';
 import type { KernelSettings } from './options.js';
-import { notePeer, wrapPrototypes } from './prototypes.js';
+import { wrapPrototypes } from './prototypes.js';
 import { counts } from './stats.js';
 import {
   LISTENER_IN_PRIMARY,
@@ -87,7 +87,6 @@ function applyOnConnection(this: net.Server, socket: net.Socket): void {
     if (descriptor.fd < 0) return;
     if (tuning.perConnection === PerConnection.ApplyAll) applySettings(descriptor, tuning);
     else applyRestore(descriptor, true, tuning);
-    notePeer(socket);
   } catch (error) {
     failSocket(socket, error);
   }

@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import type { Http2Session } from 'node:http2';
 import { socketClosed } from './errors.js';
 import type { KernelSettings } from './options.js';
-import { applyOnConnect, notePeer, wrapPrototypes } from './prototypes.js';
+import { applyOnConnect, wrapPrototypes } from './prototypes.js';
 import { counts } from './stats.js';
 import { socketDescriptor, tcpSocketOf } from './target.js';
 import { applySettings, kTuning, SocketTuning, socketTuningOf, type Tunable } from './tuning.js';
@@ -31,7 +31,6 @@ export function tuneSocket(target: net.Socket | Http2Session, settings: KernelSe
     (socket as Tunable<SocketTuning>)[kTuning] = tuning;
     counts.socketsTuned++;
     wrapPrototypes();
-    if (connected) notePeer(socket);
   }
   tuning.merge(settings);
   if (!connected && !tuning.appliesOnConnect) {

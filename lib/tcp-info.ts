@@ -2,7 +2,7 @@
  * TCP_INFO: what the kernel knows of a connection's liveness (struct tcp_info, tcp(7)).
  * @packageDocumentation
  */
-import { readTcpInfo } from './binding.js';
+import { binding, readTcpInfo } from './binding.js';
 import { type KeepAliveTarget, readableDescriptor } from './target.js';
 
 /** A TCP state name, as in the kernel's include/net/tcp_states.h. */
@@ -70,33 +70,42 @@ export interface TcpInfo {
 }
 
 /**
- * The struct tcp_info fields reported, in the order the addon fills its Uint32Array
- * (native/keepalive.cc follows this table), with the kernel's unit of each.
+ * The kernel's unit of each field. Their order in the addon's Uint32Array is the addon's
+ * own (its `tcpInfoFields`, from native/keepalive.h); a test checks that both sides
+ * name the same fields.
  */
-const TCP_INFO_FIELDS: readonly { name: keyof TcpInfo; kernelField: string; unit: 'state' | 'count' | 'us' | 'ms' }[] = [
-  { name: 'state', kernelField: 'tcpi_state', unit: 'state' },
-  { name: 'probes', kernelField: 'tcpi_probes', unit: 'count' },
-  { name: 'backoff', kernelField: 'tcpi_backoff', unit: 'count' },
-  { name: 'retransmits', kernelField: 'tcpi_retransmits', unit: 'count' },
-  { name: 'rto', kernelField: 'tcpi_rto', unit: 'us' },
-  { name: 'rtt', kernelField: 'tcpi_rtt', unit: 'us' },
-  { name: 'rttVar', kernelField: 'tcpi_rttvar', unit: 'us' },
-  { name: 'lastDataSent', kernelField: 'tcpi_last_data_sent', unit: 'ms' },
-  { name: 'lastDataReceived', kernelField: 'tcpi_last_data_recv', unit: 'ms' },
-  { name: 'lastAckReceived', kernelField: 'tcpi_last_ack_recv', unit: 'ms' },
-  { name: 'unacked', kernelField: 'tcpi_unacked', unit: 'count' },
-  { name: 'totalRetransmits', kernelField: 'tcpi_total_retrans', unit: 'count' },
-];
-
-const raw = new Uint32Array(TCP_INFO_FIELDS.length);
+export const TCP_INFO_UNITS: Readonly<Record<keyof TcpInfo, 'state' | 'count' | 'us' | 'ms'>> = {
+  state: 'state',
+  probes: 'count',
+  backoff: 'count',
+  retransmits: 'count',
+  rto: 'us',
+  rtt: 'us',
+  rttVar: 'us',
+  lastDataSent: 'ms',
+  lastDataReceived: 'ms',
+  lastAckReceived: 'ms',
+  unacked: 'count',
+  totalRetransmits: 'count',
+};
 
 /** Reads TCP_INFO of a connected socket (or a listener); see tcp(7). Linux only. */
 export function getTcpInfo(target: KeepAliveTarget): TcpInfo {
   const { fd, knownTcp } = readableDescriptor(target);
-  readTcpInfo(fd, knownTcp, raw);
+  return tcpInfoOf(fd, knownTcp);
+}
+
+/**
+ * TCP_INFO of a descriptor, without the checks of {@link getTcpInfo} on its owner (the
+ * dead-peer report reads a socket Node has already marked destroyed).
+ */
+export function tcpInfoOf(fd: number, knownTcp: boolean): TcpInfo {
+  const raw = readTcpInfo(fd, knownTcp);
+  const fields = binding().tcpInfoFields as readonly (keyof TcpInfo)[];
   const info = {} as Record<keyof TcpInfo, number | TcpState>;
-  for (let index = 0; index < TCP_INFO_FIELDS.length; index++) {
-    const { name, unit } = TCP_INFO_FIELDS[index];
+  for (let index = 0; index < fields.length; index++) {
+    const name = fields[index];
+    const unit = TCP_INFO_UNITS[name];
     const value = raw[index];
     info[name] = unit === 'state' ? (TCP_STATES[value] ?? 'UNKNOWN') : unit === 'us' ? value / 1000 : value;
   }

@@ -1,10 +1,19 @@
-// The Node-API surface of the addon (the contract lib/binding.ts types): integers in,
-// one integer out, >= 0 for success and -(errno * 32 + step) for a failure. No JS error
-// is built here for a failing syscall; lib/ names and shapes it. Written against the
-// Node-API C interface rather than node-addon-api, whose CallbackInfo allocates on the
-// heap for more than six arguments and which takes two Node-API calls per argument read:
-// here it is one status-checked call each.
-#include <node_api.h>
+// The Node-API surface of the addon (the contract lib/binding.ts types), in node-addon-api.
+// Integers in, one integer out: >= 0 for success and -(errno * stepCodes + step) for a
+// failure. No JS error is built here for a failing syscall; lib/ names and shapes it.
+//
+// The option values and the TCP_INFO fields travel through typed arrays the addon makes
+// once per environment and exports (`options`, `tcpInfo`): lib/ fills `options` before a
+// setKeepAlive and reads what getKeepAlive and getTcpInfo wrote. So each call takes two
+// arguments (CallbackInfo keeps up to six on the stack: nothing is allocated) and never
+// asks Node-API for a typed array's data, which costs about 50 ns a time.
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "keepalive.h"
 #include "socket-lookup.h"
@@ -12,190 +21,160 @@
 namespace keepalive {
 namespace {
 
-constexpr size_t kMaxArguments = 7;
+// The arrays one environment (the main thread or a Worker) shares with lib/. The
+// references keep them alive for the environment's life, so their data (allocated outside
+// the JavaScript heap, and never transferred by lib/) stays where it is.
+struct SharedArrays {
+  explicit SharedArrays(Napi::Env env)
+      : options(Napi::Persistent(Napi::Int32Array::New(env, kOptionCount))),
+        tcp_info(Napi::Persistent(Napi::Uint32Array::New(env, kTcpInfoFields))),
+        option_values(options.Value().Data()),
+        tcp_info_fields(tcp_info.Value().Data()) {}
 
-// This environment's (this thread's) way to the kernel, made in the module's init.
-KernelPath* ThisThread(napi_env env) {
-  void* data = nullptr;
-  napi_get_instance_data(env, &data);
-  return static_cast<KernelPath*>(data);
-}
-
-napi_value Int(napi_env env, int value) {
-  napi_value result = nullptr;
-  napi_create_int32(env, value, &result);
-  return result;
-}
-
-// The arguments of a call; a missing one reads as undefined.
-struct Arguments {
-  napi_value values[kMaxArguments];
-
-  Arguments(napi_env env, napi_callback_info info) {
-    size_t count = kMaxArguments;
-    napi_get_cb_info(env, info, &count, values, nullptr, nullptr);
-    for (size_t index = count; index < kMaxArguments; index++) napi_get_undefined(env, &values[index]);
-  }
+  Napi::Reference<Napi::Int32Array> options;
+  Napi::Reference<Napi::Uint32Array> tcp_info;
+  int32_t* option_values;     // indexed by step; setKeepAlive reads it, getKeepAlive fills it
+  uint32_t* tcp_info_fields;  // in kTcpInfoNames order; getTcpInfo fills it
 };
 
+SharedArrays& Shared(const Napi::CallbackInfo& info) { return *static_cast<SharedArrays*>(info.Data()); }
+
 // Argument type mistakes are lib/'s bugs, not system errors: they throw a TypeError.
-bool ReadInt(napi_env env, napi_value value, const char* name, int* out) {
-  if (napi_get_value_int32(env, value, out) == napi_ok) return true;
-  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", name);
+bool ReadInt(const Napi::Value& value, const char* name, int* out) {
+  if (value.IsNumber()) {
+    *out = value.As<Napi::Number>().Int32Value();
+    return true;
+  }
+  Napi::Error error = Napi::TypeError::New(value.Env(), std::string(name) + " must be a number");
+  error.Set("code", "ERR_INVALID_ARG_TYPE");
+  error.ThrowAsJavaScriptException();
   return false;
 }
 
-// knownTcp: true when a libuv TCP handle vouches for the fd (it only ever holds an
-// AF_INET/AF_INET6 stream socket), so the two-syscall TCP check can be skipped.
-bool KnownTcp(napi_env env, napi_value value) {
-  bool known = false;
-  return napi_get_value_bool(env, value, &known) == napi_ok && known;
-}
-
-// A typed array of the given type and at least `length` elements, or a TypeError.
-void* TypedArrayData(napi_env env, napi_value value, napi_typedarray_type expected, size_t length,
-                     const char* message) {
-  bool is_typed_array = false;
-  napi_typedarray_type type;
-  size_t actual = 0;
-  void* data = nullptr;
-  if (napi_is_typedarray(env, value, &is_typed_array) != napi_ok || !is_typed_array ||
-      napi_get_typedarray_info(env, value, &type, &actual, &data, nullptr, nullptr) != napi_ok ||
-      type != expected || actual < length) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
-    return nullptr;
-  }
-  return data;
-}
-
-// setKeepAlive(fd, enable, idleSeconds, intervalSeconds, count, userTimeoutMs, knownTcp)
-napi_value SetKeepAlive(napi_env env, napi_callback_info info) {
-  Arguments arguments(env, info);
+// The fd functions' shape, (fd, knownTcp): Operation on the fd, after a check that it is
+// a TCP socket unless knownTcp says a libuv TCP handle vouches for it (such a handle only
+// ever holds an AF_INET/AF_INET6 stream socket). A knownTcp that is not a boolean reads
+// as false, so the check runs, and leaves node-addon-api's Error pending; asking its
+// type first would cost more than the rest of the argument handling.
+template <int (*Operation)(int fd, SharedArrays& shared)>
+Napi::Value OnTcpFd(const Napi::CallbackInfo& info) {
   int fd;
-  int values[kOptionCount];
-  if (!ReadInt(env, arguments.values[0], "fd must be a number", &fd) ||
-      !ReadInt(env, arguments.values[1], "enable must be a number", &values[kSoKeepAlive]) ||
-      !ReadInt(env, arguments.values[2], "idleSeconds must be a number", &values[kTcpKeepIdle]) ||
-      !ReadInt(env, arguments.values[3], "intervalSeconds must be a number", &values[kTcpKeepIntvl]) ||
-      !ReadInt(env, arguments.values[4], "count must be a number", &values[kTcpKeepCnt]) ||
-      !ReadInt(env, arguments.values[5], "userTimeoutMs must be a number", &values[kTcpUserTimeout])) {
-    return nullptr;
-  }
-  if (!KnownTcp(env, arguments.values[6])) {
-    const int check = CheckTcpSocket(fd);
-    if (check != 0) return Int(env, check);
-  }
-  return Int(env, ThisThread(env)->Apply(fd, values));
+  if (!ReadInt(info[0], "fd", &fd)) return Napi::Value();
+  const bool known_tcp = info[1].As<Napi::Boolean>().Value();
+  int result = known_tcp ? 0 : CheckTcpSocket(fd);
+  if (result == 0) result = Operation(fd, Shared(info));
+  return Napi::Number::New(info.Env(), result);
 }
 
-// The readers, (fd, out, knownTcp): the kernel's values written into the typed array out.
-template <typename Element, int (*Read)(int, Element*)>
-napi_value ReadInto(napi_env env, napi_callback_info info, napi_typedarray_type type, size_t length,
-                    const char* message) {
-  Arguments arguments(env, info);
-  int fd;
-  if (!ReadInt(env, arguments.values[0], "fd must be a number", &fd)) return nullptr;
-  void* out = TypedArrayData(env, arguments.values[1], type, length, message);
-  if (out == nullptr) return nullptr;
-  if (!KnownTcp(env, arguments.values[2])) {
-    const int check = CheckTcpSocket(fd);
-    if (check != 0) return Int(env, check);
-  }
-  return Int(env, Read(fd, static_cast<Element*>(out)));
-}
+// setKeepAlive(fd, knownTcp): the options of `options` (negative: left untouched).
+int Apply(int fd, SharedArrays& shared) { return ApplyKeepAlive(fd, shared.option_values); }
 
-// getKeepAlive(fd, out: Int32Array(5), knownTcp)
-napi_value GetKeepAlive(napi_env env, napi_callback_info info) {
-  return ReadInto<int, ReadKeepAlive>(env, info, napi_int32_array, kOptionCount, "out must be an Int32Array of length 5");
-}
+// getKeepAlive(fd, knownTcp): the kernel's values into `options`.
+int Read(int fd, SharedArrays& shared) { return ReadKeepAlive(fd, shared.option_values); }
 
-// getTcpInfo(fd, out: Uint32Array(12), knownTcp)
-napi_value GetTcpInfo(napi_env env, napi_callback_info info) {
-  return ReadInto<unsigned, ReadTcpInfo>(env, info, napi_uint32_array, kTcpInfoFields,
-                                         "out must be a Uint32Array of length 12");
-}
+// getTcpInfo(fd, knownTcp): the fields of tcpInfoFields into `tcpInfo`.
+int ReadInfo(int fd, SharedArrays& shared) { return ReadTcpInfo(fd, shared.tcp_info_fields); }
 
 // pidfdOpen(pid)
-napi_value PidfdOpenCall(napi_env env, napi_callback_info info) {
-  Arguments arguments(env, info);
+Napi::Value PidfdOpenCall(const Napi::CallbackInfo& info) {
   int pid;
-  if (!ReadInt(env, arguments.values[0], "pid must be a number", &pid)) return nullptr;
-  return Int(env, PidfdOpen(pid));
+  if (!ReadInt(info[0], "pid", &pid)) return Napi::Value();
+  return Napi::Number::New(info.Env(), PidfdOpen(pid));
 }
 
 // pidfdGetfd(pidfd, targetFd)
-napi_value PidfdGetfdCall(napi_env env, napi_callback_info info) {
-  Arguments arguments(env, info);
+Napi::Value PidfdGetfdCall(const Napi::CallbackInfo& info) {
   int pidfd;
   int target_fd;
-  if (!ReadInt(env, arguments.values[0], "pidfd must be a number", &pidfd) ||
-      !ReadInt(env, arguments.values[1], "targetFd must be a number", &target_fd)) {
-    return nullptr;
-  }
-  return Int(env, PidfdGetfd(pidfd, target_fd));
+  if (!ReadInt(info[0], "pidfd", &pidfd) || !ReadInt(info[1], "targetFd", &target_fd)) return Napi::Value();
+  return Napi::Number::New(info.Env(), PidfdGetfd(pidfd, target_fd));
 }
 
-// findSocket(localAddress, localPort, remoteAddress, remotePort); remoteAddress '' for a listener.
-napi_value FindSocketCall(napi_env env, napi_callback_info info) {
-  Arguments arguments(env, info);
-  char local[64];
-  char remote[64];
+// peerAddress(fd): { address, port } of the socket's peer, also after the kernel closed the
+// connection (the dead-peer report names it), or a failure number.
+Napi::Value PeerAddressCall(const Napi::CallbackInfo& info) {
+  int fd;
+  if (!ReadInt(info[0], "fd", &fd)) return Napi::Value();
+  sockaddr_storage peer;
+  const int result = ReadPeerName(fd, &peer);
+  if (result != 0) return Napi::Number::New(info.Env(), result);
+  char text[INET6_ADDRSTRLEN] = {};
+  int port;
+  if (peer.ss_family == AF_INET6) {
+    const auto& ipv6 = reinterpret_cast<const sockaddr_in6&>(peer);
+    inet_ntop(AF_INET6, &ipv6.sin6_addr, text, sizeof(text));
+    port = ntohs(ipv6.sin6_port);
+  } else {
+    const auto& ipv4 = reinterpret_cast<const sockaddr_in&>(peer);
+    inet_ntop(AF_INET, &ipv4.sin_addr, text, sizeof(text));
+    port = ntohs(ipv4.sin_port);
+  }
+  Napi::Object address = Napi::Object::New(info.Env());
+  address.Set("address", text);
+  address.Set("port", port);
+  return address;
+}
+
+// findSocket(localAddress, localPort, remoteAddress, remotePort): remoteAddress '' for a
+// listener; the fd or -errno (socket-lookup.h).
+Napi::Value FindSocketCall(const Napi::CallbackInfo& info) {
+  if (!info[0].IsString() || !info[2].IsString()) {
+    Napi::Error error = Napi::TypeError::New(info.Env(), "addresses must be strings");
+    error.Set("code", "ERR_INVALID_ARG_TYPE");
+    error.ThrowAsJavaScriptException();
+    return Napi::Value();
+  }
   int local_port;
   int remote_port;
-  if (napi_get_value_string_utf8(env, arguments.values[0], local, sizeof(local), nullptr) != napi_ok ||
-      napi_get_value_string_utf8(env, arguments.values[2], remote, sizeof(remote), nullptr) != napi_ok) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "addresses must be strings");
-    return nullptr;
+  if (!ReadInt(info[1], "localPort", &local_port) || !ReadInt(info[3], "remotePort", &remote_port)) {
+    return Napi::Value();
   }
-  if (!ReadInt(env, arguments.values[1], "localPort must be a number", &local_port) ||
-      !ReadInt(env, arguments.values[3], "remotePort must be a number", &remote_port)) {
-    return nullptr;
-  }
-  return Int(env, FindSocket(local, local_port, remote, remote_port));
+  const std::string local = info[0].As<Napi::String>();
+  const std::string remote = info[2].As<Napi::String>();
+  return Napi::Number::New(info.Env(), FindSocket(local.c_str(), local_port, remote.c_str(), remote_port));
 }
 
-// forgetSocket(fd)
-napi_value ForgetSocketCall(napi_env env, napi_callback_info info) {
-  Arguments arguments(env, info);
+// forgetSocket(fd): the number of a socket found by findSocket is free again.
+Napi::Value ForgetSocketCall(const Napi::CallbackInfo& info) {
   int fd;
-  if (ReadInt(env, arguments.values[0], "fd must be a number", &fd)) ForgetSocket(fd);
-  return nullptr;
+  if (ReadInt(info[0], "fd", &fd)) ForgetSocket(fd);
+  return Napi::Value();
 }
 
-// kernelPath(): 'io_uring' or 'syscalls', the way setKeepAlive reaches the kernel in
-// this thread (deciding it now if no setKeepAlive has yet).
-napi_value KernelPathCall(napi_env env, napi_callback_info) {
-  napi_value result = nullptr;
-  napi_create_string_utf8(env, ThisThread(env)->UsesIoUring() ? "io_uring" : "syscalls", NAPI_AUTO_LENGTH,
-                          &result);
-  return result;
+Napi::Array Names(Napi::Env env, const char* const* names, size_t count) {
+  Napi::Array array = Napi::Array::New(env, count);
+  for (size_t index = 0; index < count; index++) array.Set(index, names[index]);
+  array.Freeze();
+  return array;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // One set of arrays per environment, deleted with it; a second load of the module in
+  // the same environment shares them.
+  SharedArrays* shared = env.GetInstanceData<SharedArrays>();
+  if (shared == nullptr) {
+    shared = new SharedArrays(env);
+    env.SetInstanceData(shared);
+  }
+  exports.Set("setKeepAlive", Napi::Function::New<OnTcpFd<Apply>>(env, "setKeepAlive", shared));
+  exports.Set("getKeepAlive", Napi::Function::New<OnTcpFd<Read>>(env, "getKeepAlive", shared));
+  exports.Set("getTcpInfo", Napi::Function::New<OnTcpFd<ReadInfo>>(env, "getTcpInfo", shared));
+  exports.Set("pidfdOpen", Napi::Function::New<PidfdOpenCall>(env, "pidfdOpen"));
+  exports.Set("pidfdGetfd", Napi::Function::New<PidfdGetfdCall>(env, "pidfdGetfd"));
+  exports.Set("peerAddress", Napi::Function::New<PeerAddressCall>(env, "peerAddress"));
+  exports.Set("findSocket", Napi::Function::New<FindSocketCall>(env, "findSocket"));
+  exports.Set("forgetSocket", Napi::Function::New<ForgetSocketCall>(env, "forgetSocket"));
+  exports.Set("options", shared->options.Value());
+  exports.Set("tcpInfo", shared->tcp_info.Value());
+  // What lib/ needs to read the calls above, from the tables it is compiled from.
+  exports.Set("steps", Names(env, kStepNames, kStepCount));
+  exports.Set("stepCodes", Napi::Number::New(env, kStepCodes));
+  exports.Set("tcpInfoFields", Names(env, kTcpInfoNames, kTcpInfoFields));
+  return exports;
 }
 
 }  // namespace
 }  // namespace keepalive
 
-NAPI_MODULE_INIT() {
-  using namespace keepalive;
-  // One KernelPath per environment, closed with it; a second load of the module in the
-  // same environment shares it.
-  if (ThisThread(env) == nullptr &&
-      napi_set_instance_data(
-          env, new KernelPath(), [](napi_env, void* data, void*) { delete static_cast<KernelPath*>(data); },
-          nullptr) != napi_ok) {
-    return nullptr;
-  }
-  const napi_property_descriptor functions[] = {
-      {"setKeepAlive", nullptr, SetKeepAlive, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"getKeepAlive", nullptr, GetKeepAlive, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"getTcpInfo", nullptr, GetTcpInfo, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"pidfdOpen", nullptr, PidfdOpenCall, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"pidfdGetfd", nullptr, PidfdGetfdCall, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"findSocket", nullptr, FindSocketCall, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"forgetSocket", nullptr, ForgetSocketCall, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"kernelPath", nullptr, KernelPathCall, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-  };
-  if (napi_define_properties(env, exports, sizeof(functions) / sizeof(functions[0]), functions) != napi_ok) {
-    return nullptr;
-  }
-  return exports;
-}
+using keepalive::Init;
+NODE_API_MODULE(socket_keepalive, Init)

@@ -1,9 +1,11 @@
-// The syscall layer of socket-keepalive, shared by the Node-API glue (keepalive.cc), the
-// plain syscalls (sockopt.cc) and the io_uring path (uring.cc). Units are the kernel's:
-// seconds for TCP_KEEPIDLE/TCP_KEEPINTVL, milliseconds for TCP_USER_TIMEOUT. Nothing here
-// touches JavaScript: every operation returns >= 0 on success or Failure(errno, step).
+// The syscall layer of socket-keepalive (sockopt.cc), used by the Node-API glue
+// (keepalive.cc). Units are the kernel's: seconds for TCP_KEEPIDLE/TCP_KEEPINTVL,
+// milliseconds for TCP_USER_TIMEOUT. Nothing here touches JavaScript: every operation
+// returns >= 0 on success or Failure(errno, step).
 #ifndef SOCKET_KEEPALIVE_NATIVE_KEEPALIVE_H_
 #define SOCKET_KEEPALIVE_NATIVE_KEEPALIVE_H_
+
+#include <sys/socket.h>
 
 #include <cerrno>
 
@@ -13,28 +15,39 @@
 
 namespace keepalive {
 
-// What failed, as lib/ decodes it: the same numbers are in lib/'s table. The first five
-// double as the slots of setKeepAlive's values and of getKeepAlive's Int32Array.
-enum Step {
-  kSoKeepAlive = 0,
-  kTcpKeepIdle = 1,
-  kTcpKeepIntvl = 2,
-  kTcpKeepCnt = 3,
-  kTcpUserTimeout = 4,
-  kTcpInfo = 5,
-  kSoType = 6,
-  kGetsockname = 7,
-  kNotTcpUnix = 8,
-  kNotTcpDatagram = 9,
-  kNotTcpOther = 10,
-  kPidfdOpen = 11,
-  kPidfdGetfd = 12,
-};
+// What failed, in the order of the step numbers, with the name the addon exports for each
+// (its `steps` constant): lib/binding.ts decodes a failure through those names only, so
+// this table is the one place that numbers the steps. The first five double as the slots
+// of the Int32Array that setKeepAlive reads and getKeepAlive fills.
+#define KEEPALIVE_STEPS(X)                   \
+  X(kSoKeepAlive, "SO_KEEPALIVE")            \
+  X(kTcpKeepIdle, "TCP_KEEPIDLE")            \
+  X(kTcpKeepIntvl, "TCP_KEEPINTVL")          \
+  X(kTcpKeepCnt, "TCP_KEEPCNT")              \
+  X(kTcpUserTimeout, "TCP_USER_TIMEOUT")     \
+  X(kTcpInfo, "TCP_INFO")                    \
+  X(kSoType, "SO_TYPE")                      \
+  X(kGetsockname, "getsockname")             \
+  X(kNotTcpUnix, "not TCP: Unix domain")     \
+  X(kNotTcpDatagram, "not TCP: datagram")    \
+  X(kNotTcpOther, "not TCP: other")          \
+  X(kPidfdOpen, "pidfd_open")                \
+  X(kPidfdGetfd, "pidfd_getfd")              \
+  X(kSoPeername, "SO_PEERNAME")
 
-constexpr int kOptionCount = 5;
+#define KEEPALIVE_STEP_ENUMERATOR(step, name) step,
+enum Step { KEEPALIVE_STEPS(KEEPALIVE_STEP_ENUMERATOR) kStepCount };
+#undef KEEPALIVE_STEP_ENUMERATOR
+
+#define KEEPALIVE_STEP_NAME(step, name) name,
+constexpr const char* kStepNames[kStepCount] = {KEEPALIVE_STEPS(KEEPALIVE_STEP_NAME)};
+#undef KEEPALIVE_STEP_NAME
+
+constexpr int kOptionCount = kTcpUserTimeout + 1;
 constexpr int kStepCodes = 32;
+static_assert(kStepCount <= kStepCodes, "a step number must fit below kStepCodes");
 
-// The one encoding of a failure: -(errno * 32 + step).
+// The one encoding of a failure: -(errno * kStepCodes + step).
 constexpr int Failure(int error, Step step) { return -(error * kStepCodes + step); }
 
 // The order of a full apply: the tuning first and SO_KEEPALIVE last, so that a socket
@@ -55,47 +68,44 @@ extern const Option kOptions[kOptionCount];
 // a UDP, Unix domain or raw socket sharing the fd number is never modified.
 int CheckTcpSocket(int fd);
 
-// setsockopt of one option (step < kOptionCount); 0 or a failure.
-int SetOption(int fd, Step step, int value);
-
-// The options of values (indexed by step; a negative value is left untouched) from
-// kApplyOrder[first] on, one setsockopt each, stopping at the first failure.
-int ApplyWithSyscalls(int fd, const int values[kOptionCount], int first = 0);
+// The options of values (indexed by step; a negative value is left untouched) in
+// kApplyOrder, one setsockopt each, stopping at the first failure.
+int ApplyKeepAlive(int fd, const int values[kOptionCount]);
 
 // getsockopt of the five options into out (indexed by step).
 int ReadKeepAlive(int fd, int out[kOptionCount]);
 
-constexpr int kTcpInfoFields = 12;
-// TCP_INFO: state, probes, backoff, retransmits, rto (us), rtt (us), rttvar (us),
-// last_data_sent (ms), last_data_recv (ms), last_ack_recv (ms), unacked, total_retrans.
+// The struct tcp_info fields getTcpInfo reports, in the order it writes them, each with
+// the name lib/tcp-info.ts gives it (the addon exports those names as `tcpInfoFields`).
+#define KEEPALIVE_TCP_INFO_FIELDS(X)        \
+  X("state", tcpi_state)                    \
+  X("probes", tcpi_probes)                  \
+  X("backoff", tcpi_backoff)                \
+  X("retransmits", tcpi_retransmits)        \
+  X("rto", tcpi_rto)                        \
+  X("rtt", tcpi_rtt)                        \
+  X("rttVar", tcpi_rttvar)                  \
+  X("lastDataSent", tcpi_last_data_sent)    \
+  X("lastDataReceived", tcpi_last_data_recv) \
+  X("lastAckReceived", tcpi_last_ack_recv)  \
+  X("unacked", tcpi_unacked)                \
+  X("totalRetransmits", tcpi_total_retrans)
+
+#define KEEPALIVE_TCP_INFO_NAME(name, field) name,
+constexpr const char* kTcpInfoNames[] = {KEEPALIVE_TCP_INFO_FIELDS(KEEPALIVE_TCP_INFO_NAME)};
+#undef KEEPALIVE_TCP_INFO_NAME
+constexpr int kTcpInfoFields = sizeof(kTcpInfoNames) / sizeof(kTcpInfoNames[0]);
+
+// TCP_INFO: the fields above, in that order.
 int ReadTcpInfo(int fd, unsigned out[kTcpInfoFields]);
+
+// The peer's address of a TCP socket, also once the kernel has closed the connection
+// (getpeername(2) then fails with ENOTCONN; SO_PEERNAME still answers): 0 or a failure.
+int ReadPeerName(int fd, sockaddr_storage* out);
 
 // pidfd_open(2) and pidfd_getfd(2): the new fd (FD_CLOEXEC), or a failure.
 int PidfdOpen(int pid);
 int PidfdGetfd(int pidfd, int target_fd);
-
-// One thread's io_uring for setsockopt (uring.cc).
-class SetsockoptRing;
-
-// How setKeepAlive reaches the kernel in one thread (a Node.js environment: the main
-// thread or a Worker). The glue makes one per environment and deletes it at teardown.
-class KernelPath {
- public:
-  KernelPath() = default;
-  ~KernelPath();
-  KernelPath(const KernelPath&) = delete;
-  KernelPath& operator=(const KernelPath&) = delete;
-
-  // True when this thread applies through its io_uring; decided on first use.
-  bool UsesIoUring();
-  // A full apply with the same result as ApplyWithSyscalls(fd, values), through the
-  // ring where there is one.
-  int Apply(int fd, const int values[kOptionCount]);
-
- private:
-  bool decided_ = false;
-  SetsockoptRing* ring_ = nullptr;
-};
 
 }  // namespace keepalive
 

@@ -68,9 +68,8 @@ int SetOption(int fd, Step step, int value) {
   return 0;
 }
 
-int ApplyWithSyscalls(int fd, const int values[kOptionCount], int first) {
-  for (int index = first; index < kOptionCount; index++) {
-    const Step step = kApplyOrder[index];
+int ApplyKeepAlive(int fd, const int values[kOptionCount]) {
+  for (const Step step : kApplyOrder) {
     if (values[step] < 0) continue;
     const int result = SetOption(fd, step, values[step]);
     if (result != 0) return result;
@@ -96,17 +95,31 @@ int ReadTcpInfo(int fd, unsigned out[kTcpInfoFields]) {
   std::memset(&info, 0, sizeof(info));
   socklen_t length = sizeof(info);
   if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return Failure(errno, kTcpInfo);
-  const unsigned fields[kTcpInfoFields] = {
-      info.tcpi_state,          info.tcpi_probes,         info.tcpi_backoff,       info.tcpi_retransmits,
-      info.tcpi_rto,            info.tcpi_rtt,            info.tcpi_rttvar,        info.tcpi_last_data_sent,
-      info.tcpi_last_data_recv, info.tcpi_last_ack_recv,  info.tcpi_unacked,       info.tcpi_total_retrans,
-  };
-  std::memcpy(out, fields, sizeof(fields));
+  int index = 0;
+#define KEEPALIVE_TCP_INFO_COPY(name, field) out[index++] = info.field;
+  KEEPALIVE_TCP_INFO_FIELDS(KEEPALIVE_TCP_INFO_COPY)
+#undef KEEPALIVE_TCP_INFO_COPY
   return 0;
 #else
   (void)fd;
   (void)out;
   return Failure(ENOTSUP, kTcpInfo);
+#endif
+}
+
+int ReadPeerName(int fd, sockaddr_storage* out) {
+#ifdef SO_PEERNAME
+  // SO_PEERNAME refuses a buffer longer than the address: take the length from the family.
+  std::memset(out, 0, sizeof(*out));
+  socklen_t length = sizeof(*out);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(out), &length) != 0) return Failure(errno, kGetsockname);
+  length = out->ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERNAME, out, &length) != 0) return Failure(errno, kSoPeername);
+  return 0;
+#else
+  (void)fd;
+  (void)out;
+  return Failure(ENOTSUP, kSoPeername);
 #endif
 }
 

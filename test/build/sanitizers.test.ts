@@ -4,13 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { copyWorkingTree, nestedEnv, root } from '../helpers/tree.js';
-import { kernelOffersIoUringSetsockopt } from '../helpers/kernel.js';
 import { missingTools, skipWithout } from '../helpers/requirements.js';
 
 // The addon under AddressSanitizer + UndefinedBehaviorSanitizer (the core and property
 // tests, in a copy of the tree built with -fsanitize) and under valgrind memcheck
-// (10,000 calls of every kind with the normal build), each on both kernel paths: the
-// io_uring ring where the kernel offers it, and plain syscalls. Node itself is not
+// (10,000 calls of every kind with the normal build). Node itself is not
 // instrumented: the sanitizer runtime is preloaded, and LeakSanitizer is off because
 // Node and V8 keep memory until exit by design; leaks are covered by the memory test.
 
@@ -22,11 +20,11 @@ function run(command: string, args: string[], options: { cwd?: string; env: Node
 
 const SANITIZER_REPORT = /AddressSanitizer|LeakSanitizer|runtime error:/;
 
-/** The core and property tests and the kernel-path check, wherever test/ keeps them. */
-function testsOnBothPaths(tree: string): string[] {
+/** The core and property tests, wherever test/ keeps them. */
+function coreAndPropertyTests(tree: string): string[] {
   return fs
     .readdirSync(path.join(tree, 'test'), { recursive: true, encoding: 'utf8' })
-    .filter((file) => /(^|\/)(core-[^/]*|property|kernel-path)\.test\.ts$/.test(file))
+    .filter((file) => /(^|\/)(core-[^/]*|property)\.test\.ts$/.test(file))
     .map((file) => path.join('test', file));
 }
 
@@ -34,7 +32,7 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ska-sanitizers-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 describe.skipIf(skipWithout('the sanitizer build', missingTools('g++', 'gcc', 'ldd')))('AddressSanitizer + UndefinedBehaviorSanitizer', () => {
-  test('the core and property tests pass with a sanitized addon on both kernel paths, and the sanitizers are really loaded', () => {
+  test('the core and property tests pass with a sanitized addon, and the sanitizers are really loaded', () => {
     const copy = path.join(work, 'asan');
     copyWorkingTree(copy);
     const flags = '-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g';
@@ -52,10 +50,8 @@ describe.skipIf(skipWithout('the sanitizer build', missingTools('g++', 'gcc', 'l
     expect(maps.stdout).toMatch(/libasan\.so/);
     expect(maps.stdout).toMatch(/socket_keepalive\.node/);
 
-    // vitest.config.mts runs these files on the path the addon picks and on each path
-    // forced (kernel-path.test.ts proves each run took its path).
-    const tests = testsOnBothPaths(copy);
-    expect(tests.length).toBeGreaterThanOrEqual(7);
+    const tests = coreAndPropertyTests(copy);
+    expect(tests.length).toBeGreaterThanOrEqual(6);
     const result = run('npx', ['vitest', 'run', ...tests], { cwd: copy, env: { ...env, ...runtime } });
     expect(result.stderr).not.toMatch(SANITIZER_REPORT);
     expect(result.stdout).toMatch(/vitest: \d+ passed, 0 failed/);
@@ -80,25 +76,19 @@ describe.skipIf(skipWithout('the memcheck run', missingTools('valgrind')))('valg
           detectionTime(options);
           try { setKeepAlive(1_000_000 + (i % 7), options); } catch (error) { if (error.code === 'EBADF') errors++; }
           // A failure in the middle of an apply (interval beyond the kernel's range).
-          if (addon.setKeepAlive(fd, 1, 5, 40000, 3, 9000, true) < 0) errors++;
+          addon.options.set([1, 5, 40000, 3, 9000]);
+          if (addon.setKeepAlive(fd, true) < 0) errors++;
         }
-        console.log(addon.kernelPath() + ' ' + errors);
+        console.log(errors);
         socket.destroy();
         server.close();
       });
     });`;
 
-  test.each([
-    ['io_uring', '1'],
-    ['syscalls', '0'],
-  ])('10,000 calls of every kind, %s: no memory error', (_name, setting) => {
-    const env = nestedEnv();
-    delete env.SOCKET_KEEPALIVE_IO_URING;
-    if (setting) env.SOCKET_KEEPALIVE_IO_URING = setting;
-    const result = run('valgrind', ['--error-exitcode=99', '--leak-check=no', process.execPath, '--no-deprecation', '-e', script], { env });
+  test('10,000 calls of every kind: no memory error', () => {
+    const result = run('valgrind', ['--error-exitcode=99', '--leak-check=no', process.execPath, '--no-deprecation', '-e', script], { env: nestedEnv() });
     expect(result.stderr).toMatch(/ERROR SUMMARY: 0 errors/);
     expect(result.status).toBe(0);
-    const kernelPath = kernelOffersIoUringSetsockopt() && setting !== '0' ? 'io_uring' : 'syscalls';
-    expect(result.stdout.trim()).toBe(`${kernelPath} 20000`);
+    expect(result.stdout.trim()).toBe('20000');
   }, 300_000);
 });

@@ -31,13 +31,33 @@ describe("settings survive Node's own setKeepAlive", () => {
     socket.destroy();
   });
 
-  test('socket.setKeepAlive(false) is honoured, and true brings the tuning back', async () => {
-    const socket = await connectTo(server);
+  test('socket.setKeepAlive(false) is honoured, before connect and after, and true brings the tuning back', async () => {
+    const socket = net.connect(server.port, server.host);
     setKeepAlive(socket, TUNING);
+    socket.setKeepAlive(false);
+    await once(socket, 'connect');
+    expect(getKeepAlive(socket)).toEqual({ ...EXPECTED, enable: false });
+    socket.setKeepAlive(true, 1000);
+    expect(getKeepAlive(socket)).toEqual(EXPECTED);
     socket.setKeepAlive(false);
     expect(getKeepAlive(socket)).toEqual({ ...EXPECTED, enable: false });
     socket.setKeepAlive(true, 1000);
     expect(getKeepAlive(socket)).toEqual(EXPECTED);
+    socket.destroy();
+  });
+
+  test("the options-object form follows Node's own reading of it, as an untuned socket shows", async () => {
+    // Node >= 24.21 reads { enable: false } as off; older Node takes any object as true.
+    const control = await connectTo(server);
+    control.setKeepAlive(true, 1000);
+    (control.setKeepAlive as unknown as (options: object) => net.Socket)({ enable: false });
+    const nodeReading = getKeepAlive(control).enable;
+    const socket = await connectTo(server);
+    setKeepAlive(socket, TUNING);
+    socket.setKeepAlive(true, 1000);
+    (socket.setKeepAlive as unknown as (options: object) => net.Socket)({ enable: false });
+    expect(getKeepAlive(socket)).toEqual(nodeReading ? EXPECTED : { ...EXPECTED, enable: false });
+    control.destroy();
     socket.destroy();
   });
 

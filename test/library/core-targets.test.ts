@@ -10,7 +10,7 @@ import { describe, expect, test } from 'vitest';
 import { localhostTls } from '../helpers/tls.js';
 import { captureError } from '../helpers/errors.js';
 import { getKeepAlive, getTcpInfo, libraryPath, setKeepAlive } from '../helpers/library.js';
-import { acceptedSocket, connectTo, fdOf, startServer } from '../helpers/sockets.js';
+import { acceptedSocket, connectTo, fdOf, startServer, useServer } from '../helpers/sockets.js';
 
 const TUNING = { idle: 3000, interval: 2000, count: 5, userTimeout: 6000 };
 const EXPECTED = { enable: true, ...TUNING };
@@ -36,6 +36,8 @@ describe('TLS', () => {
 });
 
 describe('targets that are refused', () => {
+  const server = useServer();
+
   test('a UDP socket is the wrong type; its fd is refused by the kernel check', async () => {
     const udp = dgram.createSocket('udp4');
     udp.bind(0, '127.0.0.1');
@@ -73,13 +75,11 @@ describe('targets that are refused', () => {
   });
 
   test('a destroyed socket throws ERR_SOCKET_CLOSED', async () => {
-    const server = await startServer();
     const socket = await connectTo(server);
     socket.destroy();
     expect(captureError(() => setKeepAlive(socket, TUNING))).toMatchObject({ code: 'ERR_SOCKET_CLOSED', message: 'Socket is closed' });
     expect(captureError(() => getKeepAlive(socket))).toMatchObject({ code: 'ERR_SOCKET_CLOSED' });
     expect(captureError(() => getTcpInfo(socket))).toMatchObject({ code: 'ERR_SOCKET_CLOSED' });
-    await server.close();
   });
 
   test('a closed fd throws EBADF, a non-socket fd ENOTSOCK, a bad number ERR_OUT_OF_RANGE', () => {
@@ -104,8 +104,9 @@ describe('targets that are refused', () => {
 });
 
 describe('TCP_INFO', () => {
+  const server = useServer();
+
   test('reports state, timers and probes of a live connection in ms', async () => {
-    const server = await startServer();
     const socket = await connectTo(server);
     socket.write('ping');
     await once(await acceptedSocket(server, 0), 'data');
@@ -119,13 +120,13 @@ describe('TCP_INFO', () => {
     expect(info.lastDataSent).toBeLessThan(5000);
     expect(getTcpInfo(server.server).state).toBe('LISTEN');
     socket.destroy();
-    await server.close();
   });
 });
 
 describe('worker_threads', () => {
+  const server = useServer();
+
   test('the addon works in several Workers at once, and again after they exit', async () => {
-    const server = await startServer();
     const source = `
       const net = require('node:net');
       const { parentPort, workerData } = require('node:worker_threads');
@@ -149,6 +150,5 @@ describe('worker_threads', () => {
     setKeepAlive(socket, TUNING);
     expect(getKeepAlive(socket)).toEqual(EXPECTED);
     socket.destroy();
-    await server.close();
   });
 });

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { once } from 'node:events';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import { localhostTls } from '../helpers/tls.js';
 import {
   getDefaultKeepAlive,
@@ -18,7 +18,7 @@ import {
   tuneAgent,
 } from '../helpers/library.js';
 import { captureError } from '../helpers/errors.js';
-import { type LoopbackServer, startServer } from '../helpers/sockets.js';
+import { startServer, useServer } from '../helpers/sockets.js';
 
 const DEFAULT = { idle: 6000, interval: 2000, count: 3, userTimeout: 9000 };
 const TUNED = { enable: true, ...DEFAULT };
@@ -42,11 +42,7 @@ function stateAtConnect(socket: net.Socket): Promise<KeepAliveState> {
 afterEach(() => setDefaultKeepAlive(null));
 
 describe('setDefaultKeepAlive: client sockets', () => {
-  let server: LoopbackServer;
-  beforeAll(async () => {
-    server = await startServer();
-  });
-  afterAll(() => server.close());
+  const server = useServer();
 
   test('without a default, a new connection has keepalive off (the control case)', async () => {
     const socket = net.connect(server.port, server.host);

@@ -10,11 +10,11 @@ import readline from 'node:readline';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { once } from 'node:events';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { localhostTls } from '../helpers/tls.js';
 import { captureError } from '../helpers/errors.js';
 import { getKeepAlive, libraryPath, setKeepAlive, tuneAgent } from '../helpers/library.js';
-import { acceptedSocket, connectTo, type LoopbackServer, startServer } from '../helpers/sockets.js';
+import { acceptedSocket, connectTo, startServer, useServer } from '../helpers/sockets.js';
 
 // The ways Node servers and clients are deployed beyond a plain net.connect(): cluster
 // workers, TLS and HTTP/2 layered over TCP, Unix paths, agents, Node's own keepalive
@@ -120,11 +120,7 @@ describe('http.Agent over a Unix path', () => {
 });
 
 describe('TLS layered over a TCP socket', () => {
-  let server: LoopbackServer;
-  beforeAll(async () => {
-    server = await startServer('127.0.0.1', tls.createServer(localhostTls, (socket) => socket.on('error', () => {})));
-  });
-  afterAll(() => server.close());
+  const server = useServer('127.0.0.1', () => tls.createServer(localhostTls, (socket) => socket.on('error', () => {})));
   const clientOptions = () => ({ ca: localhostTls.cert, servername: 'localhost' });
 
   test('tls.connect({ socket }) over a socket that connects later is tuned when that socket connects', async () => {
@@ -216,40 +212,6 @@ describe('HTTP/2 sessions', () => {
   });
 });
 
-describe("Node's own setKeepAlive on a tuned socket", () => {
-  let server: LoopbackServer;
-  beforeAll(async () => {
-    server = await startServer();
-  });
-  afterAll(() => server.close());
-
-  test('socket.setKeepAlive(false) before connect is respected at connect; true later restores the options', async () => {
-    const socket = net.connect(server.port, '127.0.0.1');
-    setKeepAlive(socket, TUNING);
-    socket.setKeepAlive(false);
-    await once(socket, 'connect');
-    expect(getKeepAlive(socket)).toEqual({ ...EXPECTED, enable: false });
-    socket.setKeepAlive(true, 1000);
-    expect(getKeepAlive(socket)).toEqual(EXPECTED);
-    socket.destroy();
-  });
-
-  test("the options-object form follows Node's own reading of it, as an untuned socket shows", async () => {
-    // Node >= 24.21 reads { enable: false } as off; older Node takes any object as true.
-    const control = await connectTo(server);
-    control.setKeepAlive(true, 1000);
-    (control.setKeepAlive as unknown as (options: object) => net.Socket)({ enable: false });
-    const nodeReading = getKeepAlive(control).enable;
-    const socket = await connectTo(server);
-    setKeepAlive(socket, TUNING);
-    socket.setKeepAlive(true, 1000);
-    (socket.setKeepAlive as unknown as (options: object) => net.Socket)({ enable: false });
-    expect(getKeepAlive(socket)).toEqual(nodeReading ? EXPECTED : { ...EXPECTED, enable: false });
-    control.destroy();
-    socket.destroy();
-  });
-});
-
 describe('servers', () => {
   test('tuned before listen(), then listening on a Unix path: skipped, the listen callback runs, connections work', async () => {
     const warnings: Error[] = [];
@@ -283,11 +245,6 @@ describe('servers', () => {
       const net = require('node:net');
       const { setKeepAlive } = require(${JSON.stringify(libraryPath)});
       process.on('warning', (warning) => console.log(JSON.stringify({ name: warning.name, code: warning.code, message: warning.message })));
-      // The first apply may open the library's io_uring ring: done first, so that the ring's
-      // fds cannot take the number of the listener closed below.
-      const warm = net.createServer().listen(0);
-      setKeepAlive(warm, { idle: 4000 });
-      warm.close();
       const server = net.createServer();
       setKeepAlive(server, { idle: 4000 });
       server.listen(0, () => {
@@ -332,11 +289,7 @@ describe('servers', () => {
 });
 
 describe('tuneAgent reads the options once and keeps the validated copy', () => {
-  let server: LoopbackServer;
-  beforeAll(async () => {
-    server = await startServer('127.0.0.1', http.createServer((_request, response) => response.end('ok')));
-  });
-  afterAll(() => server.close());
+  const server = useServer('127.0.0.1', () => http.createServer((_request, response) => response.end('ok')));
 
   test('a configuration class with prototype getters is honoured, each getter read once', async () => {
     const reads: string[] = [];

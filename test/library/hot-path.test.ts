@@ -2,10 +2,11 @@ import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { describe, expect, test } from 'vitest';
 import { getKeepAlive, libraryPath, setKeepAlive } from '../helpers/library.js';
-import { connectTo, startServer } from '../helpers/sockets.js';
-
+import { connectTo, useServer } from '../helpers/sockets.js';
 
 describe('the hot path', () => {
+  const server = useServer();
+
   test('setKeepAlive on a connected socket and on an fd allocates nothing: no scavenge over 200,000 calls each', () => {
     // A child process with --trace-gc, which prints one line per garbage collection.
     const script = `
@@ -38,7 +39,6 @@ describe('the hot path', () => {
   });
 
   test("tuning adds no own method to a socket: Node's setKeepAlive is wrapped once, on the prototype", async () => {
-    const server = await startServer();
     const sockets = [await connectTo(server), new net.Socket()];
     for (const socket of sockets) setKeepAlive(socket, { idle: 5000 });
     const wrapped = net.Socket.prototype.setKeepAlive;
@@ -50,6 +50,5 @@ describe('the hot path', () => {
     sockets[0].setKeepAlive(true, 1000);
     expect(getKeepAlive(sockets[0])).toMatchObject({ enable: true, idle: 6000 });
     for (const socket of sockets) socket.destroy();
-    await server.close();
   });
 });

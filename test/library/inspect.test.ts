@@ -4,7 +4,7 @@ import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { captureError } from '../helpers/errors.js';
 import { type InspectedSocket, inspectProcess, libraryPath } from '../helpers/library.js';
-import { type LoopbackServer, startServer } from '../helpers/sockets.js';
+import { useServer } from '../helpers/sockets.js';
 
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
 
@@ -17,11 +17,10 @@ async function startChild(command: string, args: string[]): Promise<{ child: Chi
 }
 
 describe('inspectProcess', () => {
-  let server: LoopbackServer;
+  const server = useServer();
   let node: ChildProcess;
   let ports: { tuned: number; slow: number; untouched: number };
   beforeAll(async () => {
-    server = await startServer();
     // A Node process with three connections tuned in known ways; on "check" it prints
     // what its own kernel values are, so the test can see inspect changed nothing.
     const script = `
@@ -40,9 +39,8 @@ describe('inspectProcess', () => {
     node = started.child;
     ports = JSON.parse(started.line);
   });
-  afterAll(async () => {
+  afterAll(() => {
     node.kill();
-    await server.close();
   });
 
   const byPort = (sockets: InspectedSocket[], port: number) => sockets.find((socket) => socket.local === `127.0.0.1:${port}`) as InspectedSocket;

@@ -30,7 +30,7 @@ test('memory: flat over 1,000,000 apply + read calls, a few hundred bytes per tu
 // fds 0. The bounds break with a native leak of one 32-byte malloc chunk per call (1.6 MB
 // per window) or one JavaScript object kept per call.
 test('no leak of memory or fds over 50,000 calls of each kind: raw fds, TCP_INFO, failing calls', async () => {
-  const { calls, kinds } = await runWithGc([path.join(__dirname, 'leak-check.cjs'), libraryPath, '50000']);
+  const { calls, kinds } = await runWithGc([path.join(__dirname, 'fixtures', 'leak-check.cjs'), libraryPath, '50000']);
   expect(calls).toBe(50_000);
   expect(Object.keys(kinds)).toHaveLength(8);
   for (const [kind, growth] of Object.entries(kinds as Record<string, { rssKiB: number; heapKiB: number; fds: number }>)) {

@@ -119,8 +119,7 @@ function refused(): [string, () => unknown, string][] {
   const file = fs.openSync(__filename, 'r');
   const [readEnd] = [fs.openSync('/dev/null', 'r')];
   opened.push(file, readEnd);
-  // Closed just before use: a number closed earlier may be taken by any fd opened since
-  // (the library's own io_uring ring is one).
+  // Closed just before use: a number closed earlier may be taken by any fd opened since.
   const closed = () => {
     const fd = fs.openSync(__filename, 'r');
     fs.closeSync(fd);

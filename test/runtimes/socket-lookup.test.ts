@@ -6,9 +6,9 @@ import path from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
 import { afterAll, expect, test } from 'vitest';
 import { acceptedSocket, connectTo, fdOf, startServer } from '../helpers/sockets.js';
-import type { Binding } from '../../lib/binding.js';
+import type { binding } from '../../lib/binding.js';
 
-const addon = nodeGypBuild(path.join(__dirname, '..', '..')) as Binding;
+const addon = nodeGypBuild(path.join(__dirname, '..', '..')) as ReturnType<typeof binding>;
 const ENOENT = -2;
 const EINVAL = -22;
 
