@@ -21,6 +21,7 @@ import {
 } from '../integration/harness.js';
 import { type RealServer, serverInstalled, startPostgres, startRedis } from '../integration/servers.js';
 import { skipWithout } from '../helpers/requirements.js';
+import { fetchRuntime } from '../helpers/runtimes.js';
 import { root } from '../helpers/tree.js';
 
 const register = path.join(root, 'dist', 'register.js');
@@ -62,13 +63,7 @@ describe.skipIf(present.length === 0)('pg and ioredis under Bun and Deno', () =>
   }
 
   for (const runtime of runtimes) {
-    let binary = '';
-    let missing: string[] = [];
-    try {
-      binary = runtime.fetch();
-    } catch (error) {
-      missing = [`${runtime.name} (npm package could not be fetched: ${(error as Error).message.split('\n')[0]})`];
-    }
+    const { binary, missing } = fetchRuntime(runtime.name, runtime.fetch);
     if (skipWithout(`the ${runtime.name} database tests`, missing)) continue;
     const withRuntime = (setup: Setup, preload: string[] = []): Setup => ({ ...setup, nodeArgs: [...runtime.run, ...preload] });
     const start = (setup: Setup) => () => runApp(overTcp(), setup, { node: binary });

@@ -15,6 +15,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { BUN_VERSION, bunBinary, DENO_VERSION, denoBinary } from '../../demo/node-release.js';
 import { envOptions, type InspectedSocket, inspectProcess, keepAliveEnvironment, type KeepAliveOptions } from '../helpers/library.js';
 import { skipWithout } from '../helpers/requirements.js';
+import { fetchRuntime } from '../helpers/runtimes.js';
 import { cliPath } from '../helpers/run.js';
 import { nestedEnv, root } from '../helpers/tree.js';
 
@@ -128,13 +129,7 @@ function expectUsableQuietly(report: ProbeReport): void {
 const spec = (value: object) => JSON.stringify(value);
 
 for (const runtime of runtimes) {
-  let binary = '';
-  let missing: string[] = [];
-  try {
-    binary = runtime.fetch();
-  } catch (error) {
-    missing = [`${runtime.name} ${runtime.version} (npm package could not be fetched: ${(error as Error).message.split('\n')[0]})`];
-  }
+  const { binary, missing } = fetchRuntime(`${runtime.name} ${runtime.version}`, runtime.fetch);
   const skip = skipWithout(`the ${runtime.name} tests`, missing);
   const command = (...args: string[]) => [binary, ...runtime.run, ...args];
 
