@@ -116,7 +116,7 @@ async function timeListener() {
 }
 
 const samples = Object.fromEntries(Object.keys(modes).map((name) => [name, []]));
-for (const [name, enter] of Object.entries(modes)) {
+for (const enter of Object.values(modes)) {
   enter();
   await timeConnections(); // warm-up
 }

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 export { type KeepAliveOptions, KEEPALIVE_LIMITS, DEFAULT_PRELOAD_OPTIONS } from './options.js';
-export { type KeepAliveTarget } from './target.js';
+export type { KeepAliveTarget } from './target.js';
 export { type KeepAliveState, setKeepAlive, getKeepAlive } from './keepalive.js';
 export { type TcpInfo, type TcpState, getTcpInfo } from './tcp-info.js';
 export { tuneAgent } from './agent.js';

@@ -100,7 +100,7 @@ export function validateInto(options: unknown, into: KernelSettings, argName = '
   }
   for (const key in options) {
     if (key === 'enable' || key === 'idle' || key === 'interval' || key === 'count' || key === 'userTimeout') continue;
-    if (!Object.prototype.hasOwnProperty.call(options, key)) continue;
+    if (!Object.hasOwn(options, key)) continue;
     throw invalidArgType(argName, `an object with only the properties ${OPTION_NAMES} (unknown property "${key}")`, options);
   }
   const { enable, idle, interval, count, userTimeout } = options as Record<string, unknown>;

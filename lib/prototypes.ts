@@ -87,7 +87,7 @@ function connectKeepingTuning(this: net.Socket): net.Socket {
     tuning.appliesOnConnect = true;
     this.prependListener('connect', applyOnConnect);
   }
-  // eslint-disable-next-line prefer-rest-params -- every call form passes through unchanged
+  // biome-ignore lint/complexity/noArguments: every call form passes through unchanged
   return Reflect.apply(nodeConnect as net.Socket['connect'], this, arguments) as net.Socket;
 }
 
@@ -96,7 +96,7 @@ function listenWithHook(this: net.Server): net.Server {
   if (listenHook !== undefined) listenHook(this);
   let prototype = Object.getPrototypeOf(this);
   while (!nodeListens.has(prototype)) prototype = Object.getPrototypeOf(prototype);
-  // eslint-disable-next-line prefer-rest-params -- every call form passes through unchanged
+  // biome-ignore lint/complexity/noArguments: every call form passes through unchanged
   return Reflect.apply(nodeListens.get(prototype) as net.Server['listen'], this, arguments) as net.Server;
 }
 
@@ -107,7 +107,7 @@ function listenWithHook(this: net.Server): net.Server {
  */
 function destroyReportingDeadPeer(this: net.Socket, error: Error | null): void {
   if (error != null && (error as { code?: unknown }).code === 'ETIMEDOUT') reportDeadPeer(this);
-  // eslint-disable-next-line prefer-rest-params -- every call form passes through unchanged
+  // biome-ignore lint/complexity/noArguments: every call form passes through unchanged
   Reflect.apply(nodeDestroy as NonNullable<typeof nodeDestroy>, this, arguments);
 }
 
@@ -126,7 +126,7 @@ function requestedEnable(socket: net.Socket, firstArgument: unknown): boolean {
  * connect (the options then go on with keepalive off).
  */
 function setKeepAliveKeepingTuning(this: net.Socket, enable?: unknown): net.Socket {
-  // eslint-disable-next-line prefer-rest-params -- every call form of every Node version passes through
+  // biome-ignore lint/complexity/noArguments: every call form of every Node version passes through
   const result = Reflect.apply(nodeSetKeepAlive as net.Socket['setKeepAlive'], this, arguments) as net.Socket;
   try {
     const tuning = socketTuningOf(this);

@@ -122,7 +122,7 @@ const FINDS_BY_ADDRESS = RUNTIME !== 'Node.js';
  */
 export function serverClasses(): { prototype: { listen: net.Server['listen'] } }[] {
   if (RUNTIME !== 'Bun') return [net.Server];
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only on Bun
+  // Loaded only on Bun, where its server is not a net.Server.
   const http = require('node:http') as typeof import('node:http');
   return http.Server.prototype instanceof net.Server ? [net.Server] : [net.Server, http.Server];
 }

@@ -110,7 +110,7 @@ if (isMainThread) {
   socket.destroy();
   tlsServer.close();
 
-  const httpServer = http.createServer((request, response) => response.end('ok')).listen(0, '127.0.0.1');
+  const httpServer = http.createServer((_request, response) => response.end('ok')).listen(0, '127.0.0.1');
   await once(httpServer, 'listening');
   const agent = new http.Agent({ keepAlive: true });
   const get = () => new Promise((resolve, reject) => {
@@ -170,6 +170,6 @@ if (isMainThread) {
 
   console.log(JSON.stringify({ node: process.version, ...results }));
 })().catch((error) => {
-  console.log(JSON.stringify({ node: process.version, error: String(error && error.stack || error) }));
+  console.log(JSON.stringify({ node: process.version, error: String(error?.stack || error) }));
   process.exit(1);
 });

@@ -96,7 +96,7 @@ describe.skipIf(present.length === 0)('database and cache clients', () => {
   );
 
   for (const version of otherNodeReleases) {
-    const on = present.filter(({ minimumNodeMajor }) => Number.parseInt(version) >= (minimumNodeMajor ?? 0));
+    const on = present.filter(({ minimumNodeMajor }) => Number.parseInt(version, 10) >= (minimumNodeMajor ?? 0));
     describeApp(
       `Node.js ${version}, CommonJS app, node --require register with SOCKET_KEEPALIVE`,
       () => runApp(overTcp(on), setups['node --require register with SOCKET_KEEPALIVE'], { node: nodeBinary(version) }),

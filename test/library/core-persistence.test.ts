@@ -149,8 +149,9 @@ describe('http.Agent', () => {
    */
   class NewDelayEachReturn extends http.Agent {
     private returns = 0;
-    keepSocketAlive(socket: stream.Duplex): void {
-      const kept = super.keepSocketAlive(socket);
+    keepSocketAlive(socket: stream.Duplex): boolean {
+      // Node returns whether the socket goes back to the pool; @types/node says void.
+      const kept = super.keepSocketAlive(socket) as unknown as boolean;
       (socket as net.Socket).setKeepAlive(true, 2000 + 1000 * this.returns++);
       return kept;
     }

@@ -1,7 +1,7 @@
 // The addon's lookup of a TCP socket's descriptor from its addresses (the way to Deno's
 // sockets), checked in Node.js, where every socket's real fd is known to compare with.
 import { once } from 'node:events';
-import net from 'node:net';
+import type net from 'node:net';
 import path from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
 import { afterAll, expect, test } from 'vitest';

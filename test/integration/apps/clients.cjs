@@ -68,12 +68,12 @@ const openers = {
     await client.ping();
     return () => client.quit();
   },
-  async fetch(load, target) {
+  async fetch(_load, target) {
     const response = await fetch(target.url);
     await response.text();
     return () => {};
   },
-  async 'https.Agent'(load, target) {
+  async 'https.Agent'(_load, target) {
     // One pooled socket, used twice: the agent calls socket.setKeepAlive(true, ...) each
     // time the socket returns to its pool.
     const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
@@ -90,7 +90,7 @@ const openers = {
     await new Promise((resolve) => setImmediate(resolve));
     return () => agent.destroy();
   },
-  async 'HTTP/2'(load, target) {
+  async 'HTTP/2'(_load, target) {
     const session = http2.connect(target.url, { servername });
     await new Promise((resolve, reject) => {
       const stream = session.request({ ':path': '/' });
