@@ -3,8 +3,17 @@
  * keepalive configured one of several ways, liveness sampled from TCP_INFO, and the
  * moment and cause of its death recorded.
  */
+import diagnosticsChannel from 'node:diagnostics_channel';
 import net from 'node:net';
-import { getKeepAlive, getTcpInfo, type KeepAliveOptions, type KeepAliveState, setKeepAlive } from 'socket-keepalive';
+import {
+  DEAD_PEER_CHANNEL,
+  type DeadPeer,
+  getKeepAlive,
+  getTcpInfo,
+  type KeepAliveOptions,
+  type KeepAliveState,
+  setKeepAlive,
+} from 'socket-keepalive';
 
 /**
  * How keepalive is configured:
@@ -44,7 +53,12 @@ export interface ConnectionReport {
   closedAt?: number;
   /** The error code it died with ('ETIMEDOUT', ...), or undefined for a clean close. */
   errorCode?: string;
+  /** What the library published on its dead-peer channel for this connection, if anything. */
+  deadPeer?: DeadPeerReport;
 }
+
+/** The part of a dead-peer message ({@link DeadPeer}) a report carries: JSON, no socket or addresses. */
+export type DeadPeerReport = Pick<DeadPeer, 'cause' | 'silentMs' | 'probes' | 'retransmits' | 'predictedMs'>;
 
 export class Connection {
   readonly report: ConnectionReport;
@@ -79,8 +93,25 @@ export class Connection {
   }
 }
 
-/** Records in `report` how `socket` ends: the error it dies with, and when it closes. */
+/** The reports of the sockets recordEnd watches, for the dead-peer channel's messages. */
+const reportsBySocket = new WeakMap<net.Socket, ConnectionReport>();
+let subscribed = false;
+
+/**
+ * Records in `report` how `socket` ends: the dead-peer channel's message about it (sent
+ * before 'close'), the error it dies with, and when it closes.
+ */
 export function recordEnd(socket: net.Socket, report: ConnectionReport): void {
+  reportsBySocket.set(socket, report);
+  if (!subscribed) {
+    subscribed = true;
+    // channel().subscribe, not diagnosticsChannel.subscribe: the lab's peer also runs on Node 16.14.
+    diagnosticsChannel.channel(DEAD_PEER_CHANNEL).subscribe((message) => {
+      const { socket: deadSocket, cause, silentMs, probes, retransmits, predictedMs } = message as DeadPeer;
+      const deadReport = reportsBySocket.get(deadSocket);
+      if (deadReport) deadReport.deadPeer = { cause, silentMs, probes, retransmits, predictedMs };
+    });
+  }
   socket.on('error', (error: NodeJS.ErrnoException) => {
     report.errorCode = error.code ?? error.message;
   });

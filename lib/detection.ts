@@ -90,6 +90,15 @@ const [RTO_MIN, RTO_MAX] = [200, 120_000];
  * governs a connection with data in flight when {@link DetectionTime.inFlight} is
  * `null`. Reads this network namespace's sysctl on every call (Linux's default 15 when
  * unreadable). See tcp(7): https://man7.org/linux/man-pages/man7/tcp.7.html
+ *
+ * It is the bound the kernel compares with, not the moment the connection fails: the
+ * kernel measures from its first timed-out retransmission (a tail loss probe before it
+ * does not count) and compares only when the retransmission timer expires, so the
+ * connection fails at the first expiry at or past the bound. The timer doubles, so that
+ * expiry can come up to about twice the bound after the write: with tcp_retries2 3
+ * (bound 3.0 s) and an RTO of about 207 ms, `socket-keepalive lab` measured retransmissions
+ * 0.2 (the tail loss probe), 0.4, 0.8, 1.7 and 3.3 s after the write (2.9 s after the first
+ * timed-out one: under the bound) and the failure at the next expiry, 6.8 s.
  */
 export function retransmissionLimitMs(): number {
   const retries = readSysctl('tcp_retries2', DEFAULT_RETRIES, 1);

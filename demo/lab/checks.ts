@@ -3,7 +3,8 @@
  * says, and did the wire show the probes (or retransmissions) its configuration asks
  * for? Every mismatch is a sentence; a row with any fails the lab.
  */
-import { detectionTime, type KeepAliveState } from 'socket-keepalive';
+import { type DeadPeerCause, detectionTime, type KeepAliveState } from 'socket-keepalive';
+import type { DeadPeerReport } from '../connection.js';
 import { formatDuration } from '../format.js';
 import type { WireTrace } from './wire.js';
 
@@ -18,6 +19,8 @@ const EARLY_MS = 50;
 /** The detection time is measured by the client process (TCP_INFO, 'close'), not on the wire. */
 const DETECTION_EARLY_MS = 250;
 const DETECTION_LATE_MS = 500;
+/** The retransmission timer's ceiling, TCP_RTO_MAX (include/net/tcp.h): its doubling stops there. */
+const RTO_MAX_MS = 120_000;
 
 /**
  * When keepalive probes go out after the last segment received, ms, up to `untilMs`:
@@ -33,41 +36,148 @@ function expectedProbeOffsets(effective: KeepAliveState, inFlight: boolean, unti
   return offsets;
 }
 
+/** Why a connection that should have failed did not fail as a dead peer does; empty when it did. */
+function failureMismatches(predictedMs: number, measuredMs: number | null, errorCode: string | null): string[] {
+  if (measuredMs === null) {
+    return [`still open at the end of the window, predicted to fail after ${formatDuration(predictedMs)}`];
+  }
+  return errorCode === 'ETIMEDOUT' ? [] : [`failed with ${errorCode}, not ETIMEDOUT`];
+}
+
 /** Why the measured detection time does not fit the prediction; empty when it does. */
-export function detectionMismatches(predictedMs: number, measuredMs: number | null, errorCode: string | null, waited: boolean): string[] {
+export function detectionMismatches(
+  predictedMs: number,
+  measuredMs: number | null,
+  errorCode: string | null,
+  waited: boolean,
+): string[] {
   if (!waited) return [];
-  if (measuredMs === null) return [`still open at the end of the window, predicted to fail after ${formatDuration(predictedMs)}`];
-  const problems: string[] = [];
-  if (errorCode !== 'ETIMEDOUT') problems.push(`failed with ${errorCode}, not ETIMEDOUT`);
-  if (measuredMs < predictedMs - DETECTION_EARLY_MS || measuredMs > predictedMs + DETECTION_LATE_MS + timerSlack(predictedMs)) {
+  const problems = failureMismatches(predictedMs, measuredMs, errorCode);
+  if (measuredMs === null) return problems;
+  const latest = predictedMs + DETECTION_LATE_MS + timerSlack(predictedMs);
+  if (measuredMs < predictedMs - DETECTION_EARLY_MS || measuredMs > latest) {
     problems.push(`failed after ${formatDuration(measuredMs)}, predicted ${formatDuration(predictedMs)}`);
   }
   return problems;
 }
 
 /**
+ * When the retransmission timer expires after the last retransmission, ms from the write:
+ * its timeout doubles on every expiry (up to TCP_RTO_MAX), so the last gap twice over.
+ * Null with fewer than two retransmissions (ms from the write).
+ */
+export function nextRetransmissionExpiry(retransmissions: number[]): number | null {
+  if (retransmissions.length < 2) return null;
+  const [previous, last] = retransmissions.slice(-2);
+  return last + Math.min(2 * (last - previous), RTO_MAX_MS);
+}
+
+/**
+ * Why a connection with data in flight and no user timeout did not end as the kernel
+ * ends it; empty when it did. The kernel compares the time since its first timed-out
+ * retransmission with the retransmission limit (`limitMs`, retransmissionLimitMs())
+ * only when the retransmission timer expires, and each expiry doubles the timer's
+ * timeout: the connection ends at the first expiry at or past the limit, which can be
+ * nearly twice the limit after the write. From the wire (`retransmissions`, ms from the
+ * write; the first may be a tail loss probe, which does not start the kernel's clock):
+ * - the last retransmission came less than the limit after the second one on the wire
+ *   (the first timed-out one is never later), or the kernel would have ended it there;
+ * - the end came at least the limit after the first one on the wire;
+ * - the end is the timer's next expiry after the last retransmission.
+ */
+export function retransmissionLimitMismatches(
+  limitMs: number,
+  measuredMs: number | null,
+  errorCode: string | null,
+  retransmissions: number[],
+  waited: boolean,
+): string[] {
+  if (!waited) return [];
+  const problems = failureMismatches(limitMs, measuredMs, errorCode);
+  const expiry = nextRetransmissionExpiry(retransmissions);
+  if (measuredMs === null) return problems;
+  if (expiry === null) {
+    return [...problems, `${retransmissions.length} retransmission(s) on the wire, expected at least 2`];
+  }
+  const [first, second, last] = [retransmissions[0], retransmissions[1], retransmissions.at(-1) as number];
+  if (last - second >= limitMs + EARLY_MS) {
+    problems.push(
+      `retransmitted ${formatDuration(last - second)} after its second retransmission, ` +
+        `past the limit of ${formatDuration(limitMs)}`,
+    );
+  }
+  if (measuredMs - first < limitMs - DETECTION_EARLY_MS) {
+    problems.push(
+      `failed ${formatDuration(measuredMs - first)} after its first retransmission, ` +
+        `before the limit of ${formatDuration(limitMs)}`,
+    );
+  }
+  if (measuredMs < expiry - DETECTION_EARLY_MS || measuredMs > expiry + DETECTION_LATE_MS + timerSlack(expiry - last)) {
+    problems.push(
+      `failed after ${formatDuration(measuredMs)}, not at the retransmission timer's next expiry ` +
+        `(${formatDuration(expiry)})`,
+    );
+  }
+  return problems;
+}
+
+/**
+ * Why what the library's dead-peer channel said of a connection does not fit its row;
+ * empty when it does. Only a connection that died (`detected`) is judged: one the
+ * library tuned must be reported with the cause its row expects, and one it did not
+ * tune must not be reported at all.
+ */
+export function causeMismatches(
+  expected: DeadPeerCause | undefined,
+  reported: DeadPeerReport | undefined,
+  detected: boolean,
+): string[] {
+  if (!detected) return [];
+  if (expected === undefined) {
+    if (!reported) return [];
+    return [`the dead-peer channel reported ${reported.cause} for a connection the library did not tune`];
+  }
+  if (!reported) return [`nothing on the dead-peer channel, expected cause ${expected}`];
+  if (reported.cause === expected) return [];
+  return [`the dead-peer channel reported cause ${reported.cause}, expected ${expected}`];
+}
+
+/**
  * Why the wire does not show what the configuration asks for; empty when it does.
  * `closedAt` is when the connection died, `captureEndedAt` when the capture ended (epoch ms).
  */
-export function wireMismatches(effective: KeepAliveState, inFlight: boolean, trace: WireTrace, closedAt: number | undefined, captureEndedAt: number): string[] {
+export function wireMismatches(
+  effective: KeepAliveState,
+  inFlight: boolean,
+  trace: WireTrace,
+  closedAt: number | undefined,
+  captureEndedAt: number,
+): string[] {
   if (trace.lastReceivedAt === null) return ['no segment from the server was captured'];
   const observedMs = (closedAt ?? captureEndedAt) - trace.lastReceivedAt;
   const expected = expectedProbeOffsets(effective, inFlight, observedMs);
   // A connection that died sent all its probes first. On one still open when the capture
   // ended, a probe due within its timer's slack of that end may or may not be there.
-  const certain = closedAt === undefined ? expected.filter((offset) => offset + timerSlack(offset) < observedMs) : expected;
+  const certain =
+    closedAt === undefined ? expected.filter((offset) => offset + timerSlack(offset) < observedMs) : expected;
   const seen = trace.probes.map((at) => at - (trace.lastReceivedAt as number));
   const problems: string[] = [];
   if (seen.length < certain.length || seen.length > expected.length) {
     const count = certain.length === expected.length ? `${expected.length}` : `${certain.length} to ${expected.length}`;
     problems.push(`${seen.length} keepalive probe(s) on the wire, expected ${count}`);
   }
-  if (seen.length > 0 && expected.length > 0 && (seen[0] < effective.idle - EARLY_MS || seen[0] > effective.idle + timerSlack(effective.idle))) {
-    problems.push(`first probe ${formatDuration(seen[0])} after the last segment, expected ${formatDuration(effective.idle)}`);
+  const firstOff = seen[0] < effective.idle - EARLY_MS || seen[0] > effective.idle + timerSlack(effective.idle);
+  if (seen.length > 0 && expected.length > 0 && firstOff) {
+    problems.push(
+      `first probe ${formatDuration(seen[0])} after the last segment, expected ${formatDuration(effective.idle)}`,
+    );
   }
   const spacing = seen.slice(1).map((at, index) => at - seen[index]);
-  const off = spacing.filter((gap) => gap < effective.interval - EARLY_MS || gap > effective.interval + timerSlack(effective.interval));
-  if (off.length > 0) problems.push(`probes ${off.map(formatDuration).join(', ')} apart, expected ${formatDuration(effective.interval)}`);
+  const { interval } = effective;
+  const off = spacing.filter((gap) => gap < interval - EARLY_MS || gap > interval + timerSlack(interval));
+  if (off.length > 0) {
+    problems.push(`probes ${off.map(formatDuration).join(', ')} apart, expected ${formatDuration(interval)}`);
+  }
   if (inFlight && trace.retransmissions.length === 0) problems.push('no retransmission of the data in flight');
   return problems;
 }

@@ -12,7 +12,7 @@
 import type net from 'node:net';
 import readline from 'node:readline';
 import Redis from 'ioredis';
-import { getKeepAlive } from 'socket-keepalive';
+import { getKeepAlive, retransmissionLimitMs } from 'socket-keepalive';
 import { type ConnectionReport, recordEnd, sampleSocket } from '../connection.js';
 import type { PeerMessage } from './peer.js';
 import { appRowId } from './rows.js';
@@ -38,7 +38,9 @@ interface PgClient {
   /** Where pg keeps the connection's socket. */
   connection: { stream: net.Socket };
 }
-const pg = require('pg') as { Client: new (config: { host: string; port: number; user: string; database: string }) => PgClient };
+const pg = require('pg') as {
+  Client: new (config: { host: string; port: number; user: string; database: string }) => PgClient;
+};
 
 const send = (message: PeerMessage) => process.stdout.write(`${JSON.stringify(message)}\n`);
 
@@ -51,10 +53,20 @@ function watch(id: string, socket: net.Socket): () => ConnectionReport {
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2]) as ClientAppConfig;
-  const postgres = new pg.Client({ host: config.host, port: config.postgresPort, user: 'postgres', database: 'postgres' });
+  const postgres = new pg.Client({
+    host: config.host,
+    port: config.postgresPort,
+    user: 'postgres',
+    database: 'postgres',
+  });
   // Either client reports its connection's death as an error event: the application's to handle.
   postgres.on('error', () => {});
-  const redis = new Redis({ host: config.host, port: config.redisPort, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  const redis = new Redis({
+    host: config.host,
+    port: config.redisPort,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+  });
   redis.on('error', () => {});
   try {
     await postgres.connect();
@@ -75,7 +87,7 @@ async function main(): Promise<void> {
     watch(appRowId('ioredis', config.preload), (redis as unknown as { stream: net.Socket }).stream),
   ];
   const reports = () => samplers.map((sample) => sample());
-  send({ type: 'ready', node: process.version, reports: reports() });
+  send({ type: 'ready', node: process.version, retransmissionLimitMs: retransmissionLimitMs(), reports: reports() });
   const ticker = setInterval(() => send({ type: 'status', reports: reports() }), 250);
   for await (const line of readline.createInterface({ input: process.stdin })) if (line === 'stop') break;
   clearInterval(ticker);

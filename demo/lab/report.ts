@@ -1,10 +1,17 @@
 /** The lab's results: one per row, the heal check, and the final table. */
-import type { KeepAliveState } from 'socket-keepalive';
-import type { ConnectionReport } from '../connection.js';
+import type { DeadPeerCause, KeepAliveState } from 'socket-keepalive';
+import type { ConnectionReport, DeadPeerReport } from '../connection.js';
 import { formatDuration, formatState, formatTable } from '../format.js';
 import type { HealResult } from './peer.js';
-import { detectionMismatches, wireMismatches } from './checks.js';
-import { HEAL, type LabRow, measure, OLD_NODE } from './rows.js';
+import {
+  causeMismatches,
+  detectionMismatches,
+  nextRetransmissionExpiry,
+  retransmissionLimitMismatches,
+  wireMismatches,
+} from './checks.js';
+import { CLIENT_TCP_RETRIES2 } from './netns.js';
+import { endsAtRetransmissionLimit, HEAL, type LabRow, longestWaitMs, measure, OLD_NODE } from './rows.js';
 import type { WireTrace } from './wire.js';
 
 /** A connection's segments on the wire, in ms from the cut (negative: before it). */
@@ -36,8 +43,16 @@ export interface LabResult {
   startedMs: number | null;
   closedMs: number | null;
   wire: WireResult | null;
-  /** Where the detection time or the wire disagrees with the configuration; any fails the lab. */
+  /** The cause the library's dead-peer channel must report; null for a connection it does not tune. */
+  expectedCause: DeadPeerCause | null;
+  /** What the dead-peer channel reported when the connection died, or null: nothing. */
+  deadPeer: DeadPeerReport | null;
+  /**
+   * Where the detection time, the wire or the dead-peer channel disagrees with the
+   * configuration; any fails the lab.
+   */
   mismatches: string[];
+  /** Why a row could not run, or the model a row's detection time is checked against. */
   note?: string;
 }
 
@@ -65,6 +80,8 @@ export function unavailableResult(row: LabRow, note: string | undefined): LabRes
     startedMs: null,
     closedMs: null,
     wire: null,
+    expectedCause: row.expectedCause ?? null,
+    deadPeer: null,
     mismatches: [],
     note,
   };
@@ -78,6 +95,27 @@ export interface RowObservation {
   trace: WireTrace;
 }
 
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/**
+ * The note of a row that ends at the retransmission limit: the kernel's model, and the
+ * end it gives for the retransmissions on the wire (ms from the write).
+ */
+function retransmissionLimitNote(limitMs: number, retransmissions: number[]): string {
+  const expiry = nextRetransmissionExpiry(retransmissions);
+  const model =
+    `the kernel compares the time since its first timed-out retransmission with the limit of ` +
+    `tcp_retries2 ${CLIENT_TCP_RETRIES2} (retransmissionLimitMs(): ${seconds(limitMs)}) only when its ` +
+    'retransmission timer expires, and the timer doubles: the connection ends at the first expiry past the limit';
+  if (expiry === null) return model;
+  const [previous, last] = retransmissions.slice(-2);
+  return (
+    `${model}; here after the write: retransmissions at ${retransmissions.map(seconds).join(', ')} ` +
+    '(the first may be a tail loss probe, which does not start the clock), ' +
+    `the next expiry at ${seconds(last)} + 2 x ${seconds(last - previous)} = ${seconds(expiry)}`
+  );
+}
+
 /** The moments a row's times are relative to, epoch ms, and how long the lab waited. */
 export interface LabClock {
   cutAt: number;
@@ -86,14 +124,18 @@ export interface LabClock {
 }
 
 /** A row's result, with its verdict. */
-export function rowResult(row: LabRow, { node, report, predictedMs, trace }: RowObservation, clock: LabClock): LabResult {
+export function rowResult(row: LabRow, observation: RowObservation, clock: LabClock): LabResult {
+  const { node, report, predictedMs, trace } = observation;
   const effective = report.effective as KeepAliveState;
   const inFlight = Boolean(row.inFlight);
   const measuredMs = measure(row, report);
-  const waited = predictedMs <= clock.windowMs;
+  const waited = longestWaitMs(row, effective, predictedMs) <= clock.windowMs;
   const outcome = measuredMs !== null ? 'detected' : waited ? 'open' : 'not-waited';
   const errorCode = report.errorCode ?? null;
-  const fromCut = (at: number | null | undefined) => (at === null || at === undefined ? null : Math.round(at - clock.cutAt));
+  const fromCut = (at: number | null | undefined) =>
+    at === null || at === undefined ? null : Math.round(at - clock.cutAt);
+  const retransmissionLimit = endsAtRetransmissionLimit(row, effective);
+  const retransmittedAfterWrite = trace.retransmissions.map((at) => at - (report.wroteAt as number));
   return {
     id: row.id,
     label: row.label,
@@ -112,11 +154,22 @@ export function rowResult(row: LabRow, { node, report, predictedMs, trace }: Row
       retransmissions: trace.retransmissions.map((at) => Math.round(at - clock.cutAt)),
       reset: fromCut(trace.resetAt),
     },
+    expectedCause: row.expectedCause ?? null,
+    deadPeer: report.deadPeer ?? null,
     mismatches: [
-      ...detectionMismatches(predictedMs, measuredMs, errorCode, waited),
+      ...(retransmissionLimit
+        ? retransmissionLimitMismatches(predictedMs, measuredMs, errorCode, retransmittedAfterWrite, waited)
+        : detectionMismatches(predictedMs, measuredMs, errorCode, waited)),
       ...wireMismatches(effective, inFlight, trace, report.closedAt, clock.captureEndedAt),
+      ...causeMismatches(row.expectedCause, report.deadPeer, measuredMs !== null),
     ],
+    ...(retransmissionLimit && waited ? { note: retransmissionLimitNote(predictedMs, retransmittedAfterWrite) } : {}),
   };
+}
+
+/** The dead-peer channel column: the cause reported and the silence, or "-" when nothing was. */
+export function formatDeadPeer(row: LabResult): string {
+  return row.deadPeer ? `${row.deadPeer.cause}, ${seconds(row.deadPeer.silentMs)} silent` : '-';
 }
 
 /**
@@ -130,7 +183,8 @@ export function formatWire(row: LabResult): string {
   if (wire.probes.length === 0) parts.push('none');
   else {
     const offsets = wire.probes.map((at) => `${((at - (wire.lastReceived as number)) / 1000).toFixed(1)} s`);
-    parts.push(`${offsets.length} @ ${offsets.length > 4 ? `${offsets.slice(0, 2).join(', ')} ... ${offsets.at(-1)}` : offsets.join(', ')}`);
+    const shown = offsets.length > 4 ? `${offsets.slice(0, 2).join(', ')} ... ${offsets.at(-1)}` : offsets.join(', ');
+    parts.push(`${offsets.length} @ ${shown}`);
   }
   if (wire.retransmissions.length > 0) parts.push(`${wire.retransmissions.length} retransmissions`);
   if (wire.reset !== null) parts.push('then RST');
@@ -143,14 +197,24 @@ export function beforeConnectFinding(results: LabResult[]): string {
   const old = results.find((row) => row.id === 'before-connect-old');
   const current = results.find((row) => row.id === 'before-connect') as LabResult;
   const claim = 'setKeepAlive called before connect is said to leave "a default initialDelay of 30 seconds"';
-  const now = `On Node ${current.node} the pattern works: idle ${(current.effective?.idle ?? 0) / 1000} s, as asked (fixed in Node 16.15 and 17.7).`;
+  const now =
+    `On Node ${current.node} the pattern works: idle ${(current.effective?.idle ?? 0) / 1000} s, as asked ` +
+    '(fixed in Node 16.15 and 17.7).';
   if (!old?.effective) return `${claim}; not checked (${old?.note ?? 'no Node 16 row'}). ${now}`;
-  const detected = old.measuredMs === null ? 'the dead peer was not detected within the window' : `the dead peer was detected after ${formatDuration(old.measuredMs)}`;
+  const detected =
+    old.measuredMs === null
+      ? 'the dead peer was not detected within the window'
+      : `the dead peer was detected after ${formatDuration(old.measuredMs)}`;
   return (
-    `${claim}. Measured on Node ${OLD_NODE}: the kernel has idle ${old.effective.idle / 1000} s, not 30 s, and ${detected} ` +
+    `${claim}. Measured on Node ${OLD_NODE}: the kernel has idle ${old.effective.idle / 1000} s, not 30 s, ` +
+    `and ${detected} ` +
     `(predicted ${formatDuration(old.predictedMs as number)}). ${now}`
   );
 }
+
+/** After a prediction that is the retransmission limit: the client namespace's tcp_retries2 it comes from. */
+const retriesNote = (row: LabResult) =>
+  endsAtRetransmissionLimit(row, row.effective) ? ` (tcp_retries2 ${CLIENT_TCP_RETRIES2})` : '';
 
 export function printReport(report: LabReport): void {
   const measuredText = (row: LabResult) =>
@@ -166,29 +230,47 @@ export function printReport(report: LabReport): void {
     row.label,
     row.node ?? '-',
     row.effective ? formatState(row.effective) : '-',
-    row.predictedMs === null ? '-' : `${formatDuration(row.predictedMs)}${row.inFlight && row.effective?.userTimeout === 0 ? ' (tcp_retries2)' : ''}`,
+    row.predictedMs === null ? '-' : `${formatDuration(row.predictedMs)}${retriesNote(row)}`,
     measuredText(row),
     row.errorCode ?? (row.outcome === 'unavailable' ? (row.note ?? '') : '-'),
+    formatDeadPeer(row),
     formatWire(row),
   ]);
-  console.log(`\n${formatTable(['#', 'configuration', 'Node', 'kernel values', 'predicted', 'measured', 'error', 'probes on the wire'], rows)}`);
+  const header = ['#', 'configuration', 'Node', 'kernel values', 'predicted', 'measured', 'error'];
+  header.push('dead-peer channel', 'probes on the wire');
+  console.log(`\n${formatTable(header, rows)}`);
   console.log(
-    '\nkernel values: keepalive on/off idle/interval/xcount, ut = TCP_USER_TIMEOUT. Measured from the last segment the client\n' +
-      'received (the kernel\'s idle clock) or, with data in flight, from the unacknowledged write, to the socket\'s error.\n' +
-      'Probes on the wire: keepalive probes the client sent after the last segment it received (zero-length ACKs with\n' +
-      'seq = snd_una - 1, captured on its side of the link), each as its time after that segment; then its data\n' +
-      'retransmissions, and the reset it sent on giving up, or silence.',
+    [
+      '',
+      'kernel values: keepalive on/off idle/interval/xcount, ut = TCP_USER_TIMEOUT. Measured from the last',
+      "segment the client received (the kernel's idle clock) or, with data in flight, from the unacknowledged",
+      "write, to the socket's error. Dead-peer channel: the cause the library published on",
+      'socket-keepalive:dead-peer for the connection, and its silentMs (since the server was last heard: with',
+      'data in flight, the quiet before the write too); - for nothing. Probes on the wire: keepalive probes the',
+      'client sent after the last segment it received (zero-length ACKs with seq = snd_una - 1, captured on its',
+      'side of the link), each as its time after that segment; then its data retransmissions, and the reset it',
+      'sent on giving up, or silence.',
+    ].join('\n'),
   );
+  for (const row of report.rows.filter((candidate) => candidate.note && candidate.outcome !== 'unavailable')) {
+    console.log(`\n#${report.rows.indexOf(row) + 1} ${row.label}: ${row.note}.`);
+  }
   const heal = report.heal;
   if (heal) {
+    const survived = heal.survived ? 'the connection survived' : `the connection died (${heal.errorCode})`;
     console.log(
-      `\nheal: link cut for ${HEAL.cutMs / 1000} s then restored: ${heal.survived ? 'the connection survived' : `the connection died (${heal.errorCode})`}, ` +
-        `${heal.echoed} of ${heal.written} bytes written during the cut came back${heal.inOrder ? ', in order' : ', NOT in order'}.`,
+      `\nheal: link cut for ${HEAL.cutMs / 1000} s then restored: ${survived}, ` +
+        `${heal.echoed} of ${heal.written} bytes written during the cut came back` +
+        `${heal.inOrder ? ', in order' : ', NOT in order'}.`,
     );
   }
   console.log(`\n${report.beforeConnect}`);
   const mismatched = report.rows.filter((row) => row.mismatches.length > 0);
-  if (mismatched.length === 0) console.log('\nEvery detection time and every wire trace matches its configuration.');
-  for (const row of mismatched) console.log(`\nMISMATCH #${report.rows.indexOf(row) + 1} ${row.label} (${row.node}): ${row.mismatches.join('; ')}`);
+  if (mismatched.length === 0) {
+    console.log('\nEvery detection time, wire trace and dead-peer report matches its configuration.');
+  }
+  for (const row of mismatched) {
+    console.log(`\nMISMATCH #${report.rows.indexOf(row) + 1} ${row.label} (${row.node}): ${row.mismatches.join('; ')}`);
+  }
   console.log(`\nlab finished in ${formatDuration(report.durationMs)}; namespaces and rules removed.`);
 }

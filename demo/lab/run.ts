@@ -19,7 +19,17 @@ import type { HealResult, PeerConfig, PeerMessage } from './peer.js';
 import { spawnIn, waitFor } from './processes.js';
 import { Progress } from './progress.js';
 import { beforeConnectFinding, type LabReport, rowResult, unavailableResult } from './report.js';
-import { APP_PORTS, HEAL, type LabRow, MAIN_PORT, OLD_NODE, predict, PRELOAD_SETTING, ROWS } from './rows.js';
+import {
+  APP_PORTS,
+  HEAL,
+  type LabRow,
+  longestWaitMs,
+  MAIN_PORT,
+  OLD_NODE,
+  predict,
+  PRELOAD_SETTING,
+  ROWS,
+} from './rows.js';
 import { type RealServer, serverPrograms, startPostgres, startRedis } from './services.js';
 import { traceConnection } from './wire.js';
 
@@ -67,9 +77,15 @@ export async function runLab(settings: LabSettings): Promise<LabReport> {
     const capture = await lab.capture(plan.ports);
     const peers = await startConnections(lab, plan);
     const predictions = new Map(
-      plan.rows.map((row) => [row.id, predict(row, lab.reports.get(row.id)?.effective as KeepAliveState)]),
+      plan.rows.map((row) => {
+        const effective = lab.reports.get(row.id)?.effective as KeepAliveState;
+        return [row.id, predict(row, effective, lab.retransmissionLimitMs as number)];
+      }),
     );
-    const expected = plan.rows.filter((row) => (predictions.get(row.id) as number) <= settings.windowMs);
+    const expected = plan.rows.filter((row) => {
+      const effective = lab.reports.get(row.id)?.effective as KeepAliveState;
+      return longestWaitMs(row, effective, predictions.get(row.id) as number) <= settings.windowMs;
+    });
     const { ports } = plan;
     settings.log(
       `hosts ${hosts.server} (${SERVER_ADDRESS}) and ${hosts.client} (${CLIENT_ADDRESS}) connected; ` +
@@ -192,6 +208,8 @@ class LabProcesses {
   readonly reports = new Map<string, ConnectionReport>();
   /** The Node version each row ran on, as its peer reported it. */
   readonly nodes = new Map<string, string>();
+  /** retransmissionLimitMs() in the client's namespace, as the first peer ready reported it. */
+  retransmissionLimitMs: number | undefined;
   heal: HealResult | undefined;
   private failure: string | undefined;
   private hosts: Hosts | undefined;
@@ -297,6 +315,7 @@ class LabProcesses {
       for (const report of peerMessage.reports) this.reports.set(report.id, report);
       if (peerMessage.type === 'ready') {
         for (const report of peerMessage.reports) this.nodes.set(report.id, peerMessage.node);
+        this.retransmissionLimitMs ??= peerMessage.retransmissionLimitMs;
       }
     } else if (peerMessage.type === 'heal') this.heal = peerMessage.result;
     else if (peerMessage.type === 'error') this.failure = peerMessage.message;

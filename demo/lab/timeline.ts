@@ -24,16 +24,22 @@ function tickStep(spanMs: number): number {
 /** The marks, as SVG, drawn at (x, y); shared by the lanes and the legend. */
 const MARK = {
   lastReceived: (x: number, y: number) => `<circle cx="${x}" cy="${y}" r="3.5" fill="#000"/>`,
-  probe: (x: number, y: number) => `<line x1="${x}" y1="${y - 7}" x2="${x}" y2="${y + 7}" stroke="#000" stroke-width="1.6"/>`,
-  retransmission: (x: number, y: number) => `<circle cx="${x}" cy="${y}" r="3.5" fill="#fff" stroke="#000" stroke-width="1.2"/>`,
-  predicted: (x: number, y: number) => `<path d="M${x - 5} ${y - 14} h10 l-5 8 z" fill="#fff" stroke="#000" stroke-width="1.2"/>`,
+  probe: (x: number, y: number) =>
+    `<line x1="${x}" y1="${y - 7}" x2="${x}" y2="${y + 7}" stroke="#000" stroke-width="1.6"/>`,
+  retransmission: (x: number, y: number) =>
+    `<circle cx="${x}" cy="${y}" r="3.5" fill="#fff" stroke="#000" stroke-width="1.2"/>`,
+  predicted: (x: number, y: number) =>
+    `<path d="M${x - 5} ${y - 14} h10 l-5 8 z" fill="#fff" stroke="#000" stroke-width="1.2"/>`,
   measured: (x: number, y: number) => `<path d="M${x} ${y + 6} l5 8 h-10 z" fill="#000"/>`,
 };
 
 export function renderTimeline(report: LabReport): string {
   const rows = report.rows.filter((row) => row.wire !== null);
-  const waitedEnd = Math.max(...rows.map((row) => row.closedMs ?? 0), ...rows.flatMap((row) => [...(row.wire?.probes ?? []), ...(row.wire?.retransmissions ?? [])]));
-  const predictedEnds = rows.map((row) => (row.startedMs ?? 0) + (row.predictedMs ?? Infinity)).filter((at) => at <= report.windowMs);
+  const segmentsSent = rows.flatMap((row) => [...(row.wire?.probes ?? []), ...(row.wire?.retransmissions ?? [])]);
+  const waitedEnd = Math.max(...rows.map((row) => row.closedMs ?? 0), ...segmentsSent);
+  const predictedEnds = rows
+    .map((row) => (row.startedMs ?? 0) + (row.predictedMs ?? Infinity))
+    .filter((at) => at <= report.windowMs);
   const start = Math.min(...rows.map((row) => Math.min(row.wire?.lastReceived ?? 0, row.startedMs ?? 0))) - 500;
   const step = tickStep(Math.max(waitedEnd, ...predictedEnds) - start);
   const end = Math.ceil((Math.max(waitedEnd, ...predictedEnds) + step / 2) / step) * step;
@@ -42,24 +48,37 @@ export function renderTimeline(report: LabReport): string {
   const height = axisY + 44;
 
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" ${FONT} font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" ` +
+      `${FONT} font-size="12">`,
     `<rect width="${WIDTH}" height="${height}" fill="#fff"/>`,
-    `<text x="${MARGIN}" y="22" font-size="15" font-weight="bold">What each connection sent after the link was cut</text>`,
-    `<text x="${MARGIN}" y="40" fill="#333">socket-keepalive lab, ${escape(rows[0]?.node ?? '')}; time from the cut; each lane starts at the last segment the client received</text>`,
+    `<text x="${MARGIN}" y="22" font-size="15" font-weight="bold">` +
+      'What each connection sent after the link was cut</text>',
+    `<text x="${MARGIN}" y="40" fill="#333">socket-keepalive lab, ${escape(rows[0]?.node ?? '')}; time from the cut; ` +
+      'each lane starts at the last segment the client received</text>',
     ...legend(62),
     `<text x="${x(0) + 4}" y="${TOP - 4}" font-size="11">cut</text>`,
   ];
-  rows.forEach((row, index) => parts.push(...lane(row, report.rows.indexOf(row) + 1, TOP + index * LANE_HEIGHT, x, end, report.windowMs)));
+  rows.forEach((row, index) => {
+    parts.push(...lane(row, report.rows.indexOf(row) + 1, TOP + index * LANE_HEIGHT, x, end));
+  });
   // The cut: dashed through every lane, stopping short of the lanes' titles.
-  const cut = (from: number, to: number) => `<line x1="${x(0)}" y1="${from}" x2="${x(0)}" y2="${to}" stroke="#000" stroke-dasharray="4 3"/>`;
+  const cut = (from: number, to: number) =>
+    `<line x1="${x(0)}" y1="${from}" x2="${x(0)}" y2="${to}" stroke="#000" stroke-dasharray="4 3"/>`;
   parts.push(cut(TOP - 14, TOP));
-  rows.forEach((_, index) => parts.push(cut(TOP + index * LANE_HEIGHT + 17, index === rows.length - 1 ? axisY : TOP + (index + 1) * LANE_HEIGHT)));
+  rows.forEach((_, index) => {
+    const bottom = index === rows.length - 1 ? axisY : TOP + (index + 1) * LANE_HEIGHT;
+    parts.push(cut(TOP + index * LANE_HEIGHT + 17, bottom));
+  });
   parts.push(`<line x1="${MARGIN}" y1="${axisY}" x2="${WIDTH - MARGIN}" y2="${axisY}" stroke="#000"/>`);
   for (let tick = Math.ceil(start / step) * step; tick <= end; tick += step) {
     parts.push(`<line x1="${x(tick)}" y1="${axisY}" x2="${x(tick)}" y2="${axisY + 5}" stroke="#000"/>`);
     parts.push(`<text x="${x(tick)}" y="${axisY + 18}" text-anchor="middle" font-size="11">${tick / 1000} s</text>`);
   }
-  parts.push(`<text x="${WIDTH - MARGIN}" y="${axisY + 36}" text-anchor="end" font-size="11" fill="#333">lab finished in ${escape(formatDuration(report.durationMs))}</text>`, '</svg>');
+  parts.push(
+    `<text x="${WIDTH - MARGIN}" y="${axisY + 36}" text-anchor="end" font-size="11" fill="#333">` +
+      `lab finished in ${escape(formatDuration(report.durationMs))}</text>`,
+    '</svg>',
+  );
   return `${parts.join('\n')}\n`;
 }
 
@@ -75,7 +94,10 @@ function legend(y: number): string[] {
     [
       ['predicted detection', (x, y) => MARK.predicted(x, y + 10)],
       ['measured detection (the socket\'s error)', (x, y) => MARK.measured(x, y - 10)],
-      ['still open', (x, y) => `<line x1="${x - 6}" y1="${y}" x2="${x + 4}" y2="${y}" stroke="#000" stroke-dasharray="1 3"/>`],
+      [
+        'still open',
+        (x, y) => `<line x1="${x - 6}" y1="${y}" x2="${x + 4}" y2="${y}" stroke="#000" stroke-dasharray="1 3"/>`,
+      ],
     ],
   ];
   const parts: string[] = [];
@@ -83,22 +105,28 @@ function legend(y: number): string[] {
     let x = MARGIN + 6;
     for (const [text, mark] of items) {
       const shift = text === 'reset sent' ? 16 : 10;
-      parts.push(mark(x, y + line * 20), `<text x="${x + shift}" y="${y + line * 20 + 4}" font-size="11">${escape(text)}</text>`);
+      const label = `<text x="${x + shift}" y="${y + line * 20 + 4}" font-size="11">${escape(text)}</text>`;
+      parts.push(mark(x, y + line * 20), label);
       x += shift + 24 + text.length * 5.8;
     }
   });
   return parts;
 }
 
-function lane(row: LabResult, number: number, top: number, x: (ms: number) => number, end: number, windowMs: number): string[] {
+function lane(row: LabResult, number: number, top: number, x: (ms: number) => number, end: number): string[] {
   const wire = row.wire as NonNullable<LabResult['wire']>;
   const y = top + 32;
   const node = row.node === `v${OLD_NODE}` ? ` on Node ${OLD_NODE}` : '';
   const title = `${row.label}${node} · ${row.effective ? formatState(row.effective) : '-'} · ${formatWire(row)}`;
   const from = Math.min(wire.lastReceived ?? 0, row.startedMs ?? 0);
   const closed = row.closedMs;
-  const parts = [`<text x="${MARGIN}" y="${top + 12}"><tspan font-weight="bold">${number}</tspan>  ${escape(title)}</text>`];
-  parts.push(`<line x1="${x(from)}" y1="${y}" x2="${x(closed ?? end)}" y2="${y}" stroke="#000" stroke-width="1.2"${closed === null ? ' stroke-dasharray="1 3"' : ''}/>`);
+  const parts = [
+    `<text x="${MARGIN}" y="${top + 12}"><tspan font-weight="bold">${number}</tspan>  ${escape(title)}</text>`,
+  ];
+  const dotted = closed === null ? ' stroke-dasharray="1 3"' : '';
+  parts.push(
+    `<line x1="${x(from)}" y1="${y}" x2="${x(closed ?? end)}" y2="${y}" stroke="#000" stroke-width="1.2"${dotted}/>`,
+  );
   if (closed === null) parts.push(`<path d="M${x(end) - 6} ${y - 4} l6 4 l-6 4" fill="none" stroke="#000"/>`);
   if (wire.lastReceived !== null) parts.push(MARK.lastReceived(x(wire.lastReceived), y));
   for (const at of wire.probes) parts.push(MARK.probe(x(at), y));
@@ -107,7 +135,13 @@ function lane(row: LabResult, number: number, top: number, x: (ms: number) => nu
   if (row.predictedMs !== null && row.startedMs !== null) {
     const predictedAt = row.startedMs + row.predictedMs;
     if (predictedAt <= end) parts.push(MARK.predicted(x(predictedAt), y));
-    else parts.push(`<text x="${x(end) - 10}" y="${y - 8}" text-anchor="end" font-size="11">predicted ${escape(formatDuration(row.predictedMs))}${row.predictedMs > windowMs ? ', not waited for' : ''}</text>`);
+    else {
+      const notWaited = row.outcome === 'not-waited' ? ', not waited for' : '';
+      parts.push(
+        `<text x="${x(end) - 10}" y="${y - 8}" text-anchor="end" font-size="11">` +
+          `predicted ${escape(formatDuration(row.predictedMs))}${notWaited}</text>`,
+      );
+    }
   }
   if (closed !== null && row.outcome === 'detected') parts.push(MARK.measured(x(closed), y));
   return parts;

@@ -3,8 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { beforeAll, describe, expect, test } from 'vitest';
-import type { LabReport, LabResult } from '../../demo/lab/report.js';
+import { beforeAll, describe, expect, test, vi } from 'vitest';
+import type { ConnectionReport, DeadPeerReport } from '../../demo/connection.js';
+import { type LabReport, type LabResult, printReport, type RowObservation, rowResult } from '../../demo/lab/report.js';
+import { type LabRow, ROWS } from '../../demo/lab/rows.js';
 import { createHosts, cutLink, destroyHosts, labNamespaces, missingRequirements, SERVER_ADDRESS } from '../../demo/lab/netns.js';
 import { serverPackages, serverPrograms } from '../../demo/lab/services.js';
 import { skipWithout } from '../helpers/requirements.js';
@@ -83,7 +85,7 @@ describe.skipIf(skipLab)('network-failure lab', () => {
   });
 
   test('on the wire, data in flight is retransmitted and no probe is sent, with the user timeout and with Node', () => {
-    for (const id of ['lib-usertimeout', 'node-inflight']) {
+    for (const id of ['lib-usertimeout', 'lib-retransmissions', 'node-inflight']) {
       expect(row(id).wire?.probes).toEqual([]);
       expect(row(id).wire?.retransmissions.length).toBeGreaterThanOrEqual(3);
     }
@@ -135,9 +137,70 @@ describe.skipIf(skipLab)('network-failure lab', () => {
   });
 
   test("Node's keepalive never fires with data in flight, and setKeepAlive(true, 500) falls back to 7200 s", () => {
-    expect(row('node-inflight')).toMatchObject({ outcome: 'not-waited', errorCode: null });
-    expect(row('node-inflight').predictedMs).toBeGreaterThan(report.windowMs);
+    // Only the retransmission limit ends it (tcp_retries2 3 in the lab's client namespace), as row 4, unreported.
+    expect(row('node-inflight')).toMatchObject({ predictedMs: 3000, outcome: 'detected', errorCode: 'ETIMEDOUT', deadPeer: null });
+    expect(row('node-inflight').wire?.probes).toEqual([]);
     expect(row('node-500')).toMatchObject({ outcome: 'not-waited', effective: { enable: true, idle: 7_200_000, interval: 75_000, count: 9 } });
+  });
+
+  test('the dead-peer channel names the cause for each connection the library tuned, and says nothing of the others', () => {
+    const causes = Object.fromEntries(report.rows.map((result) => [result.id, result.deadPeer?.cause ?? null]));
+    expect(causes).toEqual({
+      'lib-count2': 'keepalive',
+      'lib-count5': 'keepalive',
+      'lib-usertimeout': 'user-timeout',
+      'lib-retransmissions': 'retransmissions',
+      node: null,
+      'node-inflight': null,
+      'before-connect': null,
+      'before-connect-old': null,
+      'node-500': null,
+      'pg-untouched': null,
+      // The running query was acknowledged before the cut: TCP sees an idle connection, probed.
+      'pg-preload': skipApps ? null : 'keepalive',
+      'ioredis-untouched': null,
+      'ioredis-preload': skipApps ? null : 'keepalive',
+    });
+    for (const result of report.rows.filter((candidate) => candidate.deadPeer)) {
+      const message = result.deadPeer as NonNullable<LabResult['deadPeer']>;
+      expect(result.expectedCause).toBe(message.cause);
+      expect(message.predictedMs).toBe(result.predictedMs);
+      if (result.inFlight) {
+        // Silent since the server was last heard, before the write.
+        expect(message.probes).toBe(0);
+        expect(message.retransmits).toBeGreaterThan(0);
+        expect(message.silentMs).toBeGreaterThanOrEqual((result.measuredMs as number) - 50);
+      } else {
+        // Idle: the silence is the measured detection time, read by the library rather than the lab.
+        expect(message.probes).toBeGreaterThan(0);
+        expect(message.retransmits).toBe(0);
+        expect(Math.abs(message.silentMs - (result.measuredMs as number))).toBeLessThanOrEqual(100);
+      }
+    }
+  });
+
+  test('data in flight, no user timeout: the kernel ends it at the first retransmission timer expiry past tcp_retries2 3\'s limit', () => {
+    const result = row('lib-retransmissions');
+    // retransmissionLimitMs() in the client's namespace: the RTO doubling from 200 ms 3 times, 3.0 s.
+    expect(result).toMatchObject({ inFlight: true, effective: { enable: true, idle: 2000, interval: 1000, count: 2, userTimeout: 0 } });
+    expect(result).toMatchObject({ predictedMs: 3000, outcome: 'detected', errorCode: 'ETIMEDOUT', mismatches: [] });
+    // Keepalive is suspended while data is unacknowledged: retransmissions only, the timeout doubling.
+    expect(result.wire?.probes).toEqual([]);
+    const sent = (result.wire?.retransmissions as number[]).map((at) => at - (result.startedMs as number));
+    expect(sent.length).toBeGreaterThanOrEqual(3);
+    const gaps = sent.slice(1).map((at, index) => at - sent[index]);
+    for (const [index, gap] of gaps.entries()) if (index > 0) expect(gap).toBeGreaterThanOrEqual(gaps[index - 1] * 1.5);
+    // The kernel checks the limit only when the timer expires: it retransmitted at the last expiry
+    // before the limit, and gave up at the next one, the last gap twice over, in silence.
+    const measured = result.measuredMs as number;
+    expect(measured).toBeGreaterThanOrEqual(3000);
+    const nextExpiry = (sent.at(-1) as number) + 2 * (gaps.at(-1) as number);
+    expect(measured).toBeGreaterThanOrEqual(nextExpiry - 250);
+    expect(measured).toBeLessThanOrEqual(nextExpiry + 500 + (gaps.at(-1) as number) / 4);
+    expect(result.wire?.reset).toBeNull();
+    expect(result.note).toContain('the connection ends at the first expiry past the limit');
+    // Node's own keepalive with data in flight ends the same way.
+    expect(Math.abs((row('node-inflight').measuredMs as number) - measured)).toBeLessThanOrEqual(500);
   });
 
   test('Node 16.14.0 still has the before-connect pitfall: 60 s, not the 30 s it is said to leave', (context) => {
@@ -188,10 +251,16 @@ describe.skipIf(skipLab)('network-failure lab', () => {
         'note: the pg and ioredis rows are left out: pg and ioredis cannot be loaded; to run them, "npm install pg ioredis" ' +
           'in the project where socket-keepalive is installed, or run "npx -p socket-keepalive -p pg -p ioredis socket-keepalive lab"',
       ]);
-      expect(stdout).toMatch(/^8 +Node setKeepAlive\(true, 500\)/m);
+      expect(stdout).toMatch(/^9 +Node setKeepAlive\(true, 500\)/m);
       // Their rows are in the table, as not run, and why.
-      expect(stdout).toMatch(new RegExp(`^9 +pg Client.* ${process.version.replace(/\./g, '\\.')} .* not run +pg and ioredis cannot be loaded`, 'm'));
-      expect(stdout).toContain('Every detection time and every wire trace matches its configuration.');
+      expect(stdout).toMatch(new RegExp(`^10 +pg Client.* ${process.version.replace(/\./g, '\\.')} .* not run +pg and ioredis cannot be loaded`, 'm'));
+      // The dead-peer channel's column: the cause and the silence of what the library tuned.
+      expect(stdout).toMatch(/ error +dead-peer channel +probes on the wire$/m);
+      expect(stdout).toMatch(/^1 +library: idle 2 s, interval 1 s, count 2 .* ETIMEDOUT +keepalive, 4\.\d s silent +2 @ /m);
+      expect(stdout).toMatch(/^3 +library: userTimeout 3000 ms, data in flight .* ETIMEDOUT +user-timeout, \d+\.\d s silent +none, /m);
+      // Too short a window for the retransmission limit's doubling timer: not waited for.
+      expect(stdout).toMatch(/^4 +library: idle 2 s, interval 1 s, count 2, data in flight .* 3\.0 s \(tcp_retries2 3\) +not waited for /m);
+      expect(stdout).toContain('Every detection time, wire trace and dead-peer report matches its configuration.');
       expect(code).toBe(0);
     } finally {
       fs.rmSync(installed, { recursive: true, force: true });
@@ -306,4 +375,108 @@ describe.skipIf(skipLab)('client on a link cut with iptables', () => {
       destroyHosts(hosts);
     }
   }, 30_000);
+});
+
+// The lab's own verdict, fed what it saw in a real run (the figures of docs/lab.md) and
+// then something else: a row it would pass must fail when the kernel or the library
+// does otherwise.
+describe("the lab's checks of the dead-peer channel and of the retransmission limit", () => {
+  const rowOf = (id: string) => ROWS.find((candidate) => candidate.id === id) as LabRow;
+  const clock = { cutAt: 1_000_000, captureEndedAt: 1_020_000, windowMs: 75_000 };
+  const keepAlive = { enable: true, idle: 2000, interval: 1000, count: 2, userTimeout: 0 };
+
+  /** Row 1's connection as the lab saw it die: 2 probes, 2 and 3 s after the last segment, then ETIMEDOUT at 4 s. */
+  const idleDeath = (id: string, deadPeer?: DeadPeerReport): RowObservation => ({
+    node: 'v20.20.2',
+    predictedMs: id === 'lib-count2' ? 4000 : 12_000,
+    report: {
+      id,
+      state: 'closed',
+      localPort: 40_000,
+      effective: id === 'lib-count2' ? keepAlive : { ...keepAlive, count: 10 },
+      lastHeardAt: 999_000,
+      closedAt: id === 'lib-count2' ? 1_003_000 : 1_011_000,
+      errorCode: 'ETIMEDOUT',
+      deadPeer,
+    },
+    trace: {
+      lastReceivedAt: 999_000,
+      probes: Array.from({ length: id === 'lib-count2' ? 2 : 10 }, (_, index) => 1_001_000 + index * 1000),
+      retransmissions: [],
+      resetAt: id === 'lib-count2' ? 1_003_000 : 1_011_000,
+    },
+  });
+  const message = (cause: DeadPeerReport['cause']): DeadPeerReport => ({ cause, silentMs: 4000, probes: 2, retransmits: 0, predictedMs: 4000 });
+
+  test('the cause the row expects passes; another cause, or none, fails the row and prints a MISMATCH', () => {
+    expect(rowResult(rowOf('lib-count2'), idleDeath('lib-count2', message('keepalive')), clock)).toMatchObject({
+      expectedCause: 'keepalive',
+      deadPeer: message('keepalive'),
+      mismatches: [],
+    });
+    const wrong = rowResult(rowOf('lib-count2'), idleDeath('lib-count2', message('user-timeout')), clock);
+    expect(wrong.mismatches).toEqual(['the dead-peer channel reported cause user-timeout, expected keepalive']);
+    expect(rowResult(rowOf('lib-count2'), idleDeath('lib-count2'), clock).mismatches).toEqual([
+      'nothing on the dead-peer channel, expected cause keepalive',
+    ]);
+    const printed = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      printReport({ windowMs: 75_000, durationMs: 80_000, rows: [wrong], heal: null, beforeConnect: '' });
+      const output = printed.mock.calls.map(([line]) => String(line)).join('\n');
+      expect(output).toMatch(/^1 +library: idle 2 s, interval 1 s, count 2 .* ETIMEDOUT +user-timeout, 4\.0 s silent +2 @ 2\.0 s, 3\.0 s, then RST$/m);
+      expect(output).toContain('MISMATCH #1 library: idle 2 s, interval 1 s, count 2 (v20.20.2): the dead-peer channel reported cause user-timeout, expected keepalive');
+      expect(output).not.toContain('Every detection time');
+    } finally {
+      printed.mockRestore();
+    }
+  });
+
+  test('a message about a connection the library did not tune fails the row', () => {
+    expect(rowResult(rowOf('node'), idleDeath('node'), clock).mismatches).toEqual([]);
+    expect(rowResult(rowOf('node'), idleDeath('node', message('keepalive')), clock).mismatches).toEqual([
+      'the dead-peer channel reported keepalive for a connection the library did not tune',
+    ]);
+  });
+
+  /**
+   * Row 4's connection: written at the cut; on the wire a tail loss probe and the timed-out
+   * retransmissions, ms after the write, as measured; ETIMEDOUT at `endMs`.
+   */
+  const inFlightDeath = (endMs: number, retransmissions = [206, 414, 830, 1662, 3326], cause: DeadPeerReport['cause'] = 'retransmissions') => {
+    const wroteAt = clock.cutAt + 1;
+    const report: ConnectionReport = {
+      id: 'lib-retransmissions',
+      state: 'closed',
+      localPort: 40_001,
+      effective: keepAlive,
+      lastHeardAt: clock.cutAt - 800,
+      wroteAt,
+      closedAt: wroteAt + endMs,
+      errorCode: 'ETIMEDOUT',
+      deadPeer: { cause, silentMs: endMs + 800, probes: 0, retransmits: 4, predictedMs: 3000 },
+    };
+    const trace = { lastReceivedAt: clock.cutAt - 800, probes: [], retransmissions: retransmissions.map((at) => wroteAt + at), resetAt: null };
+    return rowResult(rowOf('lib-retransmissions'), { node: 'v20.20.2', report, predictedMs: 3000, trace }, clock);
+  };
+
+  test('the retransmission limit: ended at the timer\'s first expiry past 3.0 s passes, and the model is the row\'s note', () => {
+    const measured = inFlightDeath(6814);
+    expect(measured.mismatches).toEqual([]);
+    expect(measured.note).toMatch(/retransmissions at 0\.2 s, 0\.4 s, 0\.8 s, 1\.7 s, 3\.3 s \(.*\), the next expiry at 3\.3 s \+ 2 x 1\.7 s = 6\.7 s$/);
+    expect(inFlightDeath(6814, undefined, 'user-timeout').mismatches).toEqual([
+      'the dead-peer channel reported cause user-timeout, expected retransmissions',
+    ]);
+  });
+
+  test('the retransmission limit: an end at the limit itself, a retransmission past it, or no backoff to go by fails', () => {
+    // Ended when retransmissionLimitMs() says, not when the kernel's timer would have let it.
+    expect(inFlightDeath(3100).mismatches).toEqual(["failed after 3.1 s, not at the retransmission timer's next expiry (6.7 s)"]);
+    // Retransmitted once more, 6.4 s after the second retransmission: past the limit.
+    expect(inFlightDeath(13_400, [206, 414, 830, 1662, 3326, 6654]).mismatches).toEqual([
+      'retransmitted 6.2 s after its second retransmission, past the limit of 3.0 s',
+    ]);
+    // Ended at a timer expiry, but one before the limit had passed since the first retransmission.
+    expect(inFlightDeath(1662, [206, 414, 830]).mismatches).toEqual(['failed 1.5 s after its first retransmission, before the limit of 3.0 s']);
+    expect(inFlightDeath(6814, [206]).mismatches).toEqual(['1 retransmission(s) on the wire, expected at least 2']);
+  });
 });
