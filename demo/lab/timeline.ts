@@ -14,7 +14,7 @@ const LANE_HEIGHT = 50;
 const TOP = 116;
 const FONT = 'font-family="Helvetica, Arial, sans-serif"';
 
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** A tick spacing (ms) giving 6 to 15 ticks over `spanMs`. */
 function tickStep(spanMs: number): number {
@@ -53,7 +53,7 @@ export function renderTimeline(report: LabReport): string {
     `<rect width="${WIDTH}" height="${height}" fill="#fff"/>`,
     `<text x="${MARGIN}" y="22" font-size="15" font-weight="bold">` +
       'What each connection sent after the link was cut</text>',
-    `<text x="${MARGIN}" y="40" fill="#333">socket-keepalive lab, ${escape(rows[0]?.node ?? '')}; time from the cut; ` +
+    `<text x="${MARGIN}" y="40" fill="#333">socket-keepalive lab, ${escapeXml(rows[0]?.node ?? '')}; time from the cut; ` +
       'each lane starts at the last segment the client received</text>',
     ...legend(62),
     `<text x="${x(0) + 4}" y="${TOP - 4}" font-size="11">cut</text>`,
@@ -76,7 +76,7 @@ export function renderTimeline(report: LabReport): string {
   }
   parts.push(
     `<text x="${WIDTH - MARGIN}" y="${axisY + 36}" text-anchor="end" font-size="11" fill="#333">` +
-      `lab finished in ${escape(formatDuration(report.durationMs))}</text>`,
+      `lab finished in ${escapeXml(formatDuration(report.durationMs))}</text>`,
     '</svg>',
   );
   return `${parts.join('\n')}\n`;
@@ -105,7 +105,7 @@ function legend(y: number): string[] {
     let x = MARGIN + 6;
     for (const [text, mark] of items) {
       const shift = text === 'reset sent' ? 16 : 10;
-      const label = `<text x="${x + shift}" y="${y + line * 20 + 4}" font-size="11">${escape(text)}</text>`;
+      const label = `<text x="${x + shift}" y="${y + line * 20 + 4}" font-size="11">${escapeXml(text)}</text>`;
       parts.push(mark(x, y + line * 20), label);
       x += shift + 24 + text.length * 5.8;
     }
@@ -121,7 +121,7 @@ function lane(row: LabResult, number: number, top: number, x: (ms: number) => nu
   const from = Math.min(wire.lastReceived ?? 0, row.startedMs ?? 0);
   const closed = row.closedMs;
   const parts = [
-    `<text x="${MARGIN}" y="${top + 12}"><tspan font-weight="bold">${number}</tspan>  ${escape(title)}</text>`,
+    `<text x="${MARGIN}" y="${top + 12}"><tspan font-weight="bold">${number}</tspan>  ${escapeXml(title)}</text>`,
   ];
   const dotted = closed === null ? ' stroke-dasharray="1 3"' : '';
   parts.push(
@@ -139,7 +139,7 @@ function lane(row: LabResult, number: number, top: number, x: (ms: number) => nu
       const notWaited = row.outcome === 'not-waited' ? ', not waited for' : '';
       parts.push(
         `<text x="${x(end) - 10}" y="${y - 8}" text-anchor="end" font-size="11">` +
-          `predicted ${escape(formatDuration(row.predictedMs))}${notWaited}</text>`,
+          `predicted ${escapeXml(formatDuration(row.predictedMs))}${notWaited}</text>`,
       );
     }
   }

@@ -186,7 +186,7 @@ describe.skipIf(skipLab)('network-failure lab', () => {
     expect(result).toMatchObject({ predictedMs: 3000, outcome: 'detected', errorCode: 'ETIMEDOUT', mismatches: [] });
     // Keepalive is suspended while data is unacknowledged: retransmissions only, the timeout doubling.
     expect(result.wire?.probes).toEqual([]);
-    const sent = (result.wire?.retransmissions as number[]).map((at) => at - (result.startedMs as number));
+    const sent = (result.wire as { retransmissions: number[] }).retransmissions.map((at) => at - (result.startedMs as number));
     expect(sent.length).toBeGreaterThanOrEqual(3);
     const gaps = sent.slice(1).map((at, index) => at - sent[index]);
     for (const [index, gap] of gaps.entries()) if (index > 0) expect(gap).toBeGreaterThanOrEqual(gaps[index - 1] * 1.5);
