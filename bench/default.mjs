@@ -4,10 +4,10 @@
 // short rounds, so that a busy neighbour on a shared machine hits both modes alike; the
 // figure is the median of the per-round ratios. Target: at most 1.05x. Run after `npm run build:ts`: node bench/default.mjs
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { getKeepAlive, setDefaultKeepAlive } from 'socket-keepalive';
 
 const ROUNDS = 61;
@@ -77,7 +77,8 @@ for (const [name, enter] of Object.entries(modes)) {
   enter();
   await echoOnce((socket) => {
     const enabled = getKeepAlive(socket).enable;
-    if (enabled !== name.startsWith('with the')) throw new Error(`${name}: keepalive ${enabled ? 'on' : 'off'} at connect`);
+    if (enabled !== name.startsWith('with the'))
+      throw new Error(`${name}: keepalive ${enabled ? 'on' : 'off'} at connect`);
   });
 }
 
@@ -101,8 +102,7 @@ async function timeListener() {
         if (direct) {
           addon.options.set(DIRECT_VALUES);
           addon.setKeepAlive(socket._handle.fd, true);
-        }
-        else listener.call(this);
+        } else listener.call(this);
         spent[direct ? 'addon' : 'listener'].push(Number(process.hrtime.bigint() - start) / 1000);
         if (!getKeepAlive(socket).enable) reject(new Error('the timed call did not tune the socket'));
         socket.write('x');
@@ -134,23 +134,37 @@ setDefaultKeepAlive(null);
 net.Socket.prototype.connect = nodeConnect;
 
 const names = Object.keys(modes);
-console.log(`\nµs per loopback connect + one echo + close, ${ROUNDS} interleaved rounds of ${CONNECTIONS}; medians of rounds, and of connections for "typical" (${os.cpus().length} CPU, Node ${process.version})`);
+console.log(
+  `\nµs per loopback connect + one echo + close, ${ROUNDS} interleaved rounds of ${CONNECTIONS}; medians of rounds, and of connections for "typical" (${os.cpus().length} CPU, Node ${process.version})`,
+);
 console.log(`  ${''.padEnd(36)} ${'wall'.padStart(8)} ${'CPU'.padStart(8)} ${'typical'.padStart(8)}`);
 /** The median wall time of one connection, over every connection of every round of a mode. */
 const typical = (name) => median(samples[name].flatMap((sample) => sample.walls));
 for (const [name, values] of Object.entries(samples)) {
   const wall = median(values.map((sample) => sample.wall));
   const cpu = median(values.map((sample) => sample.cpu));
-  console.log(`  ${name.padEnd(36)} ${wall.toFixed(1).padStart(8)} ${cpu.toFixed(1).padStart(8)} ${typical(name).toFixed(1).padStart(8)}`);
+  console.log(
+    `  ${name.padEnd(36)} ${wall.toFixed(1).padStart(8)} ${cpu.toFixed(1).padStart(8)} ${typical(name).toFixed(1).padStart(8)}`,
+  );
 }
 const cpuWithout = median(samples[names[0]].map((sample) => sample.cpu));
-console.log(`  at connect, the default's listener:     ${inListener.listener.toFixed(1).padStart(8)} µs (median), ${((inListener.listener / cpuWithout) * 100).toFixed(1)}% of a connection's CPU time`);
-console.log(`  at connect, the 5 setsockopt alone:     ${inListener.addon.toFixed(1).padStart(8)} µs (median; one direct addon call)`);
+console.log(
+  `  at connect, the default's listener:     ${inListener.listener.toFixed(1).padStart(8)} µs (median), ${((inListener.listener / cpuWithout) * 100).toFixed(1)}% of a connection's CPU time`,
+);
+console.log(
+  `  at connect, the 5 setsockopt alone:     ${inListener.addon.toFixed(1).padStart(8)} µs (median; one direct addon call)`,
+);
 // Each round's ratio compares two runs a few ms apart; a busy neighbour on a shared
 // machine stretches wall time far more than CPU time, and the typical (median) connection
 // least of all, as a time slice taken by another process lands on few connections.
-const verdict = (label, ratio) => console.log(`  default within 1.05x of no default, ${label.padEnd(38)} ${ratio.toFixed(3)}x  ${ratio <= 1.05 ? 'PASS' : 'MISS'}`);
+const verdict = (label, ratio) =>
+  console.log(
+    `  default within 1.05x of no default, ${label.padEnd(38)} ${ratio.toFixed(3)}x  ${ratio <= 1.05 ? 'PASS' : 'MISS'}`,
+  );
 for (const measure of ['cpu', 'wall']) {
-  verdict(`${measure === 'cpu' ? 'CPU' : 'wall'} time (median of round ratios):`, median(samples[names[1]].map((sample, round) => sample[measure] / samples[names[0]][round][measure])));
+  verdict(
+    `${measure === 'cpu' ? 'CPU' : 'wall'} time (median of round ratios):`,
+    median(samples[names[1]].map((sample, round) => sample[measure] / samples[names[0]][round][measure])),
+  );
 }
 verdict('typical connection (median wall time):', typical(names[1]) / typical(names[0]));

@@ -60,4 +60,6 @@ const heapWith = (tune) => {
 heapWith(true); // warm-up: compile the tuned path before measuring
 const untuned = heapWith(false);
 const tuned = heapWith(true);
-console.log(JSON.stringify({ calls: CALLS, rssGrowthMiB, sockets: SOCKETS, bytesPerTunedSocket: (tuned - untuned) / SOCKETS }));
+console.log(
+  JSON.stringify({ calls: CALLS, rssGrowthMiB, sockets: SOCKETS, bytesPerTunedSocket: (tuned - untuned) / SOCKETS }),
+);

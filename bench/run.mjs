@@ -7,10 +7,10 @@
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { getKeepAlive, getTcpInfo, setKeepAlive } from 'socket-keepalive';
 
 const require = createRequire(import.meta.url);
@@ -131,7 +131,17 @@ async function applyAndRead() {
   const [SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT] = [9, 4, 5, 6, 18];
 
   const contenderSockets = await Promise.all(Array.from({ length: 9 }, socket));
-  const [addonSocket, addonRawSocket, librarySocket, rawSocket, nodeSocket, netKeepAliveSocket, sockoptSocket, readSocket, addonReadSocket] = contenderSockets;
+  const [
+    addonSocket,
+    addonRawSocket,
+    librarySocket,
+    rawSocket,
+    nodeSocket,
+    netKeepAliveSocket,
+    sockoptSocket,
+    readSocket,
+    addonReadSocket,
+  ] = contenderSockets;
   const rawFd = rawSocket._handle.fd;
   const addonFd = addonSocket._handle.fd;
   const addonRawFd = addonRawSocket._handle.fd;
@@ -281,13 +291,19 @@ const table = (title, rows, baseName) => {
     );
   }
 };
-table('full apply (idle, interval, count, user timeout, SO_KEEPALIVE): ns, x the floor, ns over the floor', apply, FLOOR);
+table(
+  'full apply (idle, interval, count, user timeout, SO_KEEPALIVE): ns, x the floor, ns over the floor',
+  apply,
+  FLOOR,
+);
 table('\nread of the five options: ns, x the read floor, ns over it', read, READ_FLOOR);
 
 const connections = await accepts();
 console.log(`\nms to accept ${CONNECTIONS} connections on loopback (5 interleaved rounds; medians)`);
 for (const [mode, ms] of Object.entries(connections)) {
-  console.log(`  ${mode.padEnd(52)} ${ms.toFixed(0).padStart(7)} ms  ${(ms / connections.untuned).toFixed(3)}x untuned`);
+  console.log(
+    `  ${mode.padEnd(52)} ${ms.toFixed(0).padStart(7)} ms  ${(ms / connections.untuned).toFixed(3)}x untuned`,
+  );
 }
 
 const verdict = (ratio, target) => (ratio <= target ? 'PASS' : 'MISS');
@@ -298,7 +314,19 @@ const target = (label, ratio, limit) => {
 console.log('\ntargets (ratios from this run)');
 target('full apply on a socket <= 1.15x the floor', ratio('setKeepAlive(socket)', FLOOR), 1.15);
 target('getKeepAlive <= 1.2x five getsockopt in C', ratio('getKeepAlive(socket)', READ_FLOOR), 1.2);
-target(`five-option apply <= 1.25x Node's setKeepAlive(true, ms) (${process.version}: four options)`, ratio('setKeepAlive(socket)', NODE_ROW), 1.25);
-target('first apply on a fresh socket <= 1.1x a repeat', ratio('first setKeepAlive on a fresh socket', 'repeat setKeepAlive on those sockets'), 1.1);
-target('raw fd target (TCP check included) <= 1.3x the floor', ratio('setKeepAlive(fd), raw fd + TCP check', FLOOR), 1.3);
+target(
+  `five-option apply <= 1.25x Node's setKeepAlive(true, ms) (${process.version}: four options)`,
+  ratio('setKeepAlive(socket)', NODE_ROW),
+  1.25,
+);
+target(
+  'first apply on a fresh socket <= 1.1x a repeat',
+  ratio('first setKeepAlive on a fresh socket', 'repeat setKeepAlive on those sockets'),
+  1.1,
+);
+target(
+  'raw fd target (TCP check included) <= 1.3x the floor',
+  ratio('setKeepAlive(fd), raw fd + TCP check', FLOOR),
+  1.3,
+);
 target('listener tuning <= 1.05x untuned accept', connections.listener / connections.untuned, 1.05);

@@ -16,9 +16,9 @@
 // them and sets no target.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const root = path.join(import.meta.dirname, '..');
@@ -53,15 +53,22 @@ async function main() {
   }
   sink.close();
   for (const peer of peers) peer.destroy();
-  console.log(`Deno ${execVersion(deno)}: CPU time per setKeepAlive on a new connection, median of ${ROUNDS} rounds (us)`);
+  console.log(
+    `Deno ${execVersion(deno)}: CPU time per setKeepAlive on a new connection, median of ${ROUNDS} rounds (us)`,
+  );
   console.log('open sockets   first   reused   unseen');
   for (const row of rows) {
-    console.log(`${String(row.size).padStart(12)} ${row.first.toFixed(0).padStart(7)} ${row.reused.toFixed(1).padStart(8)} ${row.unseen.toFixed(0).padStart(8)}`);
+    console.log(
+      `${String(row.size).padStart(12)} ${row.first.toFixed(0).padStart(7)} ${row.reused.toFixed(1).padStart(8)} ${row.unseen.toFixed(0).padStart(8)}`,
+    );
   }
 }
 
 function execVersion(deno) {
-  return require('node:child_process').execFileSync(deno, ['--version'], { encoding: 'utf8' }).split('\n')[0].split(' ')[1];
+  return require('node:child_process')
+    .execFileSync(deno, ['--version'], { encoding: 'utf8' })
+    .split('\n')[0]
+    .split(' ')[1];
 }
 
 function cpuMicros(action) {

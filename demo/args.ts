@@ -1,5 +1,5 @@
 /** Command-line argument handling shared by the subcommands. */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { parseDuration } from 'socket-keepalive';
 
 /** A bad command line: reported with the command's usage, exit code 2. */

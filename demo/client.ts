@@ -1,8 +1,8 @@
 /** `socket-keepalive client`: connections with per-socket keepalive, watched live. */
 import { duration, integer, parse, perSocket, UsageError } from './args.js';
-import { Connection, type ConnectionSpec, type Mode, MODES } from './connection.js';
-import { formatDuration, formatState, formatTable } from './format.js';
+import { Connection, type ConnectionSpec, MODES, type Mode } from './connection.js';
 import { KEEPALIVE_FLAG_SPEC, keepAliveFlag } from './flags.js';
+import { formatDuration, formatState, formatTable } from './format.js';
 
 export const CLIENT_USAGE = `Usage: socket-keepalive client [options]
 
@@ -146,8 +146,7 @@ class ClientOutput {
     const stopped = this.stopped.has(connection);
     if (this.json) {
       this.event({ event: 'close', id: report.id, code: report.errorCode ?? null, stopped, silentMs, probes });
-    }
-    else if (!this.live) {
+    } else if (!this.live) {
       const heard = silentMs === null ? '' : `, ${formatDuration(silentMs)} after the peer was last heard`;
       const unanswered = probes === null ? '' : `, ${probes} keepalive probe(s) unanswered`;
       console.log(`${report.id} closed: ${endOf(connection, this.stopped)}${heard}${unanswered}`);

@@ -64,7 +64,12 @@ export class Connection {
   readonly report: ConnectionReport;
   readonly socket: net.Socket;
 
-  constructor(readonly spec: ConnectionSpec, host: string, port: number, onData?: (data: Buffer) => void) {
+  constructor(
+    readonly spec: ConnectionSpec,
+    host: string,
+    port: number,
+    onData?: (data: Buffer) => void,
+  ) {
     this.report = { id: spec.id, state: 'connecting' };
     const socket = net.connect(port, host);
     this.socket = socket;

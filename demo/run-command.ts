@@ -2,7 +2,12 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_PRELOAD_OPTIONS, type KeepAliveSetting, keepAliveEnvironment, parseKeepAliveSetting } from 'socket-keepalive';
+import {
+  DEFAULT_PRELOAD_OPTIONS,
+  type KeepAliveSetting,
+  keepAliveEnvironment,
+  parseKeepAliveSetting,
+} from 'socket-keepalive';
 import { parse, UsageError } from './args.js';
 import { KEEPALIVE_FLAG_SPEC, keepAliveFlags } from './flags.js';
 
@@ -52,7 +57,9 @@ function withRuntimePreload(command: string[], environment: { BUN_OPTIONS?: stri
   const register = require.resolve('socket-keepalive/register');
   const program = path.basename(command[0]);
   if (program === 'bun' && environment.BUN_OPTIONS === undefined) {
-    throw new UsageError(`Bun reads the preload from BUN_OPTIONS, which cannot hold the path ${register} (it contains whitespace)`);
+    throw new UsageError(
+      `Bun reads the preload from BUN_OPTIONS, which cannot hold the path ${register} (it contains whitespace)`,
+    );
   }
   if (program !== 'deno') return command;
   if (!DENO_PRELOAD_SUBCOMMANDS.has(command[1])) {
@@ -70,7 +77,8 @@ const VALUE_FLAGS = new Set(['--idle', '--interval', '--count', '--user-timeout'
 /** This command's own arguments, and the command to run: after "--", or from the first word that is not an option. */
 function splitCommand(argv: string[]): { own: string[]; command: string[] } {
   let index = 0;
-  while (index < argv.length && argv[index].startsWith('-') && argv[index] !== '--') index += VALUE_FLAGS.has(argv[index]) ? 2 : 1;
+  while (index < argv.length && argv[index].startsWith('-') && argv[index] !== '--')
+    index += VALUE_FLAGS.has(argv[index]) ? 2 : 1;
   return { own: argv.slice(0, index), command: argv.slice(argv[index] === '--' ? index + 1 : index) };
 }
 
@@ -81,7 +89,9 @@ function inheritedSetting(): KeepAliveSetting | null {
   try {
     return parseKeepAliveSetting(text);
   } catch (error) {
-    throw new UsageError(`the inherited SOCKET_KEEPALIVE=${JSON.stringify(text)} is refused: ${(error as Error).message}`);
+    throw new UsageError(
+      `the inherited SOCKET_KEEPALIVE=${JSON.stringify(text)} is refused: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -99,30 +109,44 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected "${positionals[0]}" before the command`);
-  if (command.length === 0) throw new UsageError('give the command to run after "--", e.g. socket-keepalive run -- node app.js');
+  if (command.length === 0)
+    throw new UsageError('give the command to run after "--", e.g. socket-keepalive run -- node app.js');
 
   const report = values.report as string | undefined;
-  if (report !== undefined && report !== 'text' && report !== 'json') throw new UsageError(`--report must be text or json, not "${report}"`);
+  if (report !== undefined && report !== 'text' && report !== 'json')
+    throw new UsageError(`--report must be text or json, not "${report}"`);
   const inherited = inheritedSetting();
   const flags = keepAliveFlags(values);
   const written = (field: string) => new RegExp(`(^|,)\\s*${field}\\s*=`).test(process.env.SOCKET_KEEPALIVE ?? '');
-  const given = [...Object.keys(flags), ...(values['no-servers'] ? ['servers'] : []), ...(report !== undefined ? ['report'] : [])];
+  const given = [
+    ...Object.keys(flags),
+    ...(values['no-servers'] ? ['servers'] : []),
+    ...(report !== undefined ? ['report'] : []),
+  ];
   const replaced = process.env.SOCKET_KEEPALIVE?.trim() === 'off' ? ['off'] : given.filter(written);
   let environment: ReturnType<typeof keepAliveEnvironment>;
   try {
     environment = keepAliveEnvironment(
       { ...(inherited?.options ?? DEFAULT_PRELOAD_OPTIONS), ...flags },
-      { servers: !values['no-servers'] && inherited?.servers !== false, report: (report as 'text' | 'json' | undefined) ?? inherited?.report },
+      {
+        servers: !values['no-servers'] && inherited?.servers !== false,
+        report: (report as 'text' | 'json' | undefined) ?? inherited?.report,
+      },
     );
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
   if (!values.quiet) {
-    if (replaced[0] === 'off') console.error('socket-keepalive run: the inherited SOCKET_KEEPALIVE=off is replaced: run applies keepalive');
-    else if (replaced.length > 0) console.error(`socket-keepalive run: the options given replace ${replaced.join(', ')} of the inherited SOCKET_KEEPALIVE=${process.env.SOCKET_KEEPALIVE}`);
+    if (replaced[0] === 'off')
+      console.error('socket-keepalive run: the inherited SOCKET_KEEPALIVE=off is replaced: run applies keepalive');
+    else if (replaced.length > 0)
+      console.error(
+        `socket-keepalive run: the options given replace ${replaced.join(', ')} of the inherited SOCKET_KEEPALIVE=${process.env.SOCKET_KEEPALIVE}`,
+      );
   }
   const started = withRuntimePreload(command, environment);
-  if (!values.quiet) console.error(`socket-keepalive run: SOCKET_KEEPALIVE=${environment.SOCKET_KEEPALIVE} ${started.join(' ')}`);
+  if (!values.quiet)
+    console.error(`socket-keepalive run: SOCKET_KEEPALIVE=${environment.SOCKET_KEEPALIVE} ${started.join(' ')}`);
 
   const child = spawn(started[0], started.slice(1), { stdio: 'inherit', env: { ...process.env, ...environment } });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);

@@ -1,5 +1,5 @@
-import path from 'node:path';
 import { constants } from 'node:os';
+import path from 'node:path';
 import { getSystemErrorName } from 'node:util';
 import nodeGypBuild from 'node-gyp-build';
 import { type SystemError, systemError } from './errors.js';
@@ -50,7 +50,13 @@ interface Addon {
 /**
  * The options in the order of the addon's `options` array: its first five steps.
  */
-export const OPTION_SLOTS = ['SO_KEEPALIVE', 'TCP_KEEPIDLE', 'TCP_KEEPINTVL', 'TCP_KEEPCNT', 'TCP_USER_TIMEOUT'] as const;
+export const OPTION_SLOTS = [
+  'SO_KEEPALIVE',
+  'TCP_KEEPIDLE',
+  'TCP_KEEPINTVL',
+  'TCP_KEEPCNT',
+  'TCP_USER_TIMEOUT',
+] as const;
 
 /**
  * What each step the addon names means: the option or check that failed. `syscall` is set
@@ -110,7 +116,8 @@ function failure(result: number, operation: string, fd: number): SystemError {
   const meaning = STEP_MEANINGS[steps[-result % stepCodes]] ?? {};
   let detail: string | undefined;
   if (meaning.notTcp !== undefined) detail = `fd ${fd} is not a TCP socket: ${meaning.notTcp}`;
-  else if (meaning.syscall === undefined && errno === constants.errno.EOPNOTSUPP) detail = 'not supported on this platform';
+  else if (meaning.syscall === undefined && errno === constants.errno.EOPNOTSUPP)
+    detail = 'not supported on this platform';
   const error = systemError(getSystemErrorName(-errno), meaning.syscall ?? operation, detail, meaning.option);
   error.errno = -errno;
   return error;

@@ -127,7 +127,12 @@ export function reportDeadPeer(socket: net.Socket): void {
       probes: info.probes,
       retransmits: info.retransmits,
       options: optionsOf(settings),
-      predictedMs: cause === 'keepalive' ? predicted.idle : cause === 'user-timeout' ? (predicted.inFlight as number) : retransmissionLimitMs(),
+      predictedMs:
+        cause === 'keepalive'
+          ? predicted.idle
+          : cause === 'user-timeout'
+            ? (predicted.inFlight as number)
+            : retransmissionLimitMs(),
     };
   } catch {
     return; // the descriptor is gone after all (a socket of another runtime): nothing to say

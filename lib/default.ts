@@ -6,7 +6,7 @@
 import type * as net from 'node:net';
 import { binding } from './binding.js';
 import { invalidArgType } from './errors.js';
-import { KernelSettings, type KeepAliveOptions, optionsOf, validateInto } from './options.js';
+import { type KeepAliveOptions, KernelSettings, optionsOf, validateInto } from './options.js';
 import { onConnectAndListen } from './prototypes.js';
 import { tuneServer } from './server.js';
 import { tuneSocket } from './socket.js';
@@ -131,8 +131,10 @@ function validateSettings(settings: unknown): { servers: boolean; filter: Defaul
     throw invalidArgType('settings', 'of type object', settings);
   }
   const { servers, filter } = settings as Record<string, unknown>;
-  if (servers !== undefined && typeof servers !== 'boolean') throw invalidArgType('settings.servers', 'of type boolean', servers);
-  if (filter !== undefined && typeof filter !== 'function') throw invalidArgType('settings.filter', 'of type function', filter);
+  if (servers !== undefined && typeof servers !== 'boolean')
+    throw invalidArgType('settings.servers', 'of type boolean', servers);
+  if (filter !== undefined && typeof filter !== 'function')
+    throw invalidArgType('settings.filter', 'of type function', filter);
   return { servers: servers ?? true, filter: filter as DefaultKeepAlive['filter'] };
 }
 

@@ -16,7 +16,11 @@ const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60
 export function parseDuration(text: string, name = 'duration'): number {
   const match = /^(\d+)(ms|s|m|h)?$/.exec(text);
   if (!match) {
-    throw invalidArgValue(name, 'must be a duration: a whole number followed by ms, s, m or h (a bare number is ms), e.g. 10s', text);
+    throw invalidArgValue(
+      name,
+      'must be a duration: a whole number followed by ms, s, m or h (a bare number is ms), e.g. 10s',
+      text,
+    );
   }
   return Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms'];
 }

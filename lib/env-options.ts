@@ -35,12 +35,18 @@ const FIELDS = ['idle', 'interval', 'count', 'userTimeout', 'servers', 'report']
  * // { options: { enable: true, idle: 5000, count: 3 }, servers: true, report: 'json' }
  * ```
  */
-export function parseKeepAliveSetting(text: string | undefined, variable = KEEPALIVE_VARIABLE): KeepAliveSetting | null {
+export function parseKeepAliveSetting(
+  text: string | undefined,
+  variable = KEEPALIVE_VARIABLE,
+): KeepAliveSetting | null {
   return readKeepAliveSetting(text, variable)?.setting ?? null;
 }
 
 /** {@link parseKeepAliveSetting}, with the options also in the validated form the default is set from. */
-export function readKeepAliveSetting(text: string | undefined, variable = KEEPALIVE_VARIABLE): { setting: KeepAliveSetting; settings: KernelSettings } | null {
+export function readKeepAliveSetting(
+  text: string | undefined,
+  variable = KEEPALIVE_VARIABLE,
+): { setting: KeepAliveSetting; settings: KernelSettings } | null {
   if (text?.trim() === 'off') return null;
   const options: Record<string, number> = {};
   let servers = true;
@@ -53,7 +59,11 @@ export function readKeepAliveSetting(text: string | undefined, variable = KEEPAL
     const value = separator < 0 ? '' : item.slice(separator + 1).trim();
     const field = `${variable}.${name}`;
     if (!FIELDS.includes(name)) {
-      throw invalidArgValue(variable, `has an unknown field "${name}": write name=value pairs of ${FIELDS.join(', ')}, separated by commas, or off`, text);
+      throw invalidArgValue(
+        variable,
+        `has an unknown field "${name}": write name=value pairs of ${FIELDS.join(', ')}, separated by commas, or off`,
+        text,
+      );
     }
     if (seen.has(name)) throw invalidArgValue(variable, `gives the field "${name}" twice`, text);
     seen.add(name);
@@ -61,7 +71,8 @@ export function readKeepAliveSetting(text: string | undefined, variable = KEEPAL
       if (value !== 'on' && value !== 'off') throw invalidArgValue(field, 'must be on or off', value);
       servers = value === 'on';
     } else if (name === 'report') {
-      if (value !== 'text' && value !== 'json' && value !== 'off') throw invalidArgValue(field, 'must be text, json or off', value);
+      if (value !== 'text' && value !== 'json' && value !== 'off')
+        throw invalidArgValue(field, 'must be text, json or off', value);
       report = value === 'off' ? undefined : value;
     } else if (DURATION_FIELDS.has(name)) {
       options[name] = parseDuration(value, field);
@@ -146,7 +157,11 @@ export function keepAliveEnvironment(
 ): { NODE_OPTIONS: string; BUN_OPTIONS?: string; SOCKET_KEEPALIVE: string } {
   validateInto(options, new KernelSettings());
   if ((options as KeepAliveOptions).enable !== undefined) {
-    throw invalidArgValue('options.enable', 'cannot be part of a default in the environment: leave it out', (options as KeepAliveOptions).enable);
+    throw invalidArgValue(
+      'options.enable',
+      'cannot be part of a default in the environment: leave it out',
+      (options as KeepAliveOptions).enable,
+    );
   }
   if (typeof settings !== 'object' || settings === null) throw invalidArgType('settings', 'of type object', settings);
   if (settings.servers !== undefined && typeof settings.servers !== 'boolean') {

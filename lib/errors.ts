@@ -1,5 +1,5 @@
-import { inspect } from 'node:util';
 import { constants } from 'node:os';
+import { inspect } from 'node:util';
 
 /** An error carrying a Node.js-style `code`, like the errors Node's own APIs throw. */
 export type CodedError<E extends Error = Error> = E & { code: string };
@@ -72,7 +72,11 @@ export function systemError(code: string, syscall: string, detail?: string, opti
   if (option !== undefined) message += ` ${option}`;
   if (detail !== undefined) message += ` (${detail})`;
   const errno = (constants.errno as Record<string, number | undefined>)[code];
-  const error: SystemError = Object.assign(new Error(message), { code, errno: errno === undefined ? 0 : -errno, syscall });
+  const error: SystemError = Object.assign(new Error(message), {
+    code,
+    errno: errno === undefined ? 0 : -errno,
+    syscall,
+  });
   if (option !== undefined) error.option = option;
   return error;
 }

@@ -4,21 +4,22 @@
  * Linux semantics; see tcp(7): https://man7.org/linux/man-pages/man7/tcp.7.html
  * @packageDocumentation
  */
-export { type KeepAliveOptions, KEEPALIVE_LIMITS, DEFAULT_PRELOAD_OPTIONS } from './options.js';
-export type { KeepAliveTarget } from './target.js';
-export { type KeepAliveState, setKeepAlive, getKeepAlive } from './keepalive.js';
-export { type TcpInfo, type TcpState, getTcpInfo } from './tcp-info.js';
+
 export { tuneAgent } from './agent.js';
-export { type DetectionTime, detectionTime, retransmissionLimitMs } from './detection.js';
-export { type InspectedSocket, inspectProcess } from './inspect.js';
+export { DEAD_PEER_CHANNEL, type DeadPeer } from './dead-peer.js';
 export {
+  DEFAULT_KEEPALIVE_WARNING,
   type DefaultKeepAlive,
   type DefaultKeepAliveSettings,
-  DEFAULT_KEEPALIVE_WARNING,
-  setDefaultKeepAlive,
   getDefaultKeepAlive,
+  setDefaultKeepAlive,
 } from './default.js';
-export { type KeepAliveSetting, keepAliveEnvironment, parseKeepAliveSetting } from './env-options.js';
-export { type DeadPeer, DEAD_PEER_CHANNEL } from './dead-peer.js';
-export { type DeadPeerCause, type KeepAliveStats, keepAliveStats } from './stats.js';
+export { type DetectionTime, detectionTime, retransmissionLimitMs } from './detection.js';
 export { parseDuration } from './duration.js';
+export { type KeepAliveSetting, keepAliveEnvironment, parseKeepAliveSetting } from './env-options.js';
+export { type InspectedSocket, inspectProcess } from './inspect.js';
+export { getKeepAlive, type KeepAliveState, setKeepAlive } from './keepalive.js';
+export { DEFAULT_PRELOAD_OPTIONS, KEEPALIVE_LIMITS, type KeepAliveOptions } from './options.js';
+export { type DeadPeerCause, type KeepAliveStats, keepAliveStats } from './stats.js';
+export type { KeepAliveTarget } from './target.js';
+export { getTcpInfo, type TcpInfo, type TcpState } from './tcp-info.js';

@@ -53,7 +53,10 @@ function addressesByInode(pid: number): Map<string, { local: string; peer: strin
       const fields = line.trim().split(/\s+/);
       if (fields.length < 10) continue;
       const peer = decodeAddress(fields[2]);
-      addresses.set(fields[9], { local: decodeAddress(fields[1]), peer: /:0$/.test(peer) && fields[3] === '0A' ? '*:0' : peer });
+      addresses.set(fields[9], {
+        local: decodeAddress(fields[1]),
+        peer: /:0$/.test(peer) && fields[3] === '0A' ? '*:0' : peer,
+      });
     }
   }
   return addresses;
@@ -79,7 +82,11 @@ function accessError(error: NodeJS.ErrnoException, pid: number, syscall: string)
     case 'EPERM':
       return systemError('EPERM', syscall, `no permission to read the sockets of process ${pid}: ${ptraceHint()}`);
     case 'ENOSYS':
-      return systemError('ENOSYS', syscall, 'this kernel has no pidfd_getfd(2); inspecting another process needs Linux 5.6 or later');
+      return systemError(
+        'ENOSYS',
+        syscall,
+        'this kernel has no pidfd_getfd(2); inspecting another process needs Linux 5.6 or later',
+      );
     default:
       return error;
   }
@@ -160,7 +167,8 @@ function readCopy(copy: number, fd: number, address: { local: string; peer: stri
  */
 export function inspectProcess(pid: number): InspectedSocket[] {
   if (typeof pid !== 'number') throw invalidArgType('pid', 'of type number', pid);
-  if (!Number.isInteger(pid) || pid < 1 || pid > 2_147_483_647) throw outOfRange('pid', 'an integer >= 1 && <= 2147483647', pid);
+  if (!Number.isInteger(pid) || pid < 1 || pid > 2_147_483_647)
+    throw outOfRange('pid', 'an integer >= 1 && <= 2147483647', pid);
   const sockets = socketsOf(pid);
   const addresses = addressesByInode(pid);
   const pidfd = openProcess(pid);

@@ -2,10 +2,11 @@
  * The two core calls: set keepalive options on any target, and read them back.
  * @packageDocumentation
  */
-import type * as net from 'node:net';
+
 import type { Http2Session } from 'node:http2';
+import type * as net from 'node:net';
 import { readKeepAlive } from './binding.js';
-import { KernelSettings, type KeepAliveOptions, validateInto } from './options.js';
+import { type KeepAliveOptions, KernelSettings, validateInto } from './options.js';
 import { tuneServer } from './server.js';
 import { tuneSocket } from './socket.js';
 import { FD, type KeepAliveTarget, readableDescriptor, SERVER, targetKind } from './target.js';

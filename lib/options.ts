@@ -101,7 +101,11 @@ export function validateInto(options: unknown, into: KernelSettings, argName = '
   for (const key in options) {
     if (key === 'enable' || key === 'idle' || key === 'interval' || key === 'count' || key === 'userTimeout') continue;
     if (!Object.hasOwn(options, key)) continue;
-    throw invalidArgType(argName, `an object with only the properties ${OPTION_NAMES} (unknown property "${key}")`, options);
+    throw invalidArgType(
+      argName,
+      `an object with only the properties ${OPTION_NAMES} (unknown property "${key}")`,
+      options,
+    );
   }
   const { enable, idle, interval, count, userTimeout } = options as Record<string, unknown>;
   if (enable === undefined) into.enable = UNSET;
@@ -111,7 +115,10 @@ export function validateInto(options: unknown, into: KernelSettings, argName = '
   into.interval = interval === undefined ? UNSET : checkNumber(interval, 'interval', argName);
   into.count = count === undefined ? UNSET : checkNumber(count, 'count', argName);
   into.userTimeout = userTimeout === undefined ? UNSET : checkNumber(userTimeout, 'userTimeout', argName);
-  if (into.enable === UNSET && (into.idle !== UNSET || into.interval !== UNSET || into.count !== UNSET || into.userTimeout !== UNSET)) {
+  if (
+    into.enable === UNSET &&
+    (into.idle !== UNSET || into.interval !== UNSET || into.count !== UNSET || into.userTimeout !== UNSET)
+  ) {
     into.enable = 1;
   }
 }
@@ -133,4 +140,9 @@ export function optionsOf(settings: KernelSettings): KeepAliveOptions {
  * connection to a dead peer fails 20 s after the peer was last heard (the user timeout
  * ends it once a probe is out), one with data in flight 20 s after the data was sent.
  */
-export const DEFAULT_PRELOAD_OPTIONS: Readonly<KeepAliveOptions> = Object.freeze({ idle: 10_000, interval: 2000, count: 3, userTimeout: 20_000 });
+export const DEFAULT_PRELOAD_OPTIONS: Readonly<KeepAliveOptions> = Object.freeze({
+  idle: 10_000,
+  interval: 2000,
+  count: 3,
+  userTimeout: 20_000,
+});

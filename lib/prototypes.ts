@@ -22,7 +22,7 @@ import { reportDeadPeer } from './dead-peer.js';
 import { failSocket } from './failures.js';
 import type { KernelSettings } from './options.js';
 import { acceptingServerOf, nodeKeepAliveSetting, serverClasses, socketDescriptor, tcpSocketOf } from './target.js';
-import { applyRestore, applySettings, serverTuningOf, type SocketTuning, socketTuningOf } from './tuning.js';
+import { applyRestore, applySettings, type SocketTuning, serverTuningOf, socketTuningOf } from './tuning.js';
 
 let nodeSetKeepAlive: net.Socket['setKeepAlive'] | undefined;
 let nodeConnect: net.Socket['connect'] | undefined;
@@ -54,7 +54,10 @@ export function wrapPrototypes(): void {
  * called, and `onListen` for every server when its `listen()` is (the process-wide
  * default, lib/default.ts).
  */
-export function onConnectAndListen(onUntunedConnect: (socket: net.Socket) => void, onListen: (server: net.Server) => void): void {
+export function onConnectAndListen(
+  onUntunedConnect: (socket: net.Socket) => void,
+  onListen: (server: net.Server) => void,
+): void {
   untunedConnectHook = onUntunedConnect;
   listenHook = onListen;
   wrapPrototypes();
@@ -115,7 +118,8 @@ function destroyReportingDeadPeer(this: net.Socket, error: Error | null): void {
 function requestedEnable(socket: net.Socket, firstArgument: unknown): boolean {
   const recorded = nodeKeepAliveSetting(socket);
   if (recorded !== undefined) return recorded;
-  if (typeof firstArgument === 'object' && firstArgument !== null) return Boolean((firstArgument as { enable?: unknown }).enable);
+  if (typeof firstArgument === 'object' && firstArgument !== null)
+    return Boolean((firstArgument as { enable?: unknown }).enable);
   return Boolean(firstArgument);
 }
 

@@ -33,7 +33,7 @@
 import { syncBuiltinESMExports } from 'node:module';
 import workerThreads from 'node:worker_threads';
 import { useDefault } from './default.js';
-import { KEEPALIVE_VARIABLE, nodeOptionsWithRegister, readKeepAliveSetting, REGISTER_PATH } from './env-options.js';
+import { KEEPALIVE_VARIABLE, nodeOptionsWithRegister, REGISTER_PATH, readKeepAliveSetting } from './env-options.js';
 import { reportDeadPeersTo } from './report.js';
 
 /** Exit code for a bad SOCKET_KEEPALIVE: Node's own code for an invalid argument. */
@@ -80,7 +80,9 @@ function readSetting(): { text: string; read: ReturnType<typeof readKeepAliveSet
   try {
     return { text, read: readKeepAliveSetting(text) };
   } catch (error) {
-    process.stderr.write(`socket-keepalive/register: ${KEEPALIVE_VARIABLE}=${JSON.stringify(text)} is refused: ${(error as Error).message}\n`);
+    process.stderr.write(
+      `socket-keepalive/register: ${KEEPALIVE_VARIABLE}=${JSON.stringify(text)} is refused: ${(error as Error).message}\n`,
+    );
     process.exit(INVALID_ARGUMENT_EXIT);
   }
 }
@@ -96,10 +98,13 @@ function register(): void {
   } catch (error) {
     // The setting was valid: what failed is loading the native addon.
     if (workerThreads.isMainThread) {
-      process.emitWarning(`socket-keepalive/register: ${(error as Error).message}. TCP connections keep the system's keepalive settings.`, {
-        type: 'SocketKeepAliveWarning',
-        code: 'SOCKET_KEEPALIVE_NO_ADDON',
-      });
+      process.emitWarning(
+        `socket-keepalive/register: ${(error as Error).message}. TCP connections keep the system's keepalive settings.`,
+        {
+          type: 'SocketKeepAliveWarning',
+          code: 'SOCKET_KEEPALIVE_NO_ADDON',
+        },
+      );
     }
     return;
   }

@@ -20,7 +20,15 @@ import {
   switchesKeepAliveOn,
   UNIX_LISTENER,
 } from './target.js';
-import { applyRestore, applySettings, kTuning, PerConnection, ServerTuning, serverTuningOf, type Tunable } from './tuning.js';
+import {
+  applyRestore,
+  applySettings,
+  kTuning,
+  PerConnection,
+  ServerTuning,
+  serverTuningOf,
+  type Tunable,
+} from './tuning.js';
 
 /** The descriptor of a listening socket: a libuv TCP handle owns it. */
 const listening = { fd: -1, knownTcp: true };

@@ -4,8 +4,9 @@
  * lib/prototypes.ts. Hooks follow the rule in lib/failures.ts.
  * @packageDocumentation
  */
-import * as net from 'node:net';
+
 import type { Http2Session } from 'node:http2';
+import * as net from 'node:net';
 import { socketClosed } from './errors.js';
 import type { KernelSettings } from './options.js';
 import { applyOnConnect, wrapPrototypes } from './prototypes.js';
@@ -40,4 +41,3 @@ export function tuneSocket(target: net.Socket | Http2Session, settings: KernelSe
   // A TLS socket over another socket: its own setKeepAlive must find the tuning too.
   if (target !== socket && target instanceof net.Socket) (target as Tunable<SocketTuning>)[kTuning] = tuning;
 }
-

@@ -53,6 +53,10 @@ export function keepAliveStats(): KeepAliveStats {
     socketsTuned: counts.socketsTuned,
     listenersTuned: counts.listenersTuned,
     tuningsFailed: counts.tuningsFailed,
-    deadPeers: { keepalive: counts.keepalive, 'user-timeout': counts['user-timeout'], retransmissions: counts.retransmissions },
+    deadPeers: {
+      keepalive: counts.keepalive,
+      'user-timeout': counts['user-timeout'],
+      retransmissions: counts.retransmissions,
+    },
   };
 }

@@ -14,8 +14,8 @@
  * @packageDocumentation
  */
 import cluster from 'node:cluster';
-import * as net from 'node:net';
 import type { Http2Session } from 'node:http2';
+import * as net from 'node:net';
 import { binding } from './binding.js';
 import { invalidArgType, invalidArgValue, outOfRange, serverNotRunning, socketClosed, systemError } from './errors.js';
 import { warnNotApplied } from './failures.js';
@@ -40,7 +40,8 @@ interface NodeHandle {
 
 type Internals = { _handle?: NodeHandle | null };
 
-const TARGET_TYPES = 'an instance of net.Socket, tls.TLSSocket, net.Server or an HTTP/2 session, or a file descriptor number';
+const TARGET_TYPES =
+  'an instance of net.Socket, tls.TLSSocket, net.Server or an HTTP/2 session, or a file descriptor number';
 
 /** {@link targetKind}: a net.Socket (a TLS socket, an HTTP/2 `session.socket` proxy). */
 export const SOCKET = 0;
@@ -107,7 +108,8 @@ function handleKind(handle: NodeHandle): number {
 const kFd = Symbol('socket-keepalive fd');
 
 /** The runtime this process runs on, as its users call it. */
-export const RUNTIME = process.versions.bun !== undefined ? 'Bun' : process.versions.deno !== undefined ? 'Deno' : 'Node.js';
+export const RUNTIME =
+  process.versions.bun !== undefined ? 'Bun' : process.versions.deno !== undefined ? 'Deno' : 'Node.js';
 
 /**
  * Whether descriptors the runtime does not show are found from the socket's addresses:
@@ -190,8 +192,14 @@ function socketFdByAddress(socket: net.Socket, holder: NodeHandle & { [kFd]?: nu
   if (cached !== undefined) return cached;
   if (socket.connecting || socket.destroyed) return -1;
   const { localAddress, localPort, remoteAddress, remotePort } = socket;
-  if (localAddress === undefined || localPort === undefined || remoteAddress === undefined || remotePort === undefined) return -1;
-  return fdByAddress(holder, socket, { address: localAddress, port: localPort, family: '' }, { address: remoteAddress, port: remotePort });
+  if (localAddress === undefined || localPort === undefined || remoteAddress === undefined || remotePort === undefined)
+    return -1;
+  return fdByAddress(
+    holder,
+    socket,
+    { address: localAddress, port: localPort, family: '' },
+    { address: remoteAddress, port: remotePort },
+  );
 }
 
 /**
@@ -346,7 +354,11 @@ export function listenerError(server: net.Server, listener: number): Error {
 
 /** The error for reading a socket or listener whose descriptor the runtime hides and the lookup did not find. */
 function unreachable(what: string): Error {
-  return systemError('ENOTSUP', 'getsockopt', `${RUNTIME} exposes no file descriptor for ${what}, and none of this process's descriptors matched its addresses`);
+  return systemError(
+    'ENOTSUP',
+    'getsockopt',
+    `${RUNTIME} exposes no file descriptor for ${what}, and none of this process's descriptors matched its addresses`,
+  );
 }
 
 /**
@@ -374,7 +386,11 @@ export function readableDescriptor(target: unknown): Descriptor {
   const descriptor = socketDescriptor(socket);
   if (descriptor.fd >= 0) return descriptor;
   if (FINDS_BY_ADDRESS && !socket.connecting && socket.remoteAddress !== undefined) throw unreachable('this socket');
-  throw systemError('ENOTCONN', 'getsockopt', "the socket has no file descriptor until it connects; read it after 'connect'");
+  throw systemError(
+    'ENOTCONN',
+    'getsockopt',
+    "the socket has no file descriptor until it connects; read it after 'connect'",
+  );
 }
 
 /** The server that accepted `socket`, if it is an accepted one. */
@@ -399,7 +415,8 @@ let keepAliveFlag: symbol | null | undefined;
  */
 export function nodeKeepAliveSetting(socket: net.Socket): boolean | undefined {
   if (keepAliveFlag === undefined) {
-    keepAliveFlag = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === 'kSetKeepAlive') ?? null;
+    keepAliveFlag =
+      Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === 'kSetKeepAlive') ?? null;
   }
   if (keepAliveFlag === null) return undefined;
   const value = (socket as unknown as Record<symbol, unknown>)[keepAliveFlag];

@@ -58,7 +58,15 @@ export function serverTuningOf(server: net.Server): ServerTuning | undefined {
 const seconds = (ms: number) => (ms === UNSET ? UNSET : ms / 1000);
 
 /** The addon's call, counting what the kernel refuses (see keepAliveStats). */
-function apply(fd: number, knownTcp: boolean, enable: number, idle: number, interval: number, count: number, userTimeout: number): void {
+function apply(
+  fd: number,
+  knownTcp: boolean,
+  enable: number,
+  idle: number,
+  interval: number,
+  count: number,
+  userTimeout: number,
+): void {
   try {
     applyToFd(fd, knownTcp, enable, seconds(idle), seconds(interval), count, userTimeout);
   } catch (error) {

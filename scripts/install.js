@@ -24,7 +24,11 @@ function addonFound() {
 /** The build tools node-gyp needs that are not on PATH. */
 function missingBuildTools() {
   const onPath = (tool) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
-  return [['a C++ compiler (c++ or g++)', ['c++', 'g++']], ['make', ['make']], ['python3', ['python3']]]
+  return [
+    ['a C++ compiler (c++ or g++)', ['c++', 'g++']],
+    ['make', ['make']],
+    ['python3', ['python3']],
+  ]
     .filter(([, tools]) => !tools.some(onPath))
     .map(([name]) => name);
 }
@@ -50,7 +54,10 @@ if (!addonFound()) {
   const missing = process.platform === 'linux' ? missingBuildTools() : [];
   if (missing.length > 0) fail(`Missing here: ${missing.join(', ')}.`);
   else {
-    const result = spawnSync(process.execPath, [require.resolve('node-gyp-build/bin.js')], { stdio: 'inherit', cwd: root });
+    const result = spawnSync(process.execPath, [require.resolve('node-gyp-build/bin.js')], {
+      stdio: 'inherit',
+      cwd: root,
+    });
     if (result.status !== 0) fail(`The build (node-gyp rebuild, output above) failed with exit code ${result.status}.`);
   }
 }

@@ -12,18 +12,27 @@ const root = path.join(__dirname, '..');
 /** The prebuilds the package promises (README, docs/platforms.md), the npm script that builds each, its ELF e_machine. */
 const PROMISED = [
   { platform: 'linux-x64', script: 'prebuild', machine: 62, tools: 'g++ and make' },
-  { platform: 'linux-arm64', script: 'prebuild:arm64', machine: 183, tools: 'aarch64-linux-gnu-g++ (Debian package g++-aarch64-linux-gnu)' },
+  {
+    platform: 'linux-arm64',
+    script: 'prebuild:arm64',
+    machine: 183,
+    tools: 'aarch64-linux-gnu-g++ (Debian package g++-aarch64-linux-gnu)',
+  },
 ];
 
 function newestSource() {
-  const sources = ['binding.gyp', ...fs.readdirSync(path.join(root, 'native')).map((file) => path.join('native', file))];
+  const sources = [
+    'binding.gyp',
+    ...fs.readdirSync(path.join(root, 'native')).map((file) => path.join('native', file)),
+  ];
   return Math.max(...sources.map((file) => fs.statSync(path.join(root, file)).mtimeMs));
 }
 
 /** The ELF e_machine of `file`, or undefined when it is not a 64-bit little-endian ELF shared object. */
 function elfMachine(file) {
   const header = fs.readFileSync(file).subarray(0, 20);
-  if (header.readUInt32BE(0) !== 0x7f454c46 || header[4] !== 2 || header[5] !== 1 || header.readUInt16LE(16) !== 3) return undefined;
+  if (header.readUInt32BE(0) !== 0x7f454c46 || header[4] !== 2 || header[5] !== 1 || header.readUInt16LE(16) !== 3)
+    return undefined;
   return header.readUInt16LE(18);
 }
 
@@ -34,12 +43,16 @@ for (const { platform, script, machine, tools } of PROMISED) {
   if (!fresh) {
     const result = spawnSync('npm', ['run', script], { cwd: root, stdio: 'inherit' });
     if (result.status !== 0) {
-      console.error(`socket-keepalive: the ${platform} prebuild could not be built ("npm run ${script}" failed; it needs ${tools}); not packing.`);
+      console.error(
+        `socket-keepalive: the ${platform} prebuild could not be built ("npm run ${script}" failed; it needs ${tools}); not packing.`,
+      );
       process.exit(1);
     }
   }
   if (!fs.existsSync(file) || elfMachine(file) !== machine) {
-    console.error(`socket-keepalive: ${path.relative(root, file)} is missing or not a ${platform} shared object; not packing.`);
+    console.error(
+      `socket-keepalive: ${path.relative(root, file)} is missing or not a ${platform} shared object; not packing.`,
+    );
     process.exit(1);
   }
 }

@@ -2,7 +2,6 @@
 import type { DeadPeerCause, KeepAliveState } from 'socket-keepalive';
 import type { ConnectionReport, DeadPeerReport } from '../connection.js';
 import { formatDuration, formatState, formatTable } from '../format.js';
-import type { HealResult } from './peer.js';
 import {
   causeMismatches,
   detectionMismatches,
@@ -11,6 +10,7 @@ import {
   wireMismatches,
 } from './checks.js';
 import { CLIENT_TCP_RETRIES2 } from './netns.js';
+import type { HealResult } from './peer.js';
 import { endsAtRetransmissionLimit, HEAL, type LabRow, longestWaitMs, measure, OLD_NODE } from './rows.js';
 import type { WireTrace } from './wire.js';
 

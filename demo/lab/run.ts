@@ -14,7 +14,7 @@ import type { ConnectionReport } from '../connection.js';
 import { nodeBinary } from '../node-release.js';
 import { Capture } from './capture.js';
 import type { ClientAppConfig } from './client-apps.js';
-import { CLIENT_ADDRESS, createHosts, cutLink, destroyHosts, healLink, type Hosts, SERVER_ADDRESS } from './netns.js';
+import { CLIENT_ADDRESS, createHosts, cutLink, destroyHosts, type Hosts, healLink, SERVER_ADDRESS } from './netns.js';
 import type { HealResult, PeerConfig, PeerMessage } from './peer.js';
 import { spawnIn, waitFor } from './processes.js';
 import { Progress } from './progress.js';
@@ -26,8 +26,8 @@ import {
   longestWaitMs,
   MAIN_PORT,
   OLD_NODE,
-  predict,
   PRELOAD_SETTING,
+  predict,
   ROWS,
 } from './rows.js';
 import { type RealServer, serverPrograms, startPostgres, startRedis } from './services.js';

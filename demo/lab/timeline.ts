@@ -93,7 +93,7 @@ function legend(y: number): string[] {
     ],
     [
       ['predicted detection', (x, y) => MARK.predicted(x, y + 10)],
-      ['measured detection (the socket\'s error)', (x, y) => MARK.measured(x, y - 10)],
+      ["measured detection (the socket's error)", (x, y) => MARK.measured(x, y - 10)],
       [
         'still open',
         (x, y) => `<line x1="${x - 6}" y1="${y}" x2="${x + 4}" y2="${y}" stroke="#000" stroke-dasharray="1 3"/>`,

@@ -48,5 +48,5 @@ export function traceConnection(segments: Segment[], clientPort: number): WireTr
 function isKeepaliveProbe(segment: Segment, unacknowledged: number | undefined): boolean {
   const { syn, fin, rst, ack } = segment.flags;
   if (unacknowledged === undefined || segment.length !== 0) return false;
-  return ack && !syn && !fin && !rst && segment.seq === ((unacknowledged - 1) >>> 0);
+  return ack && !syn && !fin && !rst && segment.seq === (unacknowledged - 1) >>> 0;
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { bunBinary, denoBinary } from '../../demo/node-release.js';
 import { bareBin, installInto, packWorkingTree } from '../helpers/packed.js';
 import { missingTools, skipWithout } from '../helpers/requirements.js';
-import { finished, run as runProgram, type RunResult } from '../helpers/run.js';
+import { finished, type RunResult, run as runProgram } from '../helpers/run.js';
 import { nestedEnv, root } from '../helpers/tree.js';
 
 // The packed package as a new user meets it: installed into a new application with no
@@ -31,7 +31,13 @@ beforeAll(() => {
   bin = path.join(app, 'node_modules', '.bin', 'socket-keepalive');
   fs.writeFileSync(path.join(app, 'app.js'), APP);
   // The same application as an ES module, the form Deno runs a .js file of a package without "type" in.
-  fs.writeFileSync(path.join(app, 'app.mjs'), APP.replace("const net = require('node:net');", "import net from 'node:net';").replace("const { getKeepAlive } = require('socket-keepalive');", "import { getKeepAlive } from 'socket-keepalive';"));
+  fs.writeFileSync(
+    path.join(app, 'app.mjs'),
+    APP.replace("const net = require('node:net');", "import net from 'node:net';").replace(
+      "const { getKeepAlive } = require('socket-keepalive');",
+      "import { getKeepAlive } from 'socket-keepalive';",
+    ),
+  );
 }, 180_000);
 
 afterAll(() => {
@@ -65,43 +71,73 @@ function spawnCli(args: string[]): ChildProcess {
 /** The JSON lines a running command prints, as they come. */
 function jsonLines(child: ChildProcess): Record<string, unknown>[] {
   const lines: Record<string, unknown>[] = [];
-  readline.createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => lines.push(JSON.parse(line)));
+  readline
+    .createInterface({ input: child.stdout as NodeJS.ReadableStream })
+    .on('line', (line) => lines.push(JSON.parse(line)));
   return lines;
 }
 
 /** Starts `socket-keepalive server --json` with `args` and resolves with it and its port once it listens. */
-async function startServer(args: string[] = []): Promise<{ server: ChildProcess; port: number; events: Record<string, unknown>[] }> {
+async function startServer(
+  args: string[] = [],
+): Promise<{ server: ChildProcess; port: number; events: Record<string, unknown>[] }> {
   const server = spawnCli(['server', '--port', '0', '--json', ...args]);
   const events = jsonLines(server);
-  await vi.waitFor(() => expect(events.find((event) => event.event === 'listening')).toBeDefined(), { timeout: 10_000 });
+  await vi.waitFor(() => expect(events.find((event) => event.event === 'listening')).toBeDefined(), {
+    timeout: 10_000,
+  });
   return { server, port: events[0].port as number, events };
 }
 
 describe('times are read as SOCKET_KEEPALIVE reads them, errors name the flag and the range', () => {
   test('server --idle 10s --interval 2s --user-timeout 1500ms: the listener has them', async () => {
-    const { server, events } = await startServer(['--idle', '10s', '--interval', '2s', '--count', '3', '--user-timeout', '1500ms']);
+    const { server, events } = await startServer([
+      '--idle',
+      '10s',
+      '--interval',
+      '2s',
+      '--count',
+      '3',
+      '--user-timeout',
+      '1500ms',
+    ]);
     server.kill();
-    expect(events[0]).toMatchObject({ keepalive: { enable: true, idle: 10_000, interval: 2000, count: 3, userTimeout: 1500 } });
+    expect(events[0]).toMatchObject({
+      keepalive: { enable: true, idle: 10_000, interval: 2000, count: 3, userTimeout: 1500 },
+    });
   });
 
   test.each([
-    [['server', '--idle', '1500'], '--idle must be from 1s to 32767s in whole seconds (1000 to 32767000 ms), got "1500"'],
+    [
+      ['server', '--idle', '1500'],
+      '--idle must be from 1s to 32767s in whole seconds (1000 to 32767000 ms), got "1500"',
+    ],
     [['server', '--idle', '10x'], '--idle must be a time such as 10s, 1500ms, 2m or a plain number of ms, got "10x"'],
     [['server', '--user-timeout', '-1'], '--user-timeout must be from 0 to 2147483647 ms, got "-1"'],
-    [['client', '--interval', '40000s'], '--interval must be from 1s to 32767s in whole seconds (1000 to 32767000 ms), got "40000s"'],
-    [['run', '--user-timout', '1000', '--', 'node', '-e', '1'], 'unknown option --user-timout; did you mean --user-timeout?'],
+    [
+      ['client', '--interval', '40000s'],
+      '--interval must be from 1s to 32767s in whole seconds (1000 to 32767000 ms), got "40000s"',
+    ],
+    [
+      ['run', '--user-timout', '1000', '--', 'node', '-e', '1'],
+      'unknown option --user-timout; did you mean --user-timeout?',
+    ],
     [['server', '--jsn'], 'unknown option --jsn; did you mean --json?'],
     [['inspect', 'abc'], 'the pid must be a whole number from 1 to 2147483647, got "abc"'],
   ])('%j: exit code 2 and one plain line', async (args, message) => {
     const { code, stderr } = await cli(args);
     expect(code).toBe(2);
-    expect(stderr).toBe(`socket-keepalive ${args[0]}: ${message}\nRun "socket-keepalive ${args[0]} --help" for usage.\n`);
+    expect(stderr).toBe(
+      `socket-keepalive ${args[0]}: ${message}\nRun "socket-keepalive ${args[0]} --help" for usage.\n`,
+    );
   });
 
   test('run --idle 10s: the banner writes the setting as SOCKET_KEEPALIVE, and the application has it', async () => {
     const { code, stdout, stderr } = await cli(['run', '--idle', '10s', '--count', '4', '--', 'node', 'app.js']);
     expect(code).toBe(0);
-    expect(stderr).toBe('socket-keepalive run: SOCKET_KEEPALIVE=idle=10s,interval=2s,count=4,userTimeout=20s node app.js\n');
+    expect(stderr).toBe(
+      'socket-keepalive run: SOCKET_KEEPALIVE=idle=10s,interval=2s,count=4,userTimeout=20s node app.js\n',
+    );
     expect(JSON.parse(stdout)).toEqual({ enable: true, idle: 10_000, interval: 2000, count: 4, userTimeout: 20_000 });
   });
 });
@@ -110,7 +146,17 @@ describe('client', () => {
   test('--mode library,node --idle 2000 opens two sockets, the idle going to the library one; Ctrl-C is not the peer closing', async () => {
     const { server, port } = await startServer();
     try {
-      const client = spawnCli(['client', '--port', String(port), '--mode', 'library,node', '--idle', '2000', '--node-delay', '3s']);
+      const client = spawnCli([
+        'client',
+        '--port',
+        String(port),
+        '--mode',
+        'library,node',
+        '--idle',
+        '2000',
+        '--node-delay',
+        '3s',
+      ]);
       const output = finished(client);
       let seen = '';
       client.stdout?.on('data', (chunk) => (seen += chunk));
@@ -136,7 +182,9 @@ describe('small ones', () => {
 
   test('server --host ::1 writes the address in brackets', async (context) => {
     const probe = net.createServer().listen(0, '::1');
-    const ipv6 = await new Promise<boolean>((resolve) => probe.once('listening', () => resolve(true)).once('error', () => resolve(false)));
+    const ipv6 = await new Promise<boolean>((resolve) =>
+      probe.once('listening', () => resolve(true)).once('error', () => resolve(false)),
+    );
     probe.close();
     if (skipWithout('the IPv6 address test', ipv6 ? [] : ['an IPv6 loopback address (::1)'])) context.skip();
     const server = spawnCli(['server', '--host', '::1', '--port', '0']);
@@ -146,8 +194,11 @@ describe('small ones', () => {
     server.kill();
   });
 
-  test("inspect: the last column is headed and its mark explained; --watch into a pipe writes no terminal codes", async () => {
-    const target = spawn(process.execPath, ['-e', "require('net').createServer().listen(0, '127.0.0.1', () => console.log('up'))"]);
+  test('inspect: the last column is headed and its mark explained; --watch into a pipe writes no terminal codes', async () => {
+    const target = spawn(process.execPath, [
+      '-e',
+      "require('net').createServer().listen(0, '127.0.0.1', () => console.log('up'))",
+    ]);
     try {
       await new Promise((resolve) => target.stdout.once('data', resolve));
       const once = await cli(['inspect', String(target.pid)]);
@@ -156,7 +207,9 @@ describe('small ones', () => {
       const watch = spawnCli(['inspect', String(target.pid), '--watch']);
       let piped = '';
       watch.stdout?.on('data', (chunk) => (piped += chunk));
-      await vi.waitFor(() => expect(piped.match(/^process \d+ at /gm)?.length).toBeGreaterThanOrEqual(2), { timeout: 10_000 });
+      await vi.waitFor(() => expect(piped.match(/^process \d+ at /gm)?.length).toBeGreaterThanOrEqual(2), {
+        timeout: 10_000,
+      });
       watch.kill('SIGINT');
       await finished(watch);
       expect(piped).not.toContain('\x1b');
@@ -172,11 +225,14 @@ describe('small ones', () => {
     socket.destroy();
     server.close();
     expect(stdout).toMatch(/ <\n/);
-    expect(stdout).toContain('\n< slowest: of the connections, the slowest to notice a dead peer on an idle connection\n');
+    expect(stdout).toContain(
+      '\n< slowest: of the connections, the slowest to notice a dead peer on an idle connection\n',
+    );
   });
 
   test('killing `npx socket-keepalive run` leaves the application running, as the README says; killing the bin does not', async () => {
-    const sleeper = "require('node:fs').writeFileSync(process.argv[1], String(process.pid)); setTimeout(() => {}, 60000)";
+    const sleeper =
+      "require('node:fs').writeFileSync(process.argv[1], String(process.pid)); setTimeout(() => {}, 60000)";
     const alive = (pid: number) => {
       try {
         process.kill(pid, 0);
@@ -187,8 +243,13 @@ describe('small ones', () => {
     };
     const outcome = async (command: string, args: string[]) => {
       const pidFile = path.join(work, `pid-${command.replace(/\W/g, '')}`);
-      const child = spawn(command, [...args, 'run', '--quiet', '--', 'node', '-e', sleeper, pidFile], { cwd: app, env });
-      await vi.waitFor(() => expect(fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8')).toBeTruthy(), { timeout: 20_000 });
+      const child = spawn(command, [...args, 'run', '--quiet', '--', 'node', '-e', sleeper, pidFile], {
+        cwd: app,
+        env,
+      });
+      await vi.waitFor(() => expect(fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8')).toBeTruthy(), {
+        timeout: 20_000,
+      });
       const appPid = Number(fs.readFileSync(pidFile, 'utf8'));
       child.kill('SIGTERM');
       await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -211,8 +272,13 @@ describe('lab from the installed package', () => {
       });
       expect(code).toBe(0);
       const report = JSON.parse(stdout) as { rows: { id: string; outcome: string; note: string | null }[] };
-      expect(report.rows.find((row) => row.id === 'pg-preload')).toMatchObject({ outcome: 'unavailable', note: 'pg and ioredis cannot be loaded' });
-      expect(stderr).toContain('note: the pg and ioredis rows are left out: pg and ioredis cannot be loaded; to run them, "npm install pg ioredis"');
+      expect(report.rows.find((row) => row.id === 'pg-preload')).toMatchObject({
+        outcome: 'unavailable',
+        note: 'pg and ioredis cannot be loaded',
+      });
+      expect(stderr).toContain(
+        'note: the pg and ioredis rows are left out: pg and ioredis cannot be loaded; to run them, "npm install pg ioredis"',
+      );
       expect(stderr).toMatch(/cutting port 7654 now/);
       expect(stderr).toMatch(/after the cut: .* closed with ETIMEDOUT/);
     },
@@ -222,9 +288,16 @@ describe('lab from the installed package', () => {
 
 describe('README links resolve inside the package', () => {
   test('every relative link and image of the README names a file in the tarball, and no image needs the repository', () => {
-    const files = new Set(execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).split('\n').map((file) => file.replace(/^package\//, '')));
+    const files = new Set(
+      execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' })
+        .split('\n')
+        .map((file) => file.replace(/^package\//, '')),
+    );
     const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
-    const links = [...readme.matchAll(/(!?)\[[^\]]*\]\(([^)\s]+)\)/g)].map(([, image, target]) => ({ image: image === '!', target }));
+    const links = [...readme.matchAll(/(!?)\[[^\]]*\]\(([^)\s]+)\)/g)].map(([, image, target]) => ({
+      image: image === '!',
+      target,
+    }));
     const relative = links.filter(({ target }) => !/^[a-z]+:/.test(target) && !target.startsWith('#'));
     expect(relative.length).toBeGreaterThan(5);
     for (const { target } of relative) expect(files, target).toContain(target.split('#')[0]);
@@ -236,37 +309,85 @@ describe('README links resolve inside the package', () => {
 describe('type declarations', () => {
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const PROJECTS = {
-    commonjs: { module: 'commonjs', moduleResolution: 'node', file: 'index.ts', code: "import { setKeepAlive } from 'socket-keepalive';" },
-    node16: { module: 'node16', moduleResolution: 'node16', file: 'index.mts', code: "import { setKeepAlive } from 'socket-keepalive';" },
-    bundler: { module: 'esnext', moduleResolution: 'bundler', file: 'index.ts', code: "import { setKeepAlive } from 'socket-keepalive';" },
+    commonjs: {
+      module: 'commonjs',
+      moduleResolution: 'node',
+      file: 'index.ts',
+      code: "import { setKeepAlive } from 'socket-keepalive';",
+    },
+    node16: {
+      module: 'node16',
+      moduleResolution: 'node16',
+      file: 'index.mts',
+      code: "import { setKeepAlive } from 'socket-keepalive';",
+    },
+    bundler: {
+      module: 'esnext',
+      moduleResolution: 'bundler',
+      file: 'index.ts',
+      code: "import { setKeepAlive } from 'socket-keepalive';",
+    },
   };
 
-  test.each(Object.entries(PROJECTS))('a %s project (no esModuleInterop, no skipLibCheck) compiles, and refuses setKeepAlive({ hello: 1 })', (name, project) => {
-    const directory = path.join(work, `types-${name}`);
-    fs.mkdirSync(path.join(directory, 'node_modules', '@types'), { recursive: true });
-    fs.symlinkSync(path.join(app, 'node_modules', 'socket-keepalive'), path.join(directory, 'node_modules', 'socket-keepalive'));
-    fs.symlinkSync(path.join(root, 'node_modules', '@types', 'node'), path.join(directory, 'node_modules', '@types', 'node'));
-    fs.writeFileSync(path.join(directory, 'package.json'), '{"name":"types","private":true}');
-    const compilerOptions = { module: project.module, moduleResolution: project.moduleResolution, target: 'es2022', strict: true, noEmit: true, types: ['node'] };
-    fs.writeFileSync(path.join(directory, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: [project.file] }));
-    const compile = (body: string) => {
-      fs.writeFileSync(path.join(directory, project.file), `${project.code}\nimport * as net from 'node:net';\n${body}\n`);
-      try {
-        execFileSync(process.execPath, [tsc, '-p', '.'], { cwd: directory, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-        return '';
-      } catch (error) {
-        return (error as { stdout: string }).stdout;
-      }
-    };
-    // One compile (each takes seconds): the first call is fine, the second the only error.
-    const errors = compile("setKeepAlive(net.connect(80, 'localhost'), { idle: 10_000 });\nsetKeepAlive({ hello: 1 }, { idle: 10_000 });");
-    expect(errors.trim().split('\n')).toEqual([expect.stringMatching(/^index\.m?ts\(4,\d+\): error TS\d+: .*'hello'/)]);
-  });
+  test.each(Object.entries(PROJECTS))(
+    'a %s project (no esModuleInterop, no skipLibCheck) compiles, and refuses setKeepAlive({ hello: 1 })',
+    (name, project) => {
+      const directory = path.join(work, `types-${name}`);
+      fs.mkdirSync(path.join(directory, 'node_modules', '@types'), { recursive: true });
+      fs.symlinkSync(
+        path.join(app, 'node_modules', 'socket-keepalive'),
+        path.join(directory, 'node_modules', 'socket-keepalive'),
+      );
+      fs.symlinkSync(
+        path.join(root, 'node_modules', '@types', 'node'),
+        path.join(directory, 'node_modules', '@types', 'node'),
+      );
+      fs.writeFileSync(path.join(directory, 'package.json'), '{"name":"types","private":true}');
+      const compilerOptions = {
+        module: project.module,
+        moduleResolution: project.moduleResolution,
+        target: 'es2022',
+        strict: true,
+        noEmit: true,
+        types: ['node'],
+      };
+      fs.writeFileSync(
+        path.join(directory, 'tsconfig.json'),
+        JSON.stringify({ compilerOptions, files: [project.file] }),
+      );
+      const compile = (body: string) => {
+        fs.writeFileSync(
+          path.join(directory, project.file),
+          `${project.code}\nimport * as net from 'node:net';\n${body}\n`,
+        );
+        try {
+          execFileSync(process.execPath, [tsc, '-p', '.'], {
+            cwd: directory,
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          return '';
+        } catch (error) {
+          return (error as { stdout: string }).stdout;
+        }
+      };
+      // One compile (each takes seconds): the first call is fine, the second the only error.
+      const errors = compile(
+        "setKeepAlive(net.connect(80, 'localhost'), { idle: 10_000 });\nsetKeepAlive({ hello: 1 }, { idle: 10_000 });",
+      );
+      expect(errors.trim().split('\n')).toEqual([
+        expect.stringMatching(/^index\.m?ts\(4,\d+\): error TS\d+: .*'hello'/),
+      ]);
+    },
+  );
 });
 
 describe("the README's commands and examples run as written", () => {
   const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
-  const blocks = [...readme.matchAll(/^```(sh|ts)\n([\s\S]*?)^```/gm)].map(([, language, body]) => ({ language, body }));
+  const blocks = [...readme.matchAll(/^```(sh|ts)\n([\s\S]*?)^```/gm)].map(([, language, body]) => ({
+    language,
+    body,
+  }));
   const shell = (script: string, cwd = app) => runProgram('sh', ['-c', script], { cwd, env });
 
   test('every shell command: npm install, npx socket-keepalive run, the bin, the two variables', async () => {
@@ -276,10 +397,19 @@ describe("the README's commands and examples run as written", () => {
     for (const block of shellBlocks) {
       if (block.split('\n').every((line) => /^[A-Z_]+=/.test(line))) {
         // The variables of a deployment: /app stands for wherever the application is.
-        const script = `${block.replaceAll('/app/', `${app}/`)}\nexport ${block.split('\n').map((line) => line.split('=')[0]).join(' ')}\nnode app.js`;
+        const script = `${block.replaceAll('/app/', `${app}/`)}\nexport ${block
+          .split('\n')
+          .map((line) => line.split('=')[0])
+          .join(' ')}\nnode app.js`;
         const { code, stdout, stderr } = await shell(script);
         expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-        expect(JSON.parse(stdout)).toEqual({ enable: true, idle: 10_000, interval: 2000, count: 3, userTimeout: 20_000 });
+        expect(JSON.parse(stdout)).toEqual({
+          enable: true,
+          idle: 10_000,
+          interval: 2000,
+          count: 3,
+          userTimeout: 20_000,
+        });
         ran.push(block);
         continue;
       }
@@ -298,8 +428,16 @@ describe("the README's commands and examples run as written", () => {
           if (!fs.existsSync(binary)) fs.symlinkSync(runtime === 'bun' ? bunBinary() : denoBinary(), binary);
           const { code, stdout, stderr } = await shell(command);
           expect(code, stderr).toBe(0);
-          expect(JSON.parse(stdout)).toMatchObject({ enable: true, idle: 10_000, interval: 2000, count: 3, userTimeout: 20_000 });
-        } else if (/^(npx socket-keepalive|\.\/node_modules\/\.bin\/socket-keepalive) run .*-- node app\.js$/.test(command)) {
+          expect(JSON.parse(stdout)).toMatchObject({
+            enable: true,
+            idle: 10_000,
+            interval: 2000,
+            count: 3,
+            userTimeout: 20_000,
+          });
+        } else if (
+          /^(npx socket-keepalive|\.\/node_modules\/\.bin\/socket-keepalive) run .*-- node app\.js$/.test(command)
+        ) {
           const { code, stdout, stderr } = await shell(command);
           expect(code, stderr).toBe(0);
           expect(JSON.parse(stdout)).toMatchObject({ enable: true });

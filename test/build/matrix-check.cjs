@@ -12,7 +12,10 @@ const EXPECTED = JSON.stringify({ enable: true, ...TUNING });
 const results = {};
 const server = net.createServer().listen(0, '127.0.0.1', async () => {
   const port = server.address().port;
-  const connected = () => new Promise((resolve) => { const socket = net.connect(port, '127.0.0.1', () => resolve(socket)); });
+  const connected = () =>
+    new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+    });
 
   let socket = await connected();
   setKeepAlive(socket, TUNING);

@@ -24,15 +24,18 @@ const EXPECTED = JSON.stringify({ enable: true, ...DEFAULT });
 const same = (state) => JSON.stringify(state) === EXPECTED;
 const results = {};
 
-const once = (emitter, event) => new Promise((resolve, reject) => {
-  emitter.once(event, (...args) => resolve(args));
-  if (event !== 'error') emitter.once('error', reject);
-});
-const stateAtConnect = (socket) => new Promise((resolve, reject) => {
-  socket.once('connect', () => resolve(getKeepAlive(socket)));
-  socket.once('error', reject);
-});
-const stateOfLocalPort = (port) => inspectProcess(process.pid).find((entry) => entry.local.endsWith(`:${port}`) && entry.state !== 'LISTEN').keepAlive;
+const once = (emitter, event) =>
+  new Promise((resolve, reject) => {
+    emitter.once(event, (...args) => resolve(args));
+    if (event !== 'error') emitter.once('error', reject);
+  });
+const stateAtConnect = (socket) =>
+  new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve(getKeepAlive(socket)));
+    socket.once('error', reject);
+  });
+const stateOfLocalPort = (port) =>
+  inspectProcess(process.pid).find((entry) => entry.local.endsWith(`:${port}`) && entry.state !== 'LISTEN').keepAlive;
 
 /** A child `node` with the preload: what a socket and listener in the main thread and in Workers get. */
 function preloadRun(preloadArgs, env) {
@@ -66,10 +69,12 @@ if (isMainThread) {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ska-matrix-default-')), 'app.js');
   fs.writeFileSync(file, app);
   try {
-    return JSON.parse(execFileSync(process.execPath, [...preloadArgs, file], {
-      encoding: 'utf8',
-      env: { ...process.env, SOCKET_KEEPALIVE: 'idle=6s,interval=2s,count=3,userTimeout=9s', ...env },
-    }));
+    return JSON.parse(
+      execFileSync(process.execPath, [...preloadArgs, file], {
+        encoding: 'utf8',
+        env: { ...process.env, SOCKET_KEEPALIVE: 'idle=6s,interval=2s,count=3,userTimeout=9s', ...env },
+      }),
+    );
   } finally {
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
   }
@@ -113,12 +118,15 @@ if (isMainThread) {
   const httpServer = http.createServer((_request, response) => response.end('ok')).listen(0, '127.0.0.1');
   await once(httpServer, 'listening');
   const agent = new http.Agent({ keepAlive: true });
-  const get = () => new Promise((resolve, reject) => {
-    http.get({ port: httpServer.address().port, host: '127.0.0.1', agent }, (response) => {
-      const { socket: used } = response;
-      response.resume().on('end', () => setImmediate(() => resolve(used)));
-    }).on('error', reject);
-  });
+  const get = () =>
+    new Promise((resolve, reject) => {
+      http
+        .get({ port: httpServer.address().port, host: '127.0.0.1', agent }, (response) => {
+          const { socket: used } = response;
+          response.resume().on('end', () => setImmediate(() => resolve(used)));
+        })
+        .on('error', reject);
+    });
   const first = await get();
   const second = await get();
   results.httpAgentReused = first === second && same(getKeepAlive(second));
@@ -128,7 +136,9 @@ if (isMainThread) {
     const before = new Set(inspectProcess(process.pid).map((entry) => entry.local));
     const response = await fetch(`http://127.0.0.1:${httpServer.address().port}/`);
     await response.text();
-    const added = inspectProcess(process.pid).filter((entry) => !before.has(entry.local) && entry.peer.endsWith(`:${httpServer.address().port}`));
+    const added = inspectProcess(process.pid).filter(
+      (entry) => !before.has(entry.local) && entry.peer.endsWith(`:${httpServer.address().port}`),
+    );
     results.fetch = added.length > 0 && added.every((entry) => same(entry.keepAlive));
   }
   httpServer.closeAllConnections?.();
@@ -164,7 +174,8 @@ if (isMainThread) {
   results.preloadWorkerEnvEmpty = required.workerEnvEmpty;
   results.preloadWorkerExecArgvEmpty = required.workerExecArgvEmpty;
   const fromNodeOptions = preloadRun([], { NODE_OPTIONS: `--require ${JSON.stringify(register)}` });
-  results.preloadNodeOptions = fromNodeOptions.main && fromNodeOptions.workerEnvEmpty && fromNodeOptions.workerExecArgvEmpty;
+  results.preloadNodeOptions =
+    fromNodeOptions.main && fromNodeOptions.workerEnvEmpty && fromNodeOptions.workerExecArgvEmpty;
   const imported = preloadRun(['--import', path.join(path.dirname(index), 'register.mjs')], {});
   results.preloadImport = imported.main && imported.workerEnvEmpty && imported.workerExecArgvEmpty;
 

@@ -45,7 +45,9 @@ const CHECKS = [
 const named = process.argv.slice(2);
 const unknown = named.filter((version) => !RELEASES.some((release) => release.version === version));
 if (unknown.length > 0) {
-  console.error(`matrix: no expectations for Node ${unknown.join(', ')}; known: ${RELEASES.map((release) => release.version).join(', ')}`);
+  console.error(
+    `matrix: no expectations for Node ${unknown.join(', ')}; known: ${RELEASES.map((release) => release.version).join(', ')}`,
+  );
   process.exit(2);
 }
 const releases = named.length > 0 ? RELEASES.filter((release) => named.includes(release.version)) : RELEASES;
@@ -56,36 +58,62 @@ const root = path.join(import.meta.dirname, '..', '..');
 // Unix paths, Node's own call forms, the process-wide default), run with each release's
 // own node. It is a vitest suite, and vitest needs Node 20: on Node 18 the check scripts
 // above are what runs.
-const SHAPES = ['test/library/deployments.test.ts', 'test/library/default.test.ts', 'test/library/core-persistence.test.ts'];
+const SHAPES = [
+  'test/library/deployments.test.ts',
+  'test/library/default.test.ts',
+  'test/library/core-persistence.test.ts',
+];
 function deploymentShapes(node, version) {
   if (Number(version.split('.')[0]) < 20) return 'not run (vitest needs Node 20)';
   try {
-    execFileSync(node, [path.join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'default', ...SHAPES], {
-      cwd: root,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    execFileSync(
+      node,
+      [path.join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'default', ...SHAPES],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     return 'ok';
   } catch (error) {
-    console.log(`Node ${version}, deployment shapes:\n${String(error.stdout).slice(-3000)}${String(error.stderr).slice(-1000)}`);
+    console.log(
+      `Node ${version}, deployment shapes:\n${String(error.stdout).slice(-3000)}${String(error.stderr).slice(-1000)}`,
+    );
     return 'FAILED';
   }
 }
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ska-matrix-'));
 let failed = 0;
 try {
-  const tarball = execFileSync('npm', ['pack', '--pack-destination', work], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop();
+  const tarball = execFileSync('npm', ['pack', '--pack-destination', work], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+    .trim()
+    .split('\n')
+    .pop();
   execFileSync('tar', ['-xzf', path.join(work, tarball), '-C', work]);
   const pkg = path.join(work, 'package');
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(pkg, 'node_modules'));
   if (fs.existsSync(path.join(pkg, 'build'))) throw new Error('the packed package has a build/ directory');
   for (const release of releases) {
     const node = nodeBinary(release.version, console.log);
-    const check = (script) => JSON.parse(execFileSync(node, [path.join(root, 'test', 'build', script), path.join(pkg, 'dist', 'index.js')], { encoding: 'utf8' }));
+    const check = (script) =>
+      JSON.parse(
+        execFileSync(node, [path.join(root, 'test', 'build', script), path.join(pkg, 'dist', 'index.js')], {
+          encoding: 'utf8',
+        }),
+      );
     const result = { ...check('matrix-check.cjs'), ...check('matrix-default-check.cjs') };
     if (result.error) console.log(`Node ${release.version}: ${result.error}`);
-    const verdicts = CHECKS.map((check) => `${check} ${result[check] === true ? 'ok' : result[check] === false ? 'FAILED' : 'NOT RUN'}`);
-    verdicts.push(`net.client.socket sees new net.Socket().connect(): ${result.diagnosticsChannelSeesNewSocket ? 'yes' : 'no'}`);
+    const verdicts = CHECKS.map(
+      (check) => `${check} ${result[check] === true ? 'ok' : result[check] === false ? 'FAILED' : 'NOT RUN'}`,
+    );
+    verdicts.push(
+      `net.client.socket sees new net.Socket().connect(): ${result.diagnosticsChannelSeesNewSocket ? 'yes' : 'no'}`,
+    );
     const formAsExpected = result.fourArgumentForm === release.fourArgumentForm;
     const form = `setKeepAlive(enable, delay, interval, count): ${result.fourArgumentForm ? 'yes' : 'no'}`;
     verdicts.push(formAsExpected ? form : `${form}, EXPECTED ${release.fourArgumentForm ? 'yes' : 'no'}`);

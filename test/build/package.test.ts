@@ -38,7 +38,9 @@ describe('npm pack', () => {
     );
     // cmake-js is a development build: the install compiles with node-gyp (binding.gyp).
     expect(contents).not.toContain('package/CMakeLists.txt');
-    expect(contents.filter((file) => file.startsWith('package/build/') || file.startsWith('package/test/'))).toEqual([]);
+    expect(contents.filter((file) => file.startsWith('package/build/') || file.startsWith('package/test/'))).toEqual(
+      [],
+    );
     // No development lifecycle script left for npm to warn about: install is the only one.
     const scripts = JSON.parse(run('tar', ['xzfO', tarball, 'package/package.json'], work)).scripts;
     expect(Object.keys(scripts).filter((name) => /^(pre|post)?(install|prepare)$/.test(name))).toEqual(['install']);
@@ -54,7 +56,8 @@ describe('npm pack', () => {
     for (const directory of (process.env.PATH ?? '').split(':').filter(Boolean)) {
       if (!fs.existsSync(directory)) continue;
       for (const tool of fs.readdirSync(directory)) {
-        if (!tool.startsWith('aarch64-') && !fs.existsSync(path.join(bin, tool))) fs.symlinkSync(path.join(directory, tool), path.join(bin, tool));
+        if (!tool.startsWith('aarch64-') && !fs.existsSync(path.join(bin, tool)))
+          fs.symlinkSync(path.join(directory, tool), path.join(bin, tool));
       }
     }
     const error = (() => {
@@ -66,7 +69,9 @@ describe('npm pack', () => {
       throw new Error('scripts/prebuilds.js succeeded without a cross compiler');
     })();
     expect(error.status).toBe(1);
-    expect(error.stderr).toMatch(/the linux-arm64 prebuild could not be built \("npm run prebuild:arm64" failed; it needs aarch64-linux-gnu-g\+\+/);
+    expect(error.stderr).toMatch(
+      /the linux-arm64 prebuild could not be built \("npm run prebuild:arm64" failed; it needs aarch64-linux-gnu-g\+\+/,
+    );
   }, 60_000);
 
   test('the tarball installs with no compiler on PATH and loads its prebuilt addon (require and import)', () => {
@@ -98,9 +103,14 @@ describe('npm pack', () => {
        });`,
     );
     const result = JSON.parse(run('node', ['check.mjs'], consumer, env));
-    expect(result).toEqual({ shared: true, state: { enable: true, idle: 4000, interval: 2000, count: 3, userTimeout: 5000 } });
+    expect(result).toEqual({
+      shared: true,
+      state: { enable: true, idle: 4000, interval: 2000, count: 3, userTimeout: 5000 },
+    });
     // The command-line tool is installed as a bin, as `npx socket-keepalive` runs it.
-    expect(run(path.join(consumer, 'node_modules', '.bin', 'socket-keepalive'), ['--help'], consumer, env)).toMatch(/^Usage: socket-keepalive <command>/);
+    expect(run(path.join(consumer, 'node_modules', '.bin', 'socket-keepalive'), ['--help'], consumer, env)).toMatch(
+      /^Usage: socket-keepalive <command>/,
+    );
   }, 120_000);
 
   test('with no matching prebuild and no compiler, the install fails with a short note of what to install', () => {
@@ -111,7 +121,11 @@ describe('npm pack', () => {
     fs.rmSync(path.join(unpacked, 'package', 'prebuilds'), { recursive: true });
     run('tar', ['czf', path.join(work, 'without-prebuilds.tgz'), '-C', unpacked, 'package'], work);
     const env = nestedEnv({ PATH: bareBin(work) });
-    const install = installInto(path.join(work, 'consumer-without-prebuilds'), path.join(work, 'without-prebuilds.tgz'), env);
+    const install = installInto(
+      path.join(work, 'consumer-without-prebuilds'),
+      path.join(work, 'without-prebuilds.tgz'),
+      env,
+    );
     expect(install.status).not.toBe(0);
     expect(install.output).toContain(
       `socket-keepalive: there is no prebuilt addon for linux-${process.arch} in this package, so it must be compiled, which needs ` +
@@ -128,11 +142,17 @@ describe('cmake-js', () => {
     fs.rmSync(path.join(copy, 'build'), { recursive: true, force: true });
     fs.rmSync(path.join(copy, 'prebuilds'), { recursive: true, force: true });
     run('npm', ['run', 'build:cmake'], copy);
-    expect(fs.readFileSync(path.join(copy, 'build', 'CMakeCache.txt'), 'utf8')).toMatch(/CMAKE_JS_INC[^\n]*node-api-headers/);
+    expect(fs.readFileSync(path.join(copy, 'build', 'CMakeCache.txt'), 'utf8')).toMatch(
+      /CMAKE_JS_INC[^\n]*node-api-headers/,
+    );
     run('npm', ['run', 'build:ts'], copy);
     const coreTests = fs.readdirSync(path.join(copy, 'test', 'library')).filter((file) => file.startsWith('core-'));
     expect(coreTests.length).toBeGreaterThan(0);
-    const output = run('npx', ['vitest', 'run', '--project', 'default', '--reporter=dot', ...coreTests.map((file) => `test/library/${file}`)], copy);
+    const output = run(
+      'npx',
+      ['vitest', 'run', '--project', 'default', '--reporter=dot', ...coreTests.map((file) => `test/library/${file}`)],
+      copy,
+    );
     expect(output).toMatch(new RegExp(`Test Files\\s+.*${coreTests.length} passed`));
     // The suite's global setup found the cmake-js build fresh and tested it, not a rebuild.
     expect(output).not.toMatch(/rebuilding/);

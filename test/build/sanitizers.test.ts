@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { copyWorkingTree, nestedEnv, root } from '../helpers/tree.js';
 import { missingTools, skipWithout } from '../helpers/requirements.js';
+import { copyWorkingTree, nestedEnv, root } from '../helpers/tree.js';
 
 // The addon under AddressSanitizer + UndefinedBehaviorSanitizer (the core and property
 // tests, in a copy of the tree built with -fsanitize) and under valgrind memcheck
@@ -14,7 +14,11 @@ import { missingTools, skipWithout } from '../helpers/requirements.js';
 
 /** Runs a program to its end; its exit status and both outputs (sanitizers write to stderr). */
 function run(command: string, args: string[], options: { cwd?: string; env: NodeJS.ProcessEnv }) {
-  const { status, stdout, stderr } = spawnSync(command, args, { ...options, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const { status, stdout, stderr } = spawnSync(command, args, {
+    ...options,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return { status, stdout, stderr };
 }
 
@@ -31,33 +35,46 @@ function coreAndPropertyTests(tree: string): string[] {
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ska-sanitizers-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-describe.skipIf(skipWithout('the sanitizer build', missingTools('g++', 'gcc', 'ldd')))('AddressSanitizer + UndefinedBehaviorSanitizer', () => {
-  test('the core and property tests pass with a sanitized addon, and the sanitizers are really loaded', () => {
-    const copy = path.join(work, 'asan');
-    copyWorkingTree(copy);
-    const flags = '-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g';
-    const env = nestedEnv({ CXXFLAGS: flags, LDFLAGS: '-fsanitize=address,undefined' });
-    for (const script of ['build:addon', 'build:ts']) execFileSync('npm', ['run', script], { cwd: copy, env, stdio: 'ignore' });
-    const addon = path.join(copy, 'build', 'Release', 'socket_keepalive.node');
-    expect(execFileSync('ldd', [addon], { encoding: 'utf8' })).toMatch(/libasan\.so[\s\S]*libubsan\.so|libubsan\.so[\s\S]*libasan\.so/);
+describe.skipIf(skipWithout('the sanitizer build', missingTools('g++', 'gcc', 'ldd')))(
+  'AddressSanitizer + UndefinedBehaviorSanitizer',
+  () => {
+    test('the core and property tests pass with a sanitized addon, and the sanitizers are really loaded', () => {
+      const copy = path.join(work, 'asan');
+      copyWorkingTree(copy);
+      const flags = '-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g';
+      const env = nestedEnv({ CXXFLAGS: flags, LDFLAGS: '-fsanitize=address,undefined' });
+      for (const script of ['build:addon', 'build:ts'])
+        execFileSync('npm', ['run', script], { cwd: copy, env, stdio: 'ignore' });
+      const addon = path.join(copy, 'build', 'Release', 'socket_keepalive.node');
+      expect(execFileSync('ldd', [addon], { encoding: 'utf8' })).toMatch(
+        /libasan\.so[\s\S]*libubsan\.so|libubsan\.so[\s\S]*libasan\.so/,
+      );
 
-    const runtime = {
-      LD_PRELOAD: execFileSync('gcc', ['-print-file-name=libasan.so'], { encoding: 'utf8' }).trim(),
-      ASAN_OPTIONS: 'detect_leaks=0:abort_on_error=1',
-      UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1',
-    };
-    const maps = run(process.execPath, ['-e', `require(${JSON.stringify(addon)}); process.stdout.write(require('fs').readFileSync('/proc/self/maps', 'utf8'))`], { env: { ...env, ...runtime } });
-    expect(maps.stdout).toMatch(/libasan\.so/);
-    expect(maps.stdout).toMatch(/socket_keepalive\.node/);
+      const runtime = {
+        LD_PRELOAD: execFileSync('gcc', ['-print-file-name=libasan.so'], { encoding: 'utf8' }).trim(),
+        ASAN_OPTIONS: 'detect_leaks=0:abort_on_error=1',
+        UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1',
+      };
+      const maps = run(
+        process.execPath,
+        [
+          '-e',
+          `require(${JSON.stringify(addon)}); process.stdout.write(require('fs').readFileSync('/proc/self/maps', 'utf8'))`,
+        ],
+        { env: { ...env, ...runtime } },
+      );
+      expect(maps.stdout).toMatch(/libasan\.so/);
+      expect(maps.stdout).toMatch(/socket_keepalive\.node/);
 
-    const tests = coreAndPropertyTests(copy);
-    expect(tests.length).toBeGreaterThanOrEqual(6);
-    const result = run('npx', ['vitest', 'run', ...tests], { cwd: copy, env: { ...env, ...runtime } });
-    expect(result.stderr).not.toMatch(SANITIZER_REPORT);
-    expect(result.stdout).toMatch(/vitest: \d+ passed, 0 failed/);
-    expect(result.status).toBe(0);
-  }, 300_000);
-});
+      const tests = coreAndPropertyTests(copy);
+      expect(tests.length).toBeGreaterThanOrEqual(6);
+      const result = run('npx', ['vitest', 'run', ...tests], { cwd: copy, env: { ...env, ...runtime } });
+      expect(result.stderr).not.toMatch(SANITIZER_REPORT);
+      expect(result.stdout).toMatch(/vitest: \d+ passed, 0 failed/);
+      expect(result.status).toBe(0);
+    }, 300_000);
+  },
+);
 
 describe.skipIf(skipWithout('the memcheck run', missingTools('valgrind')))('valgrind memcheck', () => {
   const script = `
@@ -86,7 +103,11 @@ describe.skipIf(skipWithout('the memcheck run', missingTools('valgrind')))('valg
     });`;
 
   test('10,000 calls of every kind: no memory error', () => {
-    const result = run('valgrind', ['--error-exitcode=99', '--leak-check=no', process.execPath, '--no-deprecation', '-e', script], { env: nestedEnv() });
+    const result = run(
+      'valgrind',
+      ['--error-exitcode=99', '--leak-check=no', process.execPath, '--no-deprecation', '-e', script],
+      { env: nestedEnv() },
+    );
     expect(result.stderr).toMatch(/ERROR SUMMARY: 0 errors/);
     expect(result.status).toBe(0);
     expect(result.stdout.trim()).toBe('20000');

@@ -4,11 +4,14 @@ import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { cliPath, run, runCli, spawnCli } from '../helpers/run.js';
 
 describe('socket-keepalive command line', () => {
-  test.each([[[]], [['--help']], [['server', '--help']], [['client', '--help']], [['lab', '--help']]])('%j prints usage', async (args) => {
-    const { code, stdout } = await runCli(args);
-    expect(stdout).toMatch(/^Usage: socket-keepalive/);
-    expect(code).toBe(args.length === 0 ? 2 : 0);
-  });
+  test.each([[[]], [['--help']], [['server', '--help']], [['client', '--help']], [['lab', '--help']]])(
+    '%j prints usage',
+    async (args) => {
+      const { code, stdout } = await runCli(args);
+      expect(stdout).toMatch(/^Usage: socket-keepalive/);
+      expect(code).toBe(args.length === 0 ? 2 : 0);
+    },
+  );
 
   test('option help states the units', async () => {
     expect((await runCli(['client', '--help'])).stdout).toMatch(/--idle LIST\s+TIME of silence/);
@@ -20,15 +23,24 @@ describe('socket-keepalive command line', () => {
     [['frobnicate'], /unknown command "frobnicate"/],
     [['client', '--sockets', '0'], /--sockets must be a whole number from 1 to 1000, got "0"/],
     [['client', '--sockets', '3', '--count', '2,5'], /--count lists 2 values for 3 sockets/],
-    [['client', '--idle', '1500'], /--idle must be from 1s to 32767s in whole seconds \(1000 to 32767000 ms\), got "1500"/],
+    [
+      ['client', '--idle', '1500'],
+      /--idle must be from 1s to 32767s in whole seconds \(1000 to 32767000 ms\), got "1500"/,
+    ],
     [['client', '--mode', 'node', '--idle', '2000'], /--idle applies to --mode library only/],
     [['client', '--mode', 'library,node', '--idle', '2000,3000'], /socket #2: --idle applies to --mode library only/],
     [['client', '--mode', 'fast'], /--mode must be one of library, node, before-connect, off/],
     [['client', '--bogus'], /unknown option --bogus; the options are --host, --port, --sockets, --mode, --idle/],
     [['server', '--port', '70000'], /--port must be a whole number from 0 to 65535/],
     [['server', '--count', '500'], /--count must be a whole number from 1 to 127, got "500"/],
-    [['lab', '--window', 'soon'], /--window must be a time such as 10s, 1500ms, 2m or a plain number of ms, got "soon"/],
-    [['lab', '--svg', '/no-such-directory/timeline.svg'], /--svg \/no-such-directory\/timeline.svg: no such directory \/no-such-directory/],
+    [
+      ['lab', '--window', 'soon'],
+      /--window must be a time such as 10s, 1500ms, 2m or a plain number of ms, got "soon"/,
+    ],
+    [
+      ['lab', '--svg', '/no-such-directory/timeline.svg'],
+      /--svg \/no-such-directory\/timeline.svg: no such directory \/no-such-directory/,
+    ],
   ])('%j is refused with exit code 2 and a clear message', async (args, message) => {
     const { code, stderr } = await runCli(args);
     expect(code).toBe(2);
@@ -69,13 +81,31 @@ describe('server and client on loopback, --json', () => {
   });
 
   test('the server reports its listener with the kernel values accepted sockets inherit', async () => {
-    expect(serverEvents[0]).toMatchObject({ event: 'listening', host: '127.0.0.1', keepalive: { enable: true, idle: 3000, interval: 1000, count: 4 } });
+    expect(serverEvents[0]).toMatchObject({
+      event: 'listening',
+      host: '127.0.0.1',
+      keepalive: { enable: true, idle: 3000, interval: 1000, count: 4 },
+    });
   });
 
-  test('the client reports each socket\'s effective values and how it closed', async () => {
+  test("the client reports each socket's effective values and how it closed", async () => {
     const client = spawnCli([
-      'client', '--port', String(port), '--sockets', '3', '--mode', 'library,node,library',
-      '--idle', '2000,,5000', '--interval', '1000,,2000', '--count', '2,,7', '--node-delay', '3000', '--json',
+      'client',
+      '--port',
+      String(port),
+      '--sockets',
+      '3',
+      '--mode',
+      'library,node,library',
+      '--idle',
+      '2000,,5000',
+      '--interval',
+      '1000,,2000',
+      '--count',
+      '2,,7',
+      '--node-delay',
+      '3000',
+      '--json',
     ]);
     const events: Record<string, unknown>[] = [];
     const lines = readline.createInterface({ input: client.stdout as NodeJS.ReadableStream });
@@ -90,16 +120,33 @@ describe('server and client on loopback, --json', () => {
     const code = await new Promise((resolve) => client.on('exit', resolve));
     expect(code).toBe(0);
     const connects = events.filter((event) => event.event === 'connect');
-    expect(connects).toEqual(expect.arrayContaining([
-      expect.objectContaining({ id: '#1', mode: 'library', effective: { enable: true, idle: 2000, interval: 1000, count: 2, userTimeout: 0 } }),
-      expect.objectContaining({ id: '#2', mode: 'node', effective: { enable: true, idle: 3000, interval: 1000, count: 10, userTimeout: 0 } }),
-      expect.objectContaining({ id: '#3', mode: 'library', effective: { enable: true, idle: 5000, interval: 2000, count: 7, userTimeout: 0 } }),
-    ]));
+    expect(connects).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          id: '#1',
+          mode: 'library',
+          effective: { enable: true, idle: 2000, interval: 1000, count: 2, userTimeout: 0 },
+        }),
+        expect.objectContaining({
+          id: '#2',
+          mode: 'node',
+          effective: { enable: true, idle: 3000, interval: 1000, count: 10, userTimeout: 0 },
+        }),
+        expect.objectContaining({
+          id: '#3',
+          mode: 'library',
+          effective: { enable: true, idle: 5000, interval: 2000, count: 7, userTimeout: 0 },
+        }),
+      ]),
+    );
     const closes = events.filter((event) => event.event === 'close');
     expect(closes.map((event) => event.id).sort()).toEqual(['#1', '#2', '#3']);
     for (const close of closes) expect(close).toMatchObject({ code: null, silentMs: expect.any(Number) });
     // The server saw them come with the listener's values, and go.
-    await vi.waitFor(() => expect(serverEvents.filter((event) => event.event === 'close').length).toBeGreaterThanOrEqual(3), { timeout: 10_000 });
+    await vi.waitFor(
+      () => expect(serverEvents.filter((event) => event.event === 'close').length).toBeGreaterThanOrEqual(3),
+      { timeout: 10_000 },
+    );
     const accepted = serverEvents.filter((event) => event.event === 'connection');
     expect(accepted.length).toBeGreaterThanOrEqual(3);
     expect(accepted.at(-1)).toMatchObject({ keepalive: { enable: true, idle: 3000, interval: 1000, count: 4 } });

@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 import { describe, expect, test, vi } from 'vitest';
+import { setKeepAlive } from '../helpers/library.js';
 import { skipWithout } from '../helpers/requirements.js';
 import { cliPath, run, runCli, spawnCli } from '../helpers/run.js';
-import { setKeepAlive } from '../helpers/library.js';
 import { connectTo, startServer } from '../helpers/sockets.js';
 
 describe('socket-keepalive inspect', () => {
-  test('--json lists this test process\'s sockets, the slowest to notice a dead peer marked; --help and bad arguments', async () => {
+  test("--json lists this test process's sockets, the slowest to notice a dead peer marked; --help and bad arguments", async () => {
     const server = await startServer();
     const [client, tuned] = await Promise.all([connectTo(server), connectTo(server)]);
     setKeepAlive(tuned, { idle: 5000, interval: 1000, count: 3 });
@@ -16,8 +16,18 @@ describe('socket-keepalive inspect', () => {
     const sockets = JSON.parse(stdout) as Record<string, unknown>[];
     expect(sockets).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ local: `127.0.0.1:${client.localPort}`, state: 'ESTABLISHED', keepAlive: expect.objectContaining({ enable: false }), slowest: true }),
-        expect.objectContaining({ local: `127.0.0.1:${tuned.localPort}`, state: 'ESTABLISHED', detection: { idle: 8000, inFlight: null }, slowest: false }),
+        expect.objectContaining({
+          local: `127.0.0.1:${client.localPort}`,
+          state: 'ESTABLISHED',
+          keepAlive: expect.objectContaining({ enable: false }),
+          slowest: true,
+        }),
+        expect.objectContaining({
+          local: `127.0.0.1:${tuned.localPort}`,
+          state: 'ESTABLISHED',
+          detection: { idle: 8000, inFlight: null },
+          slowest: false,
+        }),
         expect.objectContaining({ local: `127.0.0.1:${server.port}`, peer: '*:0', state: 'LISTEN', slowest: false }),
       ]),
     );
@@ -26,7 +36,10 @@ describe('socket-keepalive inspect', () => {
     await server.close();
     expect((await runCli(['inspect', '--help'])).stdout).toMatch(/^Usage: socket-keepalive inspect <pid>/);
     expect(await runCli(['inspect'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/give exactly one pid/) });
-    expect(await runCli(['inspect', 'abc'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/the pid must be a whole number from 1 to \d+, got "abc"/) });
+    expect(await runCli(['inspect', 'abc'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/the pid must be a whole number from 1 to \d+, got "abc"/),
+    });
   });
 
   test('--watch refreshes once a second until Ctrl-C', async () => {
@@ -51,13 +64,20 @@ describe('socket-keepalive inspect', () => {
   });
 
   test('without ptrace permission it says so and exits 1', async (context) => {
-    if (skipWithout('the permission test', process.getuid?.() === 0 ? [] : ['root'], 'to set up two users')) context.skip();
+    if (skipWithout('the permission test', process.getuid?.() === 0 ? [] : ['root'], 'to set up two users'))
+      context.skip();
     // The target runs as nobody; the inspector stays root but without CAP_SYS_PTRACE,
     // so another user's process is out of its reach (and root still reads our files).
     const target = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sleep', '30']);
     await new Promise((resolve) => setTimeout(resolve, 200));
     try {
-      const result = await run('setpriv', ['--bounding-set=-sys_ptrace', process.execPath, cliPath, 'inspect', String(target.pid)]);
+      const result = await run('setpriv', [
+        '--bounding-set=-sys_ptrace',
+        process.execPath,
+        cliPath,
+        'inspect',
+        String(target.pid),
+      ]);
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/EPERM \(no permission to read the sockets of process \d+: run as root/);
     } finally {

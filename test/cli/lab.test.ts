@@ -5,9 +5,16 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { beforeAll, describe, expect, test, vi } from 'vitest';
 import type { ConnectionReport, DeadPeerReport } from '../../demo/connection.js';
+import {
+  createHosts,
+  cutLink,
+  destroyHosts,
+  labNamespaces,
+  missingRequirements,
+  SERVER_ADDRESS,
+} from '../../demo/lab/netns.js';
 import { type LabReport, type LabResult, printReport, type RowObservation, rowResult } from '../../demo/lab/report.js';
 import { type LabRow, ROWS } from '../../demo/lab/rows.js';
-import { createHosts, cutLink, destroyHosts, labNamespaces, missingRequirements, SERVER_ADDRESS } from '../../demo/lab/netns.js';
 import { serverPackages, serverPrograms } from '../../demo/lab/services.js';
 import { skipWithout } from '../helpers/requirements.js';
 import { cliPath, finished, run, runCli, spawnCli } from '../helpers/run.js';
@@ -21,7 +28,9 @@ const skipApps =
   skipLab ||
   skipWithout(
     "the lab's pg and ioredis rows",
-    (['postgres', 'redis'] as const).filter((server) => !serverPrograms[server]).map((server) => `Debian package ${serverPackages[server]}`),
+    (['postgres', 'redis'] as const)
+      .filter((server) => !serverPrograms[server])
+      .map((server) => `Debian package ${serverPackages[server]}`),
   );
 
 const namespaces = () => labNamespaces().map(({ name }) => name);
@@ -49,7 +58,8 @@ describe.skipIf(skipLab)('network-failure lab', () => {
   }, 180_000);
 
   /** When each keepalive probe went out, ms after the last segment the client received. */
-  const probeOffsets = (result: LabResult) => (result.wire?.probes ?? []).map((at) => at - (result.wire?.lastReceived as number));
+  const probeOffsets = (result: LabResult) =>
+    (result.wire?.probes ?? []).map((at) => at - (result.wire?.lastReceived as number));
   /**
    * Exactly `count` probes on the wire, the first `idle` after the last segment received,
    * then `interval` apart: never early, late by at most the timer wheel's 1/8 and 100 ms.
@@ -71,8 +81,11 @@ describe.skipIf(skipLab)('network-failure lab', () => {
     expect(exitCode).toBe(0);
   });
 
-  test('on the wire, the library\'s rows send exactly 2 and 5 probes, 2 s after the last segment, 1 s apart, then a reset', () => {
-    for (const [id, count] of [['lib-count2', 2], ['lib-count5', 5]] as const) {
+  test("on the wire, the library's rows send exactly 2 and 5 probes, 2 s after the last segment, 1 s apart, then a reset", () => {
+    for (const [id, count] of [
+      ['lib-count2', 2],
+      ['lib-count5', 5],
+    ] as const) {
       expectProbes(row(id), count, 2000, 1000);
       // The reset goes out when the kernel gives up, an interval after the last probe.
       expect(row(id).wire?.reset).toBeGreaterThan((row(id).wire?.probes.at(-1) as number) + 950);
@@ -106,7 +119,9 @@ describe.skipIf(skipLab)('network-failure lab', () => {
     }
     expect(timeline).toContain('>cut</text>');
     const probeTicks = report.rows.reduce((sum, result) => sum + (result.wire?.probes.length ?? 0), 0);
-    expect(timeline.match(/<line x1="([\d.]+)" y1="([\d.]+)" x2="\1" y2="[\d.]+" stroke="#000" stroke-width="1.6"\/>/g)).toHaveLength(probeTicks + 1); // + the legend's
+    expect(
+      timeline.match(/<line x1="([\d.]+)" y1="([\d.]+)" x2="\1" y2="[\d.]+" stroke="#000" stroke-width="1.6"\/>/g),
+    ).toHaveLength(probeTicks + 1); // + the legend's
   });
 
   // The kernel's timers fire a little late, never early: 0.5 s + 5 % of the prediction.
@@ -118,19 +133,32 @@ describe.skipIf(skipLab)('network-failure lab', () => {
   };
 
   test('this library: per-socket probe counts are detected when predicted (2 s + 2 x 1 s, 2 s + 5 x 1 s)', () => {
-    expect(row('lib-count2')).toMatchObject({ effective: { enable: true, idle: 2000, interval: 1000, count: 2 }, predictedMs: 4000 });
-    expect(row('lib-count5')).toMatchObject({ effective: { enable: true, idle: 2000, interval: 1000, count: 5 }, predictedMs: 7000 });
+    expect(row('lib-count2')).toMatchObject({
+      effective: { enable: true, idle: 2000, interval: 1000, count: 2 },
+      predictedMs: 4000,
+    });
+    expect(row('lib-count5')).toMatchObject({
+      effective: { enable: true, idle: 2000, interval: 1000, count: 5 },
+      predictedMs: 7000,
+    });
     withinTolerance(row('lib-count2'));
     withinTolerance(row('lib-count5'));
   });
 
   test('this library: userTimeout 3000 ms ends a connection with data in flight', () => {
-    expect(row('lib-usertimeout')).toMatchObject({ inFlight: true, effective: { userTimeout: 3000 }, predictedMs: 3000 });
+    expect(row('lib-usertimeout')).toMatchObject({
+      inFlight: true,
+      effective: { userTimeout: 3000 },
+      predictedMs: 3000,
+    });
     withinTolerance(row('lib-usertimeout'));
   });
 
   test("Node's setKeepAlive(true, 2000): its fixed 1 s x 10 probes take 12 s", () => {
-    expect(row('node')).toMatchObject({ effective: { enable: true, idle: 2000, interval: 1000, count: 10 }, predictedMs: 12_000 });
+    expect(row('node')).toMatchObject({
+      effective: { enable: true, idle: 2000, interval: 1000, count: 10 },
+      predictedMs: 12_000,
+    });
     withinTolerance(row('node'));
     expect(row('before-connect')).toMatchObject({ effective: { idle: 2000, interval: 1000, count: 10 } });
     withinTolerance(row('before-connect'));
@@ -138,9 +166,17 @@ describe.skipIf(skipLab)('network-failure lab', () => {
 
   test("Node's keepalive never fires with data in flight, and setKeepAlive(true, 500) falls back to 7200 s", () => {
     // Only the retransmission limit ends it (tcp_retries2 3 in the lab's client namespace), as row 4, unreported.
-    expect(row('node-inflight')).toMatchObject({ predictedMs: 3000, outcome: 'detected', errorCode: 'ETIMEDOUT', deadPeer: null });
+    expect(row('node-inflight')).toMatchObject({
+      predictedMs: 3000,
+      outcome: 'detected',
+      errorCode: 'ETIMEDOUT',
+      deadPeer: null,
+    });
     expect(row('node-inflight').wire?.probes).toEqual([]);
-    expect(row('node-500')).toMatchObject({ outcome: 'not-waited', effective: { enable: true, idle: 7_200_000, interval: 75_000, count: 9 } });
+    expect(row('node-500')).toMatchObject({
+      outcome: 'not-waited',
+      effective: { enable: true, idle: 7_200_000, interval: 75_000, count: 9 },
+    });
   });
 
   test('the dead-peer channel names the cause for each connection the library tuned, and says nothing of the others', () => {
@@ -179,14 +215,19 @@ describe.skipIf(skipLab)('network-failure lab', () => {
     }
   });
 
-  test('data in flight, no user timeout: the kernel ends it at the first retransmission timer expiry past tcp_retries2 3\'s limit', () => {
+  test("data in flight, no user timeout: the kernel ends it at the first retransmission timer expiry past tcp_retries2 3's limit", () => {
     const result = row('lib-retransmissions');
     // retransmissionLimitMs() in the client's namespace: the RTO doubling from 200 ms 3 times, 3.0 s.
-    expect(result).toMatchObject({ inFlight: true, effective: { enable: true, idle: 2000, interval: 1000, count: 2, userTimeout: 0 } });
+    expect(result).toMatchObject({
+      inFlight: true,
+      effective: { enable: true, idle: 2000, interval: 1000, count: 2, userTimeout: 0 },
+    });
     expect(result).toMatchObject({ predictedMs: 3000, outcome: 'detected', errorCode: 'ETIMEDOUT', mismatches: [] });
     // Keepalive is suspended while data is unacknowledged: retransmissions only, the timeout doubling.
     expect(result.wire?.probes).toEqual([]);
-    const sent = (result.wire as { retransmissions: number[] }).retransmissions.map((at) => at - (result.startedMs as number));
+    const sent = (result.wire as { retransmissions: number[] }).retransmissions.map(
+      (at) => at - (result.startedMs as number),
+    );
     expect(sent.length).toBeGreaterThanOrEqual(3);
     const gaps = sent.slice(1).map((at, index) => at - sent[index]);
     for (const [index, gap] of gaps.entries()) if (index > 0) expect(gap).toBeGreaterThanOrEqual(gaps[index - 1] * 1.5);
@@ -206,7 +247,12 @@ describe.skipIf(skipLab)('network-failure lab', () => {
   test('Node 16.14.0 still has the before-connect pitfall: 60 s, not the 30 s it is said to leave', (context) => {
     const old = row('before-connect-old');
     if (old.outcome === 'unavailable' && skipWithout('the Node 16 row', [String(old.note)])) context.skip();
-    expect(old).toMatchObject({ node: 'v16.14.0', effective: { idle: 60_000, interval: 1000, count: 10 }, predictedMs: 70_000, errorCode: 'ETIMEDOUT' });
+    expect(old).toMatchObject({
+      node: 'v16.14.0',
+      effective: { idle: 60_000, interval: 1000, count: 10 },
+      predictedMs: 70_000,
+      errorCode: 'ETIMEDOUT',
+    });
     // A 60 s timer sits in a coarse level of the kernel's timer wheel and may fire up to
     // 1/8 of its length late; the short probe timers after it add almost nothing.
     expect(old.measuredMs as number).toBeGreaterThanOrEqual(70_000 - 500);
@@ -216,28 +262,48 @@ describe.skipIf(skipLab)('network-failure lab', () => {
     expect(report.beforeConnect).toMatch(/idle 60 s, not 30 s/);
   });
 
-  test.skipIf(skipApps)('pg with a query running and idle ioredis, untouched, with only the register preload: detected when predicted, 3 probes', () => {
-    for (const id of ['pg-preload', 'ioredis-preload']) {
-      // ioredis calls socket.setKeepAlive(true, 30000) itself after connect: the default stays.
-      expect(row(id)).toMatchObject({ inFlight: false, effective: { enable: true, idle: 2000, interval: 1000, count: 3, userTimeout: 5000 }, predictedMs: 5000 });
-      withinTolerance(row(id));
-      expectProbes(row(id), 3, 2000, 1000);
-      expect(row(id).wire?.reset).not.toBeNull();
-    }
-  });
+  test.skipIf(skipApps)(
+    'pg with a query running and idle ioredis, untouched, with only the register preload: detected when predicted, 3 probes',
+    () => {
+      for (const id of ['pg-preload', 'ioredis-preload']) {
+        // ioredis calls socket.setKeepAlive(true, 30000) itself after connect: the default stays.
+        expect(row(id)).toMatchObject({
+          inFlight: false,
+          effective: { enable: true, idle: 2000, interval: 1000, count: 3, userTimeout: 5000 },
+          predictedMs: 5000,
+        });
+        withinTolerance(row(id));
+        expectProbes(row(id), 3, 2000, 1000);
+        expect(row(id).wire?.reset).not.toBeNull();
+      }
+    },
+  );
 
-  test.skipIf(skipApps)("untouched, pg's running query is never noticed (keepalive off, nothing to retransmit) and ioredis's own 30 s keepalive takes 40 s", () => {
-    // Infinity in the report: JSON writes it as null.
-    expect(row('pg-untouched')).toMatchObject({ effective: { enable: false }, predictedMs: null, outcome: 'not-waited', errorCode: null, measuredMs: null });
-    expect(row('pg-untouched').wire).toMatchObject({ probes: [], retransmissions: [], reset: null });
-    const ioredis = row('ioredis-untouched');
-    expect(ioredis).toMatchObject({ effective: { enable: true, idle: 30_000, interval: 1000, count: 10, userTimeout: 0 }, predictedMs: 40_000, errorCode: 'ETIMEDOUT' });
-    // Its 30 s timer sits in a coarse level of the timer wheel (2.048 s granularity at HZ=250):
-    // like Node 16's 60 s, it may fire up to 1/8 of its length late.
-    expect(ioredis.measuredMs as number).toBeGreaterThanOrEqual(40_000 - 500);
-    expect(ioredis.measuredMs as number).toBeLessThanOrEqual(40_000 + 30_000 / 8 + 500);
-    expectProbes(ioredis, 10, 30_000, 1000);
-  });
+  test.skipIf(skipApps)(
+    "untouched, pg's running query is never noticed (keepalive off, nothing to retransmit) and ioredis's own 30 s keepalive takes 40 s",
+    () => {
+      // Infinity in the report: JSON writes it as null.
+      expect(row('pg-untouched')).toMatchObject({
+        effective: { enable: false },
+        predictedMs: null,
+        outcome: 'not-waited',
+        errorCode: null,
+        measuredMs: null,
+      });
+      expect(row('pg-untouched').wire).toMatchObject({ probes: [], retransmissions: [], reset: null });
+      const ioredis = row('ioredis-untouched');
+      expect(ioredis).toMatchObject({
+        effective: { enable: true, idle: 30_000, interval: 1000, count: 10, userTimeout: 0 },
+        predictedMs: 40_000,
+        errorCode: 'ETIMEDOUT',
+      });
+      // Its 30 s timer sits in a coarse level of the timer wheel (2.048 s granularity at HZ=250):
+      // like Node 16's 60 s, it may fire up to 1/8 of its length late.
+      expect(ioredis.measuredMs as number).toBeGreaterThanOrEqual(40_000 - 500);
+      expect(ioredis.measuredMs as number).toBeLessThanOrEqual(40_000 + 30_000 / 8 + 500);
+      expectProbes(ioredis, 10, 30_000, 1000);
+    },
+  );
 
   test('without pg and ioredis (a package installed without devDependencies) the lab says how to get them and runs the rest', async () => {
     // The built package alone, as an installation has it: no pg, no ioredis next to it.
@@ -246,20 +312,37 @@ describe.skipIf(skipLab)('network-failure lab', () => {
       for (const part of ['package.json', 'dist', 'build/Release', 'node_modules/node-gyp-build']) {
         fs.cpSync(path.join(__dirname, '..', '..', part), path.join(installed, part), { recursive: true });
       }
-      const { stdout, code } = await run(process.execPath, [path.join(installed, 'dist', 'demo', 'cli.js'), 'lab', '--no-old-node', '--window', '5s']);
+      const { stdout, code } = await run(process.execPath, [
+        path.join(installed, 'dist', 'demo', 'cli.js'),
+        'lab',
+        '--no-old-node',
+        '--window',
+        '5s',
+      ]);
       expect(stdout.split('\n').filter((line) => line.startsWith('note: the pg and ioredis'))).toEqual([
         'note: the pg and ioredis rows are left out: pg and ioredis cannot be loaded; to run them, "npm install pg ioredis" ' +
           'in the project where socket-keepalive is installed, or run "npx -p socket-keepalive -p pg -p ioredis socket-keepalive lab"',
       ]);
       expect(stdout).toMatch(/^9 +Node setKeepAlive\(true, 500\)/m);
       // Their rows are in the table, as not run, and why.
-      expect(stdout).toMatch(new RegExp(`^10 +pg Client.* ${process.version.replace(/\./g, '\\.')} .* not run +pg and ioredis cannot be loaded`, 'm'));
+      expect(stdout).toMatch(
+        new RegExp(
+          `^10 +pg Client.* ${process.version.replace(/\./g, '\\.')} .* not run +pg and ioredis cannot be loaded`,
+          'm',
+        ),
+      );
       // The dead-peer channel's column: the cause and the silence of what the library tuned.
       expect(stdout).toMatch(/ error +dead-peer channel +probes on the wire$/m);
-      expect(stdout).toMatch(/^1 +library: idle 2 s, interval 1 s, count 2 .* ETIMEDOUT +keepalive, 4\.\d s silent +2 @ /m);
-      expect(stdout).toMatch(/^3 +library: userTimeout 3000 ms, data in flight .* ETIMEDOUT +user-timeout, \d+\.\d s silent +none, /m);
+      expect(stdout).toMatch(
+        /^1 +library: idle 2 s, interval 1 s, count 2 .* ETIMEDOUT +keepalive, 4\.\d s silent +2 @ /m,
+      );
+      expect(stdout).toMatch(
+        /^3 +library: userTimeout 3000 ms, data in flight .* ETIMEDOUT +user-timeout, \d+\.\d s silent +none, /m,
+      );
       // Too short a window for the retransmission limit's doubling timer: not waited for.
-      expect(stdout).toMatch(/^4 +library: idle 2 s, interval 1 s, count 2, data in flight .* 3\.0 s \(tcp_retries2 3\) +not waited for /m);
+      expect(stdout).toMatch(
+        /^4 +library: idle 2 s, interval 1 s, count 2, data in flight .* 3\.0 s \(tcp_retries2 3\) +not waited for /m,
+      );
       expect(stdout).toContain('Every detection time, wire trace and dead-peer report matches its configuration.');
       expect(code).toBe(0);
     } finally {
@@ -285,7 +368,11 @@ describe.skipIf(skipLab)('network-failure lab', () => {
     const orphan = spawn('ip', ['netns', 'exec', leftover, 'sleep', '60']);
     const orphanEnded = new Promise((resolve) => orphan.on('exit', (_, signal) => resolve(signal)));
     try {
-      await waitUntil('the process to run in the namespace', 5000, () => execFileSync('ip', ['netns', 'pids', leftover], { encoding: 'utf8' }).trim() !== '');
+      await waitUntil(
+        'the process to run in the namespace',
+        5000,
+        () => execFileSync('ip', ['netns', 'pids', leftover], { encoding: 'utf8' }).trim() !== '',
+      );
       const refused = await runCli(['lab']);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain(`leftovers of a crashed lab exist (${leftover})`);
@@ -299,7 +386,7 @@ describe.skipIf(skipLab)('network-failure lab', () => {
     }
   });
 
-  test('--cleanup leaves alone the namespaces of a lab still running, and names that only look like the lab\'s', async () => {
+  test("--cleanup leaves alone the namespaces of a lab still running, and names that only look like the lab's", async () => {
     // This test process stands in for a second lab running at the same time.
     const running = `ska-lab-${process.pid}-client`;
     const foreign = 'ska-lab-other';
@@ -320,18 +407,26 @@ describe.skipIf(skipLab)('network-failure lab', () => {
     const output = readline.createInterface({ input: lab.stdout as NodeJS.ReadableStream });
     await new Promise<void>((resolve) => output.on('line', (line) => line.includes('cutting port') && resolve()));
     expect(namespaces().filter((name) => name.startsWith(`ska-lab-${lab.pid}-`))).toHaveLength(2);
-    const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(lab.pid)], { encoding: 'utf8' }).trim().split(/\s+/).map(Number);
+    const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(lab.pid)], { encoding: 'utf8' })
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     expect(children.length).toBeGreaterThanOrEqual(4); // tcpdump, two servers, a peer
     lab.kill('SIGINT');
-    const [, signal] = await new Promise<[number | null, string | null]>((resolve) => lab.on('exit', (...result) => resolve(result)));
+    const [, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+      lab.on('exit', (...result) => resolve(result)),
+    );
     expect(signal).toBe('SIGINT');
     expect(namespaces().filter((name) => name.startsWith(`ska-lab-${lab.pid}-`))).toEqual([]);
-    for (const pid of children) expect(fs.existsSync(`/proc/${pid}`) && fs.readFileSync(`/proc/${pid}/cmdline`).length > 0).toBe(false);
+    for (const pid of children)
+      expect(fs.existsSync(`/proc/${pid}`) && fs.readFileSync(`/proc/${pid}/cmdline`).length > 0).toBe(false);
   });
 
   test('the lab cleans up and stays within about 90 seconds', () => {
     expect(namespaces().filter((name) => name.startsWith(`ska-lab-${labPid}-`))).toEqual([]);
-    expect(execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })).not.toMatch(new RegExp(`: skl${labPid}[sc]`));
+    expect(execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })).not.toMatch(
+      new RegExp(`: skl${labPid}[sc]`),
+    );
     expect(report.durationMs).toBeLessThan(95_000);
   });
 });
@@ -353,11 +448,29 @@ describe.skipIf(skipLab)('client on a link cut with iptables', () => {
       const server = cliIn(hosts.server, ['server', '--host', SERVER_ADDRESS, '--port', '7654', '--json']);
       processes.push(server);
       await waitUntil('the server to listen', 10_000, () => server.lines.length > 0);
-      const options = ['client', '--host', SERVER_ADDRESS, '--port', '7654', '--sockets', '2', '--idle', '2000', '--interval', '1000', '--count', '2,3'];
+      const options = [
+        'client',
+        '--host',
+        SERVER_ADDRESS,
+        '--port',
+        '7654',
+        '--sockets',
+        '2',
+        '--idle',
+        '2000',
+        '--interval',
+        '1000',
+        '--count',
+        '2,3',
+      ];
       const json = cliIn(hosts.client, [...options, '--json']);
       const text = cliIn(hosts.client, options);
       processes.push(json, text);
-      await waitUntil('both clients to connect', 10_000, () => json.lines.filter((line) => line.includes('"connect"')).length === 2 && text.lines.length >= 2);
+      await waitUntil(
+        'both clients to connect',
+        10_000,
+        () => json.lines.filter((line) => line.includes('"connect"')).length === 2 && text.lines.length >= 2,
+      );
       cutLink(hosts, 7654);
       expect(await json.exited).toBe(0);
       expect(await text.exited).toBe(0);
@@ -406,7 +519,13 @@ describe("the lab's checks of the dead-peer channel and of the retransmission li
       resetAt: id === 'lib-count2' ? 1_003_000 : 1_011_000,
     },
   });
-  const message = (cause: DeadPeerReport['cause']): DeadPeerReport => ({ cause, silentMs: 4000, probes: 2, retransmits: 0, predictedMs: 4000 });
+  const message = (cause: DeadPeerReport['cause']): DeadPeerReport => ({
+    cause,
+    silentMs: 4000,
+    probes: 2,
+    retransmits: 0,
+    predictedMs: 4000,
+  });
 
   test('the cause the row expects passes; another cause, or none, fails the row and prints a MISMATCH', () => {
     expect(rowResult(rowOf('lib-count2'), idleDeath('lib-count2', message('keepalive')), clock)).toMatchObject({
@@ -423,8 +542,12 @@ describe("the lab's checks of the dead-peer channel and of the retransmission li
     try {
       printReport({ windowMs: 75_000, durationMs: 80_000, rows: [wrong], heal: null, beforeConnect: '' });
       const output = printed.mock.calls.map(([line]) => String(line)).join('\n');
-      expect(output).toMatch(/^1 +library: idle 2 s, interval 1 s, count 2 .* ETIMEDOUT +user-timeout, 4\.0 s silent +2 @ 2\.0 s, 3\.0 s, then RST$/m);
-      expect(output).toContain('MISMATCH #1 library: idle 2 s, interval 1 s, count 2 (v20.20.2): the dead-peer channel reported cause user-timeout, expected keepalive');
+      expect(output).toMatch(
+        /^1 +library: idle 2 s, interval 1 s, count 2 .* ETIMEDOUT +user-timeout, 4\.0 s silent +2 @ 2\.0 s, 3\.0 s, then RST$/m,
+      );
+      expect(output).toContain(
+        'MISMATCH #1 library: idle 2 s, interval 1 s, count 2 (v20.20.2): the dead-peer channel reported cause user-timeout, expected keepalive',
+      );
       expect(output).not.toContain('Every detection time');
     } finally {
       printed.mockRestore();
@@ -442,7 +565,11 @@ describe("the lab's checks of the dead-peer channel and of the retransmission li
    * Row 4's connection: written at the cut; on the wire a tail loss probe and the timed-out
    * retransmissions, ms after the write, as measured; ETIMEDOUT at `endMs`.
    */
-  const inFlightDeath = (endMs: number, retransmissions = [206, 414, 830, 1662, 3326], cause: DeadPeerReport['cause'] = 'retransmissions') => {
+  const inFlightDeath = (
+    endMs: number,
+    retransmissions = [206, 414, 830, 1662, 3326],
+    cause: DeadPeerReport['cause'] = 'retransmissions',
+  ) => {
     const wroteAt = clock.cutAt + 1;
     const report: ConnectionReport = {
       id: 'lib-retransmissions',
@@ -455,14 +582,21 @@ describe("the lab's checks of the dead-peer channel and of the retransmission li
       errorCode: 'ETIMEDOUT',
       deadPeer: { cause, silentMs: endMs + 800, probes: 0, retransmits: 4, predictedMs: 3000 },
     };
-    const trace = { lastReceivedAt: clock.cutAt - 800, probes: [], retransmissions: retransmissions.map((at) => wroteAt + at), resetAt: null };
+    const trace = {
+      lastReceivedAt: clock.cutAt - 800,
+      probes: [],
+      retransmissions: retransmissions.map((at) => wroteAt + at),
+      resetAt: null,
+    };
     return rowResult(rowOf('lib-retransmissions'), { node: 'v20.20.2', report, predictedMs: 3000, trace }, clock);
   };
 
-  test('the retransmission limit: ended at the timer\'s first expiry past 3.0 s passes, and the model is the row\'s note', () => {
+  test("the retransmission limit: ended at the timer's first expiry past 3.0 s passes, and the model is the row's note", () => {
     const measured = inFlightDeath(6814);
     expect(measured.mismatches).toEqual([]);
-    expect(measured.note).toMatch(/retransmissions at 0\.2 s, 0\.4 s, 0\.8 s, 1\.7 s, 3\.3 s \(.*\), the next expiry at 3\.3 s \+ 2 x 1\.7 s = 6\.7 s$/);
+    expect(measured.note).toMatch(
+      /retransmissions at 0\.2 s, 0\.4 s, 0\.8 s, 1\.7 s, 3\.3 s \(.*\), the next expiry at 3\.3 s \+ 2 x 1\.7 s = 6\.7 s$/,
+    );
     expect(inFlightDeath(6814, undefined, 'user-timeout').mismatches).toEqual([
       'the dead-peer channel reported cause user-timeout, expected retransmissions',
     ]);
@@ -470,13 +604,17 @@ describe("the lab's checks of the dead-peer channel and of the retransmission li
 
   test('the retransmission limit: an end at the limit itself, a retransmission past it, or no backoff to go by fails', () => {
     // Ended when retransmissionLimitMs() says, not when the kernel's timer would have let it.
-    expect(inFlightDeath(3100).mismatches).toEqual(["failed after 3.1 s, not at the retransmission timer's next expiry (6.7 s)"]);
+    expect(inFlightDeath(3100).mismatches).toEqual([
+      "failed after 3.1 s, not at the retransmission timer's next expiry (6.7 s)",
+    ]);
     // Retransmitted once more, 6.4 s after the second retransmission: past the limit.
     expect(inFlightDeath(13_400, [206, 414, 830, 1662, 3326, 6654]).mismatches).toEqual([
       'retransmitted 6.2 s after its second retransmission, past the limit of 3.0 s',
     ]);
     // Ended at a timer expiry, but one before the limit had passed since the first retransmission.
-    expect(inFlightDeath(1662, [206, 414, 830]).mismatches).toEqual(['failed 1.5 s after its first retransmission, before the limit of 3.0 s']);
+    expect(inFlightDeath(1662, [206, 414, 830]).mismatches).toEqual([
+      'failed 1.5 s after its first retransmission, before the limit of 3.0 s',
+    ]);
     expect(inFlightDeath(6814, [206]).mismatches).toEqual(['1 retransmission(s) on the wire, expected at least 2']);
   });
 });

@@ -1,11 +1,11 @@
 // `socket-keepalive run` and `socket-keepalive inspect` on the process it runs: the built
 // command line (dist/demo/cli.js) in real child processes.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { once } from 'node:events';
 import { afterAll, describe, expect, test } from 'vitest';
 import type { InspectedSocket } from '../helpers/library.js';
 import { type RunResult, runNode } from '../helpers/run.js';
@@ -42,17 +42,26 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
 describe('socket-keepalive run', () => {
   test('refuses a bad inherited SOCKET_KEEPALIVE before it starts the command, exit 2', async () => {
     const marker = path.join(work, 'started');
-    const run = await runNode([cli, 'run', '--', process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, '')`], { SOCKET_KEEPALIVE: 'idle=5' });
+    const run = await runNode(
+      [cli, 'run', '--', process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, '')`],
+      { SOCKET_KEEPALIVE: 'idle=5' },
+    );
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/the inherited SOCKET_KEEPALIVE="idle=5" is refused: The value of "SOCKET_KEEPALIVE.idle" is out of range/);
+    expect(run.stderr).toMatch(
+      /the inherited SOCKET_KEEPALIVE="idle=5" is refused: The value of "SOCKET_KEEPALIVE.idle" is out of range/,
+    );
     expect(fs.existsSync(marker)).toBe(false);
   });
 
   test('options given replace fields of the inherited SOCKET_KEEPALIVE, and run says which', async () => {
-    const run = await runNode([cli, 'run', '--idle', '30000', '--report', 'json', '--', process.execPath, probeApp], { SOCKET_KEEPALIVE: 'idle=5s,count=2,report=text' });
+    const run = await runNode([cli, 'run', '--idle', '30000', '--report', 'json', '--', process.execPath, probeApp], {
+      SOCKET_KEEPALIVE: 'idle=5s,count=2,report=text',
+    });
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout).client).toEqual({ ...UNTUNED, enable: true, idle: 30_000, count: 2 });
-    expect(run.stderr).toMatch(/^socket-keepalive run: the options given replace idle, report of the inherited SOCKET_KEEPALIVE=idle=5s,count=2,report=text\n/);
+    expect(run.stderr).toMatch(
+      /^socket-keepalive run: the options given replace idle, report of the inherited SOCKET_KEEPALIVE=idle=5s,count=2,report=text\n/,
+    );
     expect(run.stderr).toMatch(/SOCKET_KEEPALIVE=idle=30s,count=2,report=json /);
   });
 
@@ -74,18 +83,37 @@ describe('socket-keepalive run', () => {
   });
 
   test('options replace the defaults one by one; --no-servers leaves the listener alone', async () => {
-    const run = await cliRun(['run', '--idle', '30000', '--count', '5', '--no-servers', '--quiet', process.execPath, probeApp]);
+    const run = await cliRun([
+      'run',
+      '--idle',
+      '30000',
+      '--count',
+      '5',
+      '--no-servers',
+      '--quiet',
+      process.execPath,
+      probeApp,
+    ]);
     expect(run.stderr).toBe('');
     expect(JSON.parse(run.stdout)).toEqual({ client: { ...RUN_DEFAULT, idle: 30_000, count: 5 }, listener: UNTUNED });
   });
 
   test.each([
     [['run'], /give the command to run after "--"/],
-    [['run', '--idle', '1500', '--', 'node'], /--idle must be from 1s to 32767s in whole seconds \(1000 to 32767000 ms\), got "1500"/],
-    [['run', '--idle', '10x', '--', 'node'], /--idle must be a time such as 10s, 1500ms, 2m or a plain number of ms, got "10x"/],
+    [
+      ['run', '--idle', '1500', '--', 'node'],
+      /--idle must be from 1s to 32767s in whole seconds \(1000 to 32767000 ms\), got "1500"/,
+    ],
+    [
+      ['run', '--idle', '10x', '--', 'node'],
+      /--idle must be a time such as 10s, 1500ms, 2m or a plain number of ms, got "10x"/,
+    ],
     [['run', '--count', '0', '--', 'node'], /--count must be a whole number from 1 to 127, got "0"/],
     [['run', '--bogus', '--', 'node'], /unknown option --bogus; the options are --idle, --interval/],
-    [['run', '--user-timout', '1000', '--', 'node', '-e', '1'], /^socket-keepalive run: unknown option --user-timout; did you mean --user-timeout\?$/m],
+    [
+      ['run', '--user-timout', '1000', '--', 'node', '-e', '1'],
+      /^socket-keepalive run: unknown option --user-timout; did you mean --user-timeout\?$/m,
+    ],
   ])('%j is refused with exit code 2', async (args, message) => {
     const run = await cliRun(args);
     expect(run.code).toBe(2);
@@ -100,12 +128,28 @@ describe('socket-keepalive run', () => {
   });
 
   test('passes signals to the command; a command ended by a signal gives 128 + its number', async () => {
-    const handles = spawn(process.execPath, [cli, 'run', '--quiet', '--', process.execPath, '-e', "process.on('SIGTERM', () => process.exit(3)); console.log('ready'); setInterval(() => {}, 1000)"]);
+    const handles = spawn(process.execPath, [
+      cli,
+      'run',
+      '--quiet',
+      '--',
+      process.execPath,
+      '-e',
+      "process.on('SIGTERM', () => process.exit(3)); console.log('ready'); setInterval(() => {}, 1000)",
+    ]);
     await once(readline.createInterface({ input: handles.stdout }), 'line');
     handles.kill('SIGTERM');
     expect((await once(handles, 'exit'))[0]).toBe(3);
 
-    const plain = spawn(process.execPath, [cli, 'run', '--quiet', '--', process.execPath, '-e', "console.log('ready'); setInterval(() => {}, 1000)"]);
+    const plain = spawn(process.execPath, [
+      cli,
+      'run',
+      '--quiet',
+      '--',
+      process.execPath,
+      '-e',
+      "console.log('ready'); setInterval(() => {}, 1000)",
+    ]);
     await once(readline.createInterface({ input: plain.stdout }), 'line');
     plain.kill('SIGHUP');
     expect((await once(plain, 'exit'))[0]).toBe(128 + os.constants.signals.SIGHUP);
@@ -153,7 +197,9 @@ const cert = fs.readFileSync(${JSON.stringify(certificatePath)});
 })();
 `,
     );
-    app = spawn(process.execPath, [cli, 'run', '--quiet', '--', process.execPath, appFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+    app = spawn(process.execPath, [cli, 'run', '--quiet', '--', process.execPath, appFile], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const [line] = await once(readline.createInterface({ input: app.stdout as NodeJS.ReadableStream }), 'line');
     const { pid } = JSON.parse(line) as { pid: number };
 
@@ -163,7 +209,12 @@ const cert = fs.readFileSync(${JSON.stringify(certificatePath)});
     // 4 listeners; net, raw net.Socket, tls, http agent, https agent, fetch clients and the 6 accepted ends.
     expect(sockets.filter((socket) => socket.state === 'LISTEN')).toHaveLength(4);
     expect(sockets.filter((socket) => socket.state === 'ESTABLISHED').length).toBeGreaterThanOrEqual(12);
-    for (const socket of sockets) expect({ local: socket.local, peer: socket.peer, keepAlive: socket.keepAlive }).toEqual({ local: socket.local, peer: socket.peer, keepAlive: RUN_DEFAULT });
+    for (const socket of sockets)
+      expect({ local: socket.local, peer: socket.peer, keepAlive: socket.keepAlive }).toEqual({
+        local: socket.local,
+        peer: socket.peer,
+        keepAlive: RUN_DEFAULT,
+      });
 
     const table = await cliRun(['inspect', String(pid)]);
     const rows = table.stdout.split('\n').filter((row) => /\b(LISTEN|ESTABLISHED)\b/.test(row));

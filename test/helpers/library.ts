@@ -15,12 +15,12 @@ export type {
   DeadPeerCause,
   DefaultKeepAlive,
   DefaultKeepAliveSettings,
-  KeepAliveSetting,
-  KeepAliveStats,
   DetectionTime,
   InspectedSocket,
   KeepAliveOptions,
+  KeepAliveSetting,
   KeepAliveState,
+  KeepAliveStats,
   KeepAliveTarget,
   TcpInfo,
   TcpState,
@@ -52,4 +52,6 @@ export const {
 } = requireBuilt(libraryPath) as typeof Library;
 
 /** The parser of SOCKET_KEEPALIVE and the preload's path, from the build like the rest. */
-export const envOptions = requireBuilt(path.join(root, 'dist', 'env-options.js')) as typeof import('../../lib/env-options.js');
+export const envOptions = requireBuilt(
+  path.join(root, 'dist', 'env-options.js'),
+) as typeof import('../../lib/env-options.js');

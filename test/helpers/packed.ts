@@ -33,9 +33,17 @@ export function bareBin(work: string): string {
 }
 
 /** A new application in `directory` with `tarball` installed (npm install) under `env`: npm's exit code and output. */
-export function installInto(directory: string, tarball: string, env: NodeJS.ProcessEnv): { status: number | null; output: string } {
+export function installInto(
+  directory: string,
+  tarball: string,
+  env: NodeJS.ProcessEnv,
+): { status: number | null; output: string } {
   fs.mkdirSync(directory, { recursive: true });
   fs.writeFileSync(path.join(directory, 'package.json'), '{"name":"app","version":"1.0.0","private":true}');
-  const result = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: directory, env, encoding: 'utf8' });
+  const result = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], {
+    cwd: directory,
+    env,
+    encoding: 'utf8',
+  });
   return { status: result.status, output: result.stdout + result.stderr };
 }

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn, type SpawnOptions } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import path from 'node:path';
 import { root } from './tree.js';
 
@@ -33,7 +33,11 @@ export function run(command: string, args: readonly string[], options: SpawnOpti
  * Runs this Node binary with `args` to its end, in `cwd`, with this process's environment
  * less any SOCKET_KEEPALIVE or NODE_OPTIONS of its own, plus `env`.
  */
-export function runNode(args: readonly string[], env: Record<string, string | undefined> = {}, cwd = root): Promise<RunResult> {
+export function runNode(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+  cwd = root,
+): Promise<RunResult> {
   const fullEnv = { ...process.env, SOCKET_KEEPALIVE: undefined, NODE_OPTIONS: undefined, ...env } as NodeJS.ProcessEnv;
   return run(process.execPath, args, { cwd, env: fullEnv });
 }

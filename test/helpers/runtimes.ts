@@ -3,6 +3,9 @@ export function fetchRuntime(name: string, fetch: () => string): { binary: strin
   try {
     return { binary: fetch(), missing: [] };
   } catch (error) {
-    return { binary: '', missing: [`${name} (npm package could not be fetched: ${(error as Error).message.split('\n')[0]})`] };
+    return {
+      binary: '',
+      missing: [`${name} (npm package could not be fetched: ${(error as Error).message.split('\n')[0]})`],
+    };
   }
 }

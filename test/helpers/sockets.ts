@@ -1,5 +1,5 @@
-import net from 'node:net';
 import { once } from 'node:events';
+import net from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
 
 /** A listening loopback server that records accepted sockets; closed by `close()`. */
@@ -67,7 +67,10 @@ export function useServer(host = '127.0.0.1', create: () => net.Server = () => n
  * A client socket connected to a loopback server, both made before the enclosing describe
  * block's tests and closed after them.
  */
-export function useConnectedSocket(host = '127.0.0.1'): { readonly server: LoopbackServer; readonly socket: net.Socket } {
+export function useConnectedSocket(host = '127.0.0.1'): {
+  readonly server: LoopbackServer;
+  readonly socket: net.Socket;
+} {
   const fixture = {} as { server: LoopbackServer; socket: net.Socket };
   beforeAll(async () => {
     fixture.server = await startServer(host);

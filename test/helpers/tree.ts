@@ -11,7 +11,10 @@ export const root = path.join(__dirname, '..', '..');
  * without touching this one's build/ or dist/.
  */
 export function copyWorkingTree(destination: string): void {
-  const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: root, encoding: 'utf8' })
+  const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], {
+    cwd: root,
+    encoding: 'utf8',
+  })
     .split('\0')
     .filter((file) => file && fs.existsSync(path.join(root, file)));
   for (const file of files) {

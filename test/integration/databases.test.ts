@@ -38,7 +38,9 @@ const clients: { client: string; server: ServerName; connections: number; minimu
   { client: 'redis', server: 'redis', connections: 1, minimumNodeMajor: 20 },
   { client: 'mysql2', server: 'mariadb', connections: 1 },
 ];
-const installed = Object.fromEntries(Object.keys(servers).map((name) => [name, serverInstalled(name as ServerName)])) as Record<ServerName, boolean>;
+const installed = Object.fromEntries(
+  Object.keys(servers).map((name) => [name, serverInstalled(name as ServerName)]),
+) as Record<ServerName, boolean>;
 const present = clients.filter(({ server }) => installed[server]);
 
 describe.skipIf(present.length === 0)('database and cache clients', () => {
@@ -58,23 +60,38 @@ describe.skipIf(present.length === 0)('database and cache clients', () => {
 
   const server = (name: ServerName) => running[name] as RealServer;
   const peer = (name: ServerName) => `127.0.0.1:${server(name).port}`;
-  const overTcp = (on = present): ClientSpec[] => on.map(({ client, server: name }) => ({ name: client, client, target: { host: '127.0.0.1', port: server(name).port } }));
+  const overTcp = (on = present): ClientSpec[] =>
+    on.map(({ client, server: name }) => ({
+      name: client,
+      client,
+      target: { host: '127.0.0.1', port: server(name).port },
+    }));
   const overUnixSockets = (): ClientSpec[] =>
-    present.map(({ client, server: name }) => ({ name: client, client, target: { socketPath: server(name).socketPath, port: server(name).port } }));
+    present.map(({ client, server: name }) => ({
+      name: client,
+      client,
+      target: { socketPath: server(name).socketPath, port: server(name).port },
+    }));
 
   /** The tests of one run where every client should carry the default. */
   function allTuned(run: () => AppRun, on = present): void {
     for (const { client, server: name, connections } of on) {
-      test(`${client}: ${connections === 1 ? 'its connection' : `its ${connections} connections`} tuned`, () => expectTuned(run(), client, peer(name), connections));
+      test(`${client}: ${connections === 1 ? 'its connection' : `its ${connections} connections`} tuned`, () =>
+        expectTuned(run(), client, peer(name), connections));
     }
     test('every TCP connection of the process tuned, nothing reported', () => expectAllTunedQuietly(run()));
   }
 
-  describeApp('no default', () => runApp(overTcp()), (run) => {
-    for (const { client, server: name } of present) {
-      test(`${client}: its connections do not carry the tested values`, () => expectUntuned(run(), client, peer(name)));
-    }
-  });
+  describeApp(
+    'no default',
+    () => runApp(overTcp()),
+    (run) => {
+      for (const { client, server: name } of present) {
+        test(`${client}: its connections do not carry the tested values`, () =>
+          expectUntuned(run(), client, peer(name)));
+      }
+    },
+  );
 
   for (const [setupName, setup] of Object.entries({ ...setups, 'socket-keepalive run -- node app': runSetup })) {
     describeApp(`CommonJS app, ${setupName}`, () => runApp(overTcp(), setup), allTuned);
@@ -84,11 +101,22 @@ describe.skipIf(present.length === 0)('database and cache clients', () => {
     describeApp(`ES module app, ${setupName}`, () => runApp(overTcp(), setup, { app: 'app.mjs' }), allTuned);
   }
 
-  for (const [setupName, setup] of Object.entries({ ...setups, 'node --import register with SOCKET_KEEPALIVE': importSetup })) {
-    describeApp(`in a Worker started with env {} and execArgv [], ${setupName}`, () => runApp(overTcp(), setup, { place: 'worker' }), allTuned);
+  for (const [setupName, setup] of Object.entries({
+    ...setups,
+    'node --import register with SOCKET_KEEPALIVE': importSetup,
+  })) {
+    describeApp(
+      `in a Worker started with env {} and execArgv [], ${setupName}`,
+      () => runApp(overTcp(), setup, { place: 'worker' }),
+      allTuned,
+    );
   }
 
-  describeApp('in a forked child of an app started with the preload in NODE_OPTIONS', () => runApp(overTcp(), nodeOptionsSetup, { place: 'fork' }), allTuned);
+  describeApp(
+    'in a forked child of an app started with the preload in NODE_OPTIONS',
+    () => runApp(overTcp(), nodeOptionsSetup, { place: 'fork' }),
+    allTuned,
+  );
   describeApp(
     'in a forked child of an app started with node --require register',
     () => runApp(overTcp(), setups['node --require register with SOCKET_KEEPALIVE'], { place: 'fork' }),
@@ -106,9 +134,14 @@ describe.skipIf(present.length === 0)('database and cache clients', () => {
   }
 
   for (const [setupName, setup] of Object.entries(setups)) {
-    describeApp(`over Unix sockets, ${setupName}`, () => runApp(overUnixSockets(), setup), (run) => {
-      for (const { client } of present) test(`${client}: works, and holds no TCP socket`, () => expectNoTcp(run(), client));
-      test('nothing reported', () => expectAllTunedQuietly(run()));
-    });
+    describeApp(
+      `over Unix sockets, ${setupName}`,
+      () => runApp(overUnixSockets(), setup),
+      (run) => {
+        for (const { client } of present)
+          test(`${client}: works, and holds no TCP socket`, () => expectNoTcp(run(), client));
+        test('nothing reported', () => expectAllTunedQuietly(run()));
+      },
+    );
   }
 });

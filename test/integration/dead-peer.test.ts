@@ -7,7 +7,14 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createHosts, cutLink, destroyHosts, type Hosts, missingRequirements, SERVER_ADDRESS } from '../../demo/lab/netns.js';
+import {
+  createHosts,
+  cutLink,
+  destroyHosts,
+  type Hosts,
+  missingRequirements,
+  SERVER_ADDRESS,
+} from '../../demo/lab/netns.js';
 import { waitFor } from '../../demo/lab/processes.js';
 import { type DeadPeer, type KeepAliveStats, libraryPath } from '../helpers/library.js';
 import { skipWithout } from '../helpers/requirements.js';
@@ -47,21 +54,36 @@ class App {
 
   constructor(hosts: Hosts, command: string[]) {
     const config = JSON.stringify({ host: SERVER_ADDRESS, ...PORTS });
-    const env = { ...process.env, SOCKET_KEEPALIVE: undefined, NODE_OPTIONS: undefined, LIBRARY_PATH: libraryPath, ...this.env(command) };
-    this.child = spawn('ip', ['netns', 'exec', hosts.client, ...command.filter((word) => !word.includes('=')), APP, config], { env, cwd: root });
-    readline.createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', (line) => this.received.push(JSON.parse(line)));
+    const env = {
+      ...process.env,
+      SOCKET_KEEPALIVE: undefined,
+      NODE_OPTIONS: undefined,
+      LIBRARY_PATH: libraryPath,
+      ...this.env(command),
+    };
+    this.child = spawn(
+      'ip',
+      ['netns', 'exec', hosts.client, ...command.filter((word) => !word.includes('=')), APP, config],
+      { env, cwd: root },
+    );
+    readline
+      .createInterface({ input: this.child.stdout as NodeJS.ReadableStream })
+      .on('line', (line) => this.received.push(JSON.parse(line)));
     this.child.stderr?.on('data', (data: Buffer) => (this.stderr += data.toString()));
   }
 
   private env(command: string[]): Record<string, string> {
-    return Object.fromEntries(command.filter((word) => word.includes('=')).map((word) => word.split(/=(.*)/s).slice(0, 2)));
+    return Object.fromEntries(
+      command.filter((word) => word.includes('=')).map((word) => word.split(/=(.*)/s).slice(0, 2)),
+    );
   }
 
   message(type: string): Promise<Record<string, unknown>> {
     return waitFor(`the application's "${type}"`, 20_000, () => {
       const error = this.received.find((message) => message.type === 'error');
       if (error) throw new Error(String(error.message));
-      if (this.child.exitCode !== null && this.child.exitCode !== 0) throw new Error(`the application exited with ${this.child.exitCode}: ${this.stderr}`);
+      if (this.child.exitCode !== null && this.child.exitCode !== 0)
+        throw new Error(`the application exited with ${this.child.exitCode}: ${this.stderr}`);
       return this.received.find((message) => message.type === type);
     });
   }
@@ -81,14 +103,48 @@ describe.skipIf(skip)('dead peers found by the kernel, reported', () => {
     hosts = createHosts();
     execFileSync('ip', ['netns', 'exec', hosts.client, 'sysctl', '-qw', `net.ipv4.tcp_retries2=${RETRIES}`]);
     const placement = { host: SERVER_ADDRESS, namespace: hosts.server };
-    servers.push(await startPostgres({ ...placement, port: PORTS.postgresPort }), await startRedis({ ...placement, port: PORTS.redisPort }));
-    const server = spawn('ip', ['netns', 'exec', hosts.server, process.execPath, path.join(root, 'test', 'integration', 'apps', 'echo-or-reset.cjs'), SERVER_ADDRESS, String(PORTS.echoPort), String(PORTS.openPort)]);
+    servers.push(
+      await startPostgres({ ...placement, port: PORTS.postgresPort }),
+      await startRedis({ ...placement, port: PORTS.redisPort }),
+    );
+    const server = spawn('ip', [
+      'netns',
+      'exec',
+      hosts.server,
+      process.execPath,
+      path.join(root, 'test', 'integration', 'apps', 'echo-or-reset.cjs'),
+      SERVER_ADDRESS,
+      String(PORTS.echoPort),
+      String(PORTS.openPort),
+    ]);
     echo = server;
     await new Promise((resolve) => server.stdout.once('data', resolve));
 
     const apps = {
-      preload: new App(hosts, [`SOCKET_KEEPALIVE=${SETTING},report=json`, process.execPath, '--require', path.join(root, 'dist', 'register.js')]),
-      run: new App(hosts, [process.execPath, cliPath, 'run', '--idle', '2000', '--interval', '1000', '--count', '3', '--user-timeout', '5000', '--report', 'text', '--quiet', '--', process.execPath]),
+      preload: new App(hosts, [
+        `SOCKET_KEEPALIVE=${SETTING},report=json`,
+        process.execPath,
+        '--require',
+        path.join(root, 'dist', 'register.js'),
+      ]),
+      run: new App(hosts, [
+        process.execPath,
+        cliPath,
+        'run',
+        '--idle',
+        '2000',
+        '--interval',
+        '1000',
+        '--count',
+        '3',
+        '--user-timeout',
+        '5000',
+        '--report',
+        'text',
+        '--quiet',
+        '--',
+        process.execPath,
+      ]),
     };
     const connected = await Promise.all(Object.values(apps).map((app) => app.message('connected')));
     for (const app of Object.values(apps)) app.tell('prepare');
@@ -97,7 +153,11 @@ describe.skipIf(skip)('dead peers found by the kernel, reported', () => {
     for (const app of Object.values(apps)) app.tell('go');
     for (const [index, [name, app]] of Object.entries(apps).entries()) {
       const done = await app.message('done');
-      results[name as 'preload' | 'run'] = { ...(done as unknown as AppResult), ports: (connected[index] as { ports: Record<string, number> }).ports, stderr: app.stderr };
+      results[name as 'preload' | 'run'] = {
+        ...(done as unknown as AppResult),
+        ports: (connected[index] as { ports: Record<string, number> }).ports,
+        stderr: app.stderr,
+      };
     }
   }, 60_000);
 
@@ -107,20 +167,40 @@ describe.skipIf(skip)('dead peers found by the kernel, reported', () => {
     if (hosts) destroyHosts(hosts);
   });
 
-  const messageFor = (result: AppResult, name: string) => result.messages.filter((message) => message.localPort === result.ports[name]);
+  const messageFor = (result: AppResult, name: string) =>
+    result.messages.filter((message) => message.localPort === result.ports[name]);
 
   describe.each(['preload', 'run'] as const)('under %s', (how) => {
     test('one message for each connection the kernel ended, none for those the application or a RST ended', () => {
       const result = results[how];
-      expect(result.ended).toEqual({ pg: 'ETIMEDOUT', ioredis: 'ETIMEDOUT', raw: 'ETIMEDOUT', closed: 'closed', reset: 'ECONNRESET', fakeTimeout: 'ETIMEDOUT' });
+      expect(result.ended).toEqual({
+        pg: 'ETIMEDOUT',
+        ioredis: 'ETIMEDOUT',
+        raw: 'ETIMEDOUT',
+        closed: 'closed',
+        reset: 'ECONNRESET',
+        fakeTimeout: 'ETIMEDOUT',
+      });
       expect(result.messages).toHaveLength(3);
       for (const name of ['pg', 'ioredis', 'raw']) expect(messageFor(result, name)).toHaveLength(1);
-      for (const message of result.messages) expect(message).toMatchObject({ destroyed: true, afterClose: false, remoteAddress: SERVER_ADDRESS, localAddress: '10.213.0.2' });
+      for (const message of result.messages)
+        expect(message).toMatchObject({
+          destroyed: true,
+          afterClose: false,
+          remoteAddress: SERVER_ADDRESS,
+          localAddress: '10.213.0.2',
+        });
     });
 
     test('pg with a query in flight: user-timeout, silent for the user timeout', () => {
       const [message] = messageFor(results[how], 'pg');
-      expect(message).toMatchObject({ cause: 'user-timeout', remotePort: PORTS.postgresPort, options: OPTIONS, predictedMs: 5000, probes: 0 });
+      expect(message).toMatchObject({
+        cause: 'user-timeout',
+        remotePort: PORTS.postgresPort,
+        options: OPTIONS,
+        predictedMs: 5000,
+        probes: 0,
+      });
       expect(message.retransmits).toBeGreaterThan(0);
       expect(Math.abs(message.silentMs - 5000)).toBeLessThan(1000);
     });
@@ -128,14 +208,26 @@ describe.skipIf(skip)('dead peers found by the kernel, reported', () => {
     test('ioredis idle: keepalive, silent for the detection time', () => {
       const [message] = messageFor(results[how], 'ioredis');
       // With a user timeout, the kernel ends an idle connection at the first probe tick past it: 2 + 3 x 1 s.
-      expect(message).toMatchObject({ cause: 'keepalive', remotePort: PORTS.redisPort, options: OPTIONS, predictedMs: 5000, retransmits: 0 });
+      expect(message).toMatchObject({
+        cause: 'keepalive',
+        remotePort: PORTS.redisPort,
+        options: OPTIONS,
+        predictedMs: 5000,
+        retransmits: 0,
+      });
       expect(message.probes).toBeGreaterThan(0);
       expect(Math.abs(message.silentMs - 5000)).toBeLessThan(1000);
     });
 
     test('data in flight with no user timeout: retransmissions, at the retransmission limit', () => {
       const [message] = messageFor(results[how], 'raw');
-      expect(message).toMatchObject({ cause: 'retransmissions', remotePort: PORTS.echoPort, options: { ...OPTIONS, userTimeout: 0 }, predictedMs: RETRANSMISSION_LIMIT_MS, probes: 0 });
+      expect(message).toMatchObject({
+        cause: 'retransmissions',
+        remotePort: PORTS.echoPort,
+        options: { ...OPTIONS, userTimeout: 0 },
+        predictedMs: RETRANSMISSION_LIMIT_MS,
+        probes: 0,
+      });
       expect(message.retransmits).toBeGreaterThan(0);
       // Measured on Linux 6.18 with tcp_retries2 = 3: 6.7 s, where the model of
       // retransmissionLimitMs() (tcp_model_timeout) gives 3.0 s: the kernel checks the limit
@@ -157,7 +249,10 @@ describe.skipIf(skip)('dead peers found by the kernel, reported', () => {
 
   test('report=json: one JSON line on stderr per dead peer, the message without the socket', () => {
     const { stderr, messages } = results.preload;
-    const lines = stderr.trim().split('\n').map((line) => JSON.parse(line));
+    const lines = stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(lines).toEqual(messages.map(({ destroyed: _destroyed, afterClose: _afterClose, ...fields }) => fields));
   });
 
@@ -168,9 +263,15 @@ describe.skipIf(skip)('dead peers found by the kernel, reported', () => {
     const line = (port: number) => lines.find((candidate) => candidate.includes(`(from 10.213.0.2:${port})`));
     const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     const silent = (name: string) => seconds(messageFor(results.run, name)[0].silentMs);
-    expect(line(ports.pg)).toBe(`socket-keepalive: dead peer ${SERVER_ADDRESS}:5432 (from 10.213.0.2:${ports.pg}): user timeout, ${silent('pg')} silent, predicted 5.0 s`);
-    expect(line(ports.ioredis)).toBe(`socket-keepalive: dead peer ${SERVER_ADDRESS}:6379 (from 10.213.0.2:${ports.ioredis}): keepalive probes unanswered, ${silent('ioredis')} silent, predicted 5.0 s`);
-    expect(line(ports.raw)).toBe(`socket-keepalive: dead peer ${SERVER_ADDRESS}:${PORTS.echoPort} (from 10.213.0.2:${ports.raw}): retransmission limit, ${silent('raw')} silent, predicted 3.0 s`);
+    expect(line(ports.pg)).toBe(
+      `socket-keepalive: dead peer ${SERVER_ADDRESS}:5432 (from 10.213.0.2:${ports.pg}): user timeout, ${silent('pg')} silent, predicted 5.0 s`,
+    );
+    expect(line(ports.ioredis)).toBe(
+      `socket-keepalive: dead peer ${SERVER_ADDRESS}:6379 (from 10.213.0.2:${ports.ioredis}): keepalive probes unanswered, ${silent('ioredis')} silent, predicted 5.0 s`,
+    );
+    expect(line(ports.raw)).toBe(
+      `socket-keepalive: dead peer ${SERVER_ADDRESS}:${PORTS.echoPort} (from 10.213.0.2:${ports.raw}): retransmission limit, ${silent('raw')} silent, predicted 3.0 s`,
+    );
     expect(messages).toHaveLength(3);
   });
 });

@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import path from 'node:path';
 import readline from 'node:readline';
 import { beforeAll, describe, expect } from 'vitest';
-import { type InspectedSocket, inspectProcess } from '../helpers/library.js';
 import type { KeepAliveOptions } from '../helpers/library.js';
+import { type InspectedSocket, inspectProcess } from '../helpers/library.js';
 import { nestedEnv, root } from '../helpers/tree.js';
 
 /** The default every test sets: values no client or kernel uses on its own. */
@@ -13,6 +13,7 @@ export const tuned = { idle: 7000, interval: 2000, count: 4, userTimeout: 15_000
 export const tunedEnv = 'idle=7s,interval=2s,count=4,userTimeout=15s';
 
 import { certificatePath } from '../helpers/tls.js';
+
 const register = path.join(root, 'dist', 'register.js');
 const registerEsm = path.join(root, 'dist', 'register.mjs');
 
@@ -28,8 +29,13 @@ export interface Setup {
 
 /** The two ways to set the default: in code, and with no code change. */
 export const setups = {
-  'setDefaultKeepAlive in the application': { spec: { keepAlive: tuned, library: path.join(root, 'dist', 'index.js') } },
-  'node --require register with SOCKET_KEEPALIVE': { nodeArgs: ['--require', register], env: { SOCKET_KEEPALIVE: tunedEnv } },
+  'setDefaultKeepAlive in the application': {
+    spec: { keepAlive: tuned, library: path.join(root, 'dist', 'index.js') },
+  },
+  'node --require register with SOCKET_KEEPALIVE': {
+    nodeArgs: ['--require', register],
+    env: { SOCKET_KEEPALIVE: tunedEnv },
+  },
 } satisfies Record<string, Setup>;
 
 /** The one-line fix: the preload set up by `socket-keepalive run` (through NODE_OPTIONS). */
@@ -48,7 +54,9 @@ export const importSetup: Setup = { nodeArgs: ['--import', registerEsm], env: { 
 
 /** An ES module application sets the default through the ES module entry point. */
 export const esmSetups = {
-  'setDefaultKeepAlive in the application': { spec: { keepAlive: tuned, library: path.join(root, 'dist', 'index.mjs') } },
+  'setDefaultKeepAlive in the application': {
+    spec: { keepAlive: tuned, library: path.join(root, 'dist', 'index.mjs') },
+  },
   'node --require register with SOCKET_KEEPALIVE': setups['node --require register with SOCKET_KEEPALIVE'],
   'node --import register with SOCKET_KEEPALIVE': importSetup,
 } satisfies Record<string, Setup>;
@@ -60,7 +68,9 @@ export const nodeOptionsSetup: Setup = { env: { NODE_OPTIONS: `--require ${regis
  * The newest release of each Node.js line the library supports, other than the one
  * running the tests: the applications run on each of them too, with the preload.
  */
-export const otherNodeReleases = ['18.20.8', '20.20.2', '22.23.3', '24.21.0', '26.10.0'].filter((version) => version !== process.versions.node);
+export const otherNodeReleases = ['18.20.8', '20.20.2', '22.23.3', '24.21.0', '26.10.0'].filter(
+  (version) => version !== process.versions.node,
+);
 /** Time to fetch a Node.js release (about 30 MB, once) before its application runs. */
 export const fetchNodeTimeout = 180_000;
 
@@ -118,7 +128,13 @@ export async function runApp(
   const env = nestedEnv({ NODE_EXTRA_CA_CERTS: certificatePath, ...setup.env });
   if (!setup.env?.NODE_OPTIONS) delete env.NODE_OPTIONS;
   if (!setup.env?.SOCKET_KEEPALIVE) delete env.SOCKET_KEEPALIVE;
-  const [command, ...args] = [...(setup.launcher ?? []), node, ...(setup.nodeArgs ?? []), path.join(__dirname, 'apps', app), spec];
+  const [command, ...args] = [
+    ...(setup.launcher ?? []),
+    node,
+    ...(setup.nodeArgs ?? []),
+    path.join(__dirname, 'apps', app),
+    spec,
+  ];
   const child = spawn(command, args, { env, stdio: 'pipe' });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
@@ -168,7 +184,12 @@ function startQueuedRuns(): void {
  * clients, and a few such processes at once, keep the integration tests fast. The first
  * block's beforeAll to run (after the file's servers are up) starts the runs of every block.
  */
-export function describeApp(title: string, start: () => Promise<AppRun>, tests: (run: () => AppRun) => void, hookTimeout?: number): void {
+export function describeApp(
+  title: string,
+  start: () => Promise<AppRun>,
+  tests: (run: () => AppRun) => void,
+  hookTimeout?: number,
+): void {
   let settle: (run: Promise<AppRun>) => void = () => {};
   const result = new Promise<AppRun>((resolve) => {
     settle = resolve;
@@ -202,7 +223,8 @@ export function expectTuned(run: AppRun, name: string, peer: string, count: numb
 
 /** Checks that every TCP connection of the process carries the default, and nothing was reported. */
 export function expectAllTunedQuietly(run: AppRun): void {
-  for (const socket of run.connections) expect({ peer: socket.peer, keepAlive: socket.keepAlive }).toEqual({ peer: socket.peer, keepAlive: tunedState });
+  for (const socket of run.connections)
+    expect({ peer: socket.peer, keepAlive: socket.keepAlive }).toEqual({ peer: socket.peer, keepAlive: tunedState });
   expect(run.warnings).toEqual([]);
   expect(run.stderr).toBe('');
 }

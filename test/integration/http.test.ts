@@ -6,9 +6,9 @@ import https from 'node:https';
 import type net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { localhostTls } from '../helpers/tls.js';
-import type { InspectedSocket } from '../helpers/library.js';
 import { nodeBinary } from '../../demo/node-release.js';
+import type { InspectedSocket } from '../helpers/library.js';
+import { localhostTls } from '../helpers/tls.js';
 import { root } from '../helpers/tree.js';
 import {
   type AppRun,
@@ -49,7 +49,8 @@ const servers = {
 };
 const urls: Partial<Record<keyof typeof servers, string>> = {};
 beforeAll(async () => {
-  for (const [scheme, server] of Object.entries(servers)) urls[scheme as keyof typeof servers] = await listen(server, scheme === 'http' ? 'http' : 'https');
+  for (const [scheme, server] of Object.entries(servers))
+    urls[scheme as keyof typeof servers] = await listen(server, scheme === 'http' ? 'http' : 'https');
 });
 afterAll(async () => {
   for (const server of Object.values(servers)) await new Promise((resolve) => server.close(resolve));
@@ -61,7 +62,8 @@ const clients = [
   { name: 'https.Agent, its socket reused from the pool', client: 'https.Agent', server: 'https' },
   { name: 'HTTP/2 client session', client: 'HTTP/2', server: 'http2' },
 ] as const;
-const specs = (): ClientSpec[] => clients.map(({ name, client, server }) => ({ name, client, target: { url: urls[server] } }));
+const specs = (): ClientSpec[] =>
+  clients.map(({ name, client, server }) => ({ name, client, target: { url: urls[server] } }));
 const peer = (server: keyof typeof servers) => `127.0.0.1:${new URL(urls[server] as string).port}`;
 
 /** The tests of one run where every client should carry the default. */
@@ -71,11 +73,16 @@ function allTuned(run: () => AppRun): void {
 }
 
 describe('HTTP clients', () => {
-  describeApp('no default', () => runApp(specs()), (run) => {
-    for (const { name, server } of clients) {
-      test(`${name}: its connection does not carry the tested values`, () => expectUntuned(run(), name, peer(server)));
-    }
-  });
+  describeApp(
+    'no default',
+    () => runApp(specs()),
+    (run) => {
+      for (const { name, server } of clients) {
+        test(`${name}: its connection does not carry the tested values`, () =>
+          expectUntuned(run(), name, peer(server)));
+      }
+    },
+  );
 
   for (const [setupName, setup] of Object.entries({ ...setups, 'socket-keepalive run -- node app': runSetup })) {
     describeApp(`CommonJS app, ${setupName}`, () => runApp(specs(), setup), allTuned);
@@ -95,7 +102,10 @@ describe('HTTP clients', () => {
   }
 
   const cli = path.join(root, 'dist', 'demo', 'cli.js');
-  const inspectCli = (pid: number) => JSON.parse(execFileSync(process.execPath, [cli, 'inspect', String(pid), '--json'], { encoding: 'utf8' })) as InspectedSocket[];
+  const inspectCli = (pid: number) =>
+    JSON.parse(
+      execFileSync(process.execPath, [cli, 'inspect', String(pid), '--json'], { encoding: 'utf8' }),
+    ) as InspectedSocket[];
   describeApp(
     'socket-keepalive inspect <pid> --json, node --require register',
     () => runApp(specs(), setups['node --require register with SOCKET_KEEPALIVE'], { read: inspectCli }),
@@ -103,7 +113,9 @@ describe('HTTP clients', () => {
       test('shows every connection tuned, each predicted to notice a dead peer in 15 s', () => {
         expectAllTunedQuietly(run());
         const connections = clients.flatMap(({ name }) => connectionsOf(run(), name));
-        expect(connections.map((socket) => socket.detection)).toEqual(connections.map(() => ({ idle: 15_000, inFlight: 15_000 })));
+        expect(connections.map((socket) => socket.detection)).toEqual(
+          connections.map(() => ({ idle: 15_000, inFlight: 15_000 })),
+        );
       });
     },
   );

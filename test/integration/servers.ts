@@ -7,11 +7,11 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import {
   freePort,
+  serverPackages as labServerPackages,
+  serverPrograms as labServerPrograms,
   onPath,
   type RealServer,
   running,
-  serverPackages as labServerPackages,
-  serverPrograms as labServerPrograms,
   startLogged,
   tempDirectory,
 } from '../../demo/lab/services.js';
@@ -29,12 +29,22 @@ const serverPackages = { ...labServerPackages, mariadb: 'mariadb-server' };
  */
 export function serverInstalled(server: keyof typeof serverPrograms): boolean {
   if (serverPrograms[server]) return true;
-  skipWithout(`the ${server} integration tests`, [server], `Debian package ${serverPackages[server]}; .ci/run installs it`);
+  skipWithout(
+    `the ${server} integration tests`,
+    [server],
+    `Debian package ${serverPackages[server]}; .ci/run installs it`,
+  );
   return false;
 }
 
 /** MariaDB with user `root` and no password, on `host` and on `<temp dir>/mysql.sock`. */
-export async function startMariadb({ host = '127.0.0.1', port }: { host?: string; port?: number } = {}): Promise<RealServer> {
+export async function startMariadb({
+  host = '127.0.0.1',
+  port,
+}: {
+  host?: string;
+  port?: number;
+} = {}): Promise<RealServer> {
   const directory = tempDirectory('mariadb');
   const data = path.join(directory, 'data');
   const socketPath = path.join(directory, 'mysql.sock');

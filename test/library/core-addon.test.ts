@@ -15,8 +15,12 @@ const addon = nodeGypBuild(root) as {
   stepCodes: number;
   tcpInfoFields: string[];
 };
-const { OPTION_SLOTS, STEP_MEANINGS } = requireBuilt(path.join(root, 'dist', 'binding.js')) as typeof import('../../lib/binding.js');
-const { TCP_INFO_UNITS } = requireBuilt(path.join(root, 'dist', 'tcp-info.js')) as typeof import('../../lib/tcp-info.js');
+const { OPTION_SLOTS, STEP_MEANINGS } = requireBuilt(
+  path.join(root, 'dist', 'binding.js'),
+) as typeof import('../../lib/binding.js');
+const { TCP_INFO_UNITS } = requireBuilt(
+  path.join(root, 'dist', 'tcp-info.js'),
+) as typeof import('../../lib/tcp-info.js');
 
 test('every step the addon can name in a failure has a meaning in lib/, and lib/ knows no other', () => {
   expect([...addon.steps].sort()).toEqual(Object.keys(STEP_MEANINGS).sort());

@@ -1,7 +1,7 @@
+import { once } from 'node:events';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { once } from 'node:events';
 import { describe, expect, test } from 'vitest';
 import { captureError } from '../helpers/errors.js';
 import { getKeepAlive, setKeepAlive } from '../helpers/library.js';
@@ -91,7 +91,7 @@ describe('options given before connect', () => {
     socket.destroy();
   });
 
-  test('a failure at connect time is emitted as the socket\'s error, not swallowed', async () => {
+  test("a failure at connect time is emitted as the socket's error, not swallowed", async () => {
     // A socket tuned before it has a handle that then connects to a Unix path: the
     // deferred apply cannot succeed and must say so.
     const unixPath = path.join(os.tmpdir(), `ska-deferral-${process.pid}.sock`);

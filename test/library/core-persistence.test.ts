@@ -1,7 +1,7 @@
+import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
 import type stream from 'node:stream';
-import { once } from 'node:events';
 import { describe, expect, test } from 'vitest';
 import { captureError } from '../helpers/errors.js';
 import { getKeepAlive, setKeepAlive, tuneAgent } from '../helpers/library.js';
@@ -169,7 +169,7 @@ describe('http.Agent', () => {
     agent.destroy();
   });
 
-  test('without this library the pooled socket carries the agent\'s delay / 1 s / 10 (the control cases)', async () => {
+  test("without this library the pooled socket carries the agent's delay / 1 s / 10 (the control cases)", async () => {
     const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 1000 });
     const socket = await get(agent);
     expect(getKeepAlive(socket)).toMatchObject({ enable: true, idle: 1000, interval: 1000, count: 10 });

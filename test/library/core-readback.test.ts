@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { captureError } from '../helpers/errors.js';
-import { getKeepAlive, type KeepAliveOptions, setKeepAlive, KEEPALIVE_LIMITS } from '../helpers/library.js';
+import { getKeepAlive, KEEPALIVE_LIMITS, type KeepAliveOptions, setKeepAlive } from '../helpers/library.js';
 import { fdOf, useConnectedSocket } from '../helpers/sockets.js';
 
 // Every option set on a connected socket is read back from the kernel with getsockopt,
@@ -19,8 +19,11 @@ describe.each(['127.0.0.1', '::1'])('read-back on %s', (host) => {
     ['userTimeout maximum', { userTimeout: 2_147_483_647 }, { userTimeout: 2_147_483_647 }],
     ['userTimeout odd ms', { userTimeout: 2_345 }, { userTimeout: 2_345 }],
     ['enable false', { enable: false }, { enable: false }],
-    ['all together', { enable: true, idle: 7000, interval: 3000, count: 4, userTimeout: 9500 },
-      { enable: true, idle: 7000, interval: 3000, count: 4, userTimeout: 9500 }],
+    [
+      'all together',
+      { enable: true, idle: 7000, interval: 3000, count: 4, userTimeout: 9500 },
+      { enable: true, idle: 7000, interval: 3000, count: 4, userTimeout: 9500 },
+    ],
   ];
   test.each(cases)('%s', (_name, options, expected) => {
     expect(setKeepAlive(connection.socket, options)).toBe(connection.socket);
@@ -31,16 +34,40 @@ describe.each(['127.0.0.1', '::1'])('read-back on %s', (host) => {
   test('fields left out are not touched', () => {
     setKeepAlive(connection.socket, { enable: true, idle: 5000, interval: 2000, count: 3, userTimeout: 4000 });
     setKeepAlive(connection.socket, { count: 8 });
-    expect(getKeepAlive(connection.socket)).toEqual({ enable: true, idle: 5000, interval: 2000, count: 8, userTimeout: 4000 });
+    expect(getKeepAlive(connection.socket)).toEqual({
+      enable: true,
+      idle: 5000,
+      interval: 2000,
+      count: 8,
+      userTimeout: 4000,
+    });
     setKeepAlive(connection.socket, { enable: false });
-    expect(getKeepAlive(connection.socket)).toEqual({ enable: false, idle: 5000, interval: 2000, count: 8, userTimeout: 4000 });
+    expect(getKeepAlive(connection.socket)).toEqual({
+      enable: false,
+      idle: 5000,
+      interval: 2000,
+      count: 8,
+      userTimeout: 4000,
+    });
     setKeepAlive(connection.socket, {});
-    expect(getKeepAlive(connection.socket)).toEqual({ enable: false, idle: 5000, interval: 2000, count: 8, userTimeout: 4000 });
+    expect(getKeepAlive(connection.socket)).toEqual({
+      enable: false,
+      idle: 5000,
+      interval: 2000,
+      count: 8,
+      userTimeout: 4000,
+    });
   });
 
   test('a raw fd number is tuned like its socket', () => {
     setKeepAlive(fdOf(connection.socket), { idle: 11_000, interval: 6000, count: 2, userTimeout: 1 });
-    expect(getKeepAlive(connection.socket)).toEqual({ enable: true, idle: 11_000, interval: 6000, count: 2, userTimeout: 1 });
+    expect(getKeepAlive(connection.socket)).toEqual({
+      enable: true,
+      idle: 11_000,
+      interval: 6000,
+      count: 2,
+      userTimeout: 1,
+    });
   });
 });
 
@@ -49,7 +76,11 @@ describe('validation: all or nothing, no truncation', () => {
   const before = { enable: true, idle: 6000, interval: 2000, count: 5, userTimeout: 3333 };
 
   const outOfRange: [string, unknown, RegExp][] = [
-    ['idle', 999, /"options\.idle" is out of range\. It must be .*multiple of 1000.* >= 1000 && <= 32767000\. Received 999$/],
+    [
+      'idle',
+      999,
+      /"options\.idle" is out of range\. It must be .*multiple of 1000.* >= 1000 && <= 32767000\. Received 999$/,
+    ],
     ['idle', 32_768_000, /Received 32768000$/],
     ['idle', 1500, /multiple of 1000.*Received 1500$/],
     ['idle', 0, /Received 0$/],
@@ -62,7 +93,11 @@ describe('validation: all or nothing, no truncation', () => {
     ['count', 0, /"options\.count" is out of range\. It must be an integer >= 1 && <= 127\. Received 0$/],
     ['count', 128, /Received 128$/],
     ['count', 2.5, /Received 2\.5$/],
-    ['userTimeout', -1, /"options\.userTimeout" is out of range\. It must be an integer >= 0 && <= 2147483647\. Received -1$/],
+    [
+      'userTimeout',
+      -1,
+      /"options\.userTimeout" is out of range\. It must be an integer >= 0 && <= 2147483647\. Received -1$/,
+    ],
     ['userTimeout', 2_147_483_648, /Received 2147483648$/],
     ['userTimeout', 0.5, /Received 0\.5$/],
   ];

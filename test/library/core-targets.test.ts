@@ -1,28 +1,31 @@
 import dgram from 'node:dgram';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, test } from 'vitest';
-import { localhostTls } from '../helpers/tls.js';
 import { captureError } from '../helpers/errors.js';
 import { getKeepAlive, getTcpInfo, libraryPath, setKeepAlive } from '../helpers/library.js';
 import { acceptedSocket, connectTo, fdOf, startServer, useServer } from '../helpers/sockets.js';
+import { localhostTls } from '../helpers/tls.js';
 
 const TUNING = { idle: 3000, interval: 2000, count: 5, userTimeout: 6000 };
 const EXPECTED = { enable: true, ...TUNING };
 
 describe('TLS', () => {
   test('a tls.TLSSocket is tuned before connect, and its server side inherits from a tls.Server', async () => {
-    const tlsServer = tls.createServer(localhostTls, (socket) =>
-      socket.end('hello'),
-    );
+    const tlsServer = tls.createServer(localhostTls, (socket) => socket.end('hello'));
     const server = await startServer('127.0.0.1', tlsServer);
     setKeepAlive(tlsServer, { idle: 8000, count: 2 });
-    const socket = tls.connect({ port: server.port, host: '127.0.0.1', ca: localhostTls.cert, servername: 'localhost' });
+    const socket = tls.connect({
+      port: server.port,
+      host: '127.0.0.1',
+      ca: localhostTls.cert,
+      servername: 'localhost',
+    });
     setKeepAlive(socket, TUNING);
     await once(socket, 'secureConnect');
     expect(getKeepAlive(socket)).toEqual(EXPECTED);
@@ -77,7 +80,10 @@ describe('targets that are refused', () => {
   test('a destroyed socket throws ERR_SOCKET_CLOSED', async () => {
     const socket = await connectTo(server);
     socket.destroy();
-    expect(captureError(() => setKeepAlive(socket, TUNING))).toMatchObject({ code: 'ERR_SOCKET_CLOSED', message: 'Socket is closed' });
+    expect(captureError(() => setKeepAlive(socket, TUNING))).toMatchObject({
+      code: 'ERR_SOCKET_CLOSED',
+      message: 'Socket is closed',
+    });
     expect(captureError(() => getKeepAlive(socket))).toMatchObject({ code: 'ERR_SOCKET_CLOSED' });
     expect(captureError(() => getTcpInfo(socket))).toMatchObject({ code: 'ERR_SOCKET_CLOSED' });
   });

@@ -7,7 +7,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, test } from 'vitest';
 import { captureError } from '../helpers/errors.js';
-import { DEFAULT_PRELOAD_OPTIONS, envOptions, keepAliveEnvironment, parseKeepAliveSetting } from '../helpers/library.js';
+import {
+  DEFAULT_PRELOAD_OPTIONS,
+  envOptions,
+  keepAliveEnvironment,
+  parseKeepAliveSetting,
+} from '../helpers/library.js';
 import { type RunResult, runNode } from '../helpers/run.js';
 import { root } from '../helpers/tree.js';
 
@@ -62,7 +67,11 @@ function lastJson(run: RunResult): unknown {
 
 describe('SOCKET_KEEPALIVE parsing', () => {
   test.each([
-    ['idle=10s,interval=2s,count=3,userTimeout=20s', { idle: 10_000, interval: 2000, count: 3, userTimeout: 20_000 }, true],
+    [
+      'idle=10s,interval=2s,count=3,userTimeout=20s',
+      { idle: 10_000, interval: 2000, count: 3, userTimeout: 20_000 },
+      true,
+    ],
     ['idle=1h, interval=2m ,userTimeout=1500', { idle: 3_600_000, interval: 120_000, userTimeout: 1500 }, true],
     ['idle=5000ms,servers=off', { idle: 5000 }, false],
     ['count=4,servers=on,', { count: 4 }, true],
@@ -72,11 +81,19 @@ describe('SOCKET_KEEPALIVE parsing', () => {
 
   test.each([undefined, '', ' ', ',', 'servers=on'])('%j stands for the default options', (text) => {
     expect(DEFAULT_PRELOAD_OPTIONS).toEqual({ idle: 10_000, interval: 2000, count: 3, userTimeout: 20_000 });
-    expect(parseKeepAliveSetting(text)).toStrictEqual({ options: DEFAULT_PRELOAD_OPTIONS, servers: true, report: undefined });
+    expect(parseKeepAliveSetting(text)).toStrictEqual({
+      options: DEFAULT_PRELOAD_OPTIONS,
+      servers: true,
+      report: undefined,
+    });
   });
 
   test('servers=off alone: the default options, listeners left alone', () => {
-    expect(parseKeepAliveSetting('servers=off')).toStrictEqual({ options: DEFAULT_PRELOAD_OPTIONS, servers: false, report: undefined });
+    expect(parseKeepAliveSetting('servers=off')).toStrictEqual({
+      options: DEFAULT_PRELOAD_OPTIONS,
+      servers: false,
+      report: undefined,
+    });
   });
 
   test.each([
@@ -92,14 +109,34 @@ describe('SOCKET_KEEPALIVE parsing', () => {
   });
 
   test.each([
-    ['idle=1500', 'ERR_OUT_OF_RANGE', /"SOCKET_KEEPALIVE.idle" is out of range. It must be .*>= 1000 && <= 32767000. Received 1500/],
-    ['count=0', 'ERR_OUT_OF_RANGE', /"SOCKET_KEEPALIVE.count" is out of range. It must be an integer >= 1 && <= 127. Received 0/],
-    ['userTimeout=1000h', 'ERR_OUT_OF_RANGE', /"SOCKET_KEEPALIVE.userTimeout" is out of range. It must be an integer >= 0 && <= 2147483647/],
-    ['idle=10x', 'ERR_INVALID_ARG_VALUE', /'SOCKET_KEEPALIVE.idle' must be a duration: a whole number followed by ms, s, m or h/],
+    [
+      'idle=1500',
+      'ERR_OUT_OF_RANGE',
+      /"SOCKET_KEEPALIVE.idle" is out of range. It must be .*>= 1000 && <= 32767000. Received 1500/,
+    ],
+    [
+      'count=0',
+      'ERR_OUT_OF_RANGE',
+      /"SOCKET_KEEPALIVE.count" is out of range. It must be an integer >= 1 && <= 127. Received 0/,
+    ],
+    [
+      'userTimeout=1000h',
+      'ERR_OUT_OF_RANGE',
+      /"SOCKET_KEEPALIVE.userTimeout" is out of range. It must be an integer >= 0 && <= 2147483647/,
+    ],
+    [
+      'idle=10x',
+      'ERR_INVALID_ARG_VALUE',
+      /'SOCKET_KEEPALIVE.idle' must be a duration: a whole number followed by ms, s, m or h/,
+    ],
     ['idle=-5s', 'ERR_INVALID_ARG_VALUE', /'SOCKET_KEEPALIVE.idle' must be a duration/],
     ['count=3.5', 'ERR_INVALID_ARG_VALUE', /'SOCKET_KEEPALIVE.count' must be a whole number/],
     ['idle', 'ERR_INVALID_ARG_VALUE', /'SOCKET_KEEPALIVE.idle' must be a duration/],
-    ['delay=10s', 'ERR_INVALID_ARG_VALUE', /unknown field "delay": write name=value pairs of idle, interval, count, userTimeout, servers/],
+    [
+      'delay=10s',
+      'ERR_INVALID_ARG_VALUE',
+      /unknown field "delay": write name=value pairs of idle, interval, count, userTimeout, servers/,
+    ],
     ['idle=10s,idle=20s', 'ERR_INVALID_ARG_VALUE', /gives the field "idle" twice/],
     ['report=yes', 'ERR_INVALID_ARG_VALUE', /'SOCKET_KEEPALIVE.report' must be text, json or off/],
     ['idle=10s,servers=no', 'ERR_INVALID_ARG_VALUE', /'SOCKET_KEEPALIVE.servers' must be on or off/],
@@ -112,44 +149,80 @@ describe('SOCKET_KEEPALIVE parsing', () => {
 
 describe('keepAliveEnvironment', () => {
   test('writes SOCKET_KEEPALIVE that parses back to the options, and NODE_OPTIONS with the absolute preload path', () => {
-    const env = keepAliveEnvironment({ idle: 60_000, interval: 2000, count: 3, userTimeout: 1500 }, { servers: false }, { NODE_OPTIONS: '--enable-source-maps' });
+    const env = keepAliveEnvironment(
+      { idle: 60_000, interval: 2000, count: 3, userTimeout: 1500 },
+      { servers: false },
+      { NODE_OPTIONS: '--enable-source-maps' },
+    );
     expect(env.SOCKET_KEEPALIVE).toBe('idle=1m,interval=2s,count=3,userTimeout=1500ms,servers=off');
-    expect(parseKeepAliveSetting(env.SOCKET_KEEPALIVE)).toStrictEqual({ options: { idle: 60_000, interval: 2000, count: 3, userTimeout: 1500 }, servers: false, report: undefined });
+    expect(parseKeepAliveSetting(env.SOCKET_KEEPALIVE)).toStrictEqual({
+      options: { idle: 60_000, interval: 2000, count: 3, userTimeout: 1500 },
+      servers: false,
+      report: undefined,
+    });
     const reporting = keepAliveEnvironment({ count: 3 }, { report: 'json' }, {});
-    expect(parseKeepAliveSetting(reporting.SOCKET_KEEPALIVE)).toStrictEqual({ options: { count: 3 }, servers: true, report: 'json' });
+    expect(parseKeepAliveSetting(reporting.SOCKET_KEEPALIVE)).toStrictEqual({
+      options: { count: 3 },
+      servers: true,
+      report: 'json',
+    });
     expect(env.NODE_OPTIONS).toBe(`--enable-source-maps --require ${JSON.stringify(REGISTER_PATH)}`);
     expect(path.isAbsolute(REGISTER_PATH)).toBe(true);
-    expect(keepAliveEnvironment({ count: 3 }, {}, { NODE_OPTIONS: env.NODE_OPTIONS }).NODE_OPTIONS).toBe(env.NODE_OPTIONS);
+    expect(keepAliveEnvironment({ count: 3 }, {}, { NODE_OPTIONS: env.NODE_OPTIONS }).NODE_OPTIONS).toBe(
+      env.NODE_OPTIONS,
+    );
   });
 
   test('validates like setKeepAlive', () => {
     expect(captureError(() => keepAliveEnvironment({ idle: 1500 })).code).toBe('ERR_OUT_OF_RANGE');
     expect(captureError(() => keepAliveEnvironment({})).message).toMatch(/sets no keepalive option/);
     expect(captureError(() => keepAliveEnvironment({ enable: false } as never)).code).toBe('ERR_INVALID_ARG_VALUE');
-    expect(captureError(() => keepAliveEnvironment({ count: 3 }, { report: 'yes' as never })).message).toMatch(/"settings.report" .* must be 'text' or 'json'|'settings.report' must be 'text' or 'json'/);
+    expect(captureError(() => keepAliveEnvironment({ count: 3 }, { report: 'yes' as never })).message).toMatch(
+      /"settings.report" .* must be 'text' or 'json'|'settings.report' must be 'text' or 'json'/,
+    );
   });
 });
 
 describe('node --require socket-keepalive/register', () => {
   test('tunes client sockets and listeners from SOCKET_KEEPALIVE', async () => {
-    expect(lastJson(await node(['--require', register, mainApp], { SOCKET_KEEPALIVE: SETTING }))).toEqual({ client: TUNED, listener: TUNED });
+    expect(lastJson(await node(['--require', register, mainApp], { SOCKET_KEEPALIVE: SETTING }))).toEqual({
+      client: TUNED,
+      listener: TUNED,
+    });
   });
 
   test('servers=off leaves listeners alone', async () => {
-    expect(lastJson(await node(['--require', register, mainApp], { SOCKET_KEEPALIVE: `${SETTING},servers=off` }))).toEqual({ client: TUNED, listener: UNTUNED });
+    expect(
+      lastJson(await node(['--require', register, mainApp], { SOCKET_KEEPALIVE: `${SETTING},servers=off` })),
+    ).toEqual({ client: TUNED, listener: UNTUNED });
   });
 
   test('SOCKET_KEEPALIVE=off: nothing is changed', async () => {
-    expect(lastJson(await node(['--require', register, mainApp], { SOCKET_KEEPALIVE: 'off' }))).toEqual({ client: UNTUNED, listener: UNTUNED });
+    expect(lastJson(await node(['--require', register, mainApp], { SOCKET_KEEPALIVE: 'off' }))).toEqual({
+      client: UNTUNED,
+      listener: UNTUNED,
+    });
   });
 
-  test.each([undefined, ''])('SOCKET_KEEPALIVE=%j: the default options, as socket-keepalive run applies them', async (setting) => {
-    expect(lastJson(await node(['--require', register, mainApp], { SOCKET_KEEPALIVE: setting }))).toEqual({ client: TUNED, listener: TUNED });
-  });
+  test.each([undefined, ''])(
+    'SOCKET_KEEPALIVE=%j: the default options, as socket-keepalive run applies them',
+    async (setting) => {
+      expect(lastJson(await node(['--require', register, mainApp], { SOCKET_KEEPALIVE: setting }))).toEqual({
+        client: TUNED,
+        listener: TUNED,
+      });
+    },
+  );
 
   test('the package name resolves through its exports, in NODE_OPTIONS too', async () => {
-    expect(lastJson(await node(['--require', 'socket-keepalive/register', mainApp], { SOCKET_KEEPALIVE: SETTING }, root))).toEqual({ client: TUNED, listener: TUNED });
-    expect(lastJson(await node([mainApp], { SOCKET_KEEPALIVE: SETTING, NODE_OPTIONS: '--require socket-keepalive/register' }, root))).toEqual({ client: TUNED, listener: TUNED });
+    expect(
+      lastJson(await node(['--require', 'socket-keepalive/register', mainApp], { SOCKET_KEEPALIVE: SETTING }, root)),
+    ).toEqual({ client: TUNED, listener: TUNED });
+    expect(
+      lastJson(
+        await node([mainApp], { SOCKET_KEEPALIVE: SETTING, NODE_OPTIONS: '--require socket-keepalive/register' }, root),
+      ),
+    ).toEqual({ client: TUNED, listener: TUNED });
   });
 
   test.each([
@@ -193,7 +266,9 @@ describe('the preload in ESM apps, worker threads and child processes', () => {
       'main.mjs',
       `import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);\n${PROBE}\nconsole.log(JSON.stringify(await probe()));\n`,
     );
-    expect(lastJson(await node(['--import', 'socket-keepalive/register', app], { SOCKET_KEEPALIVE: SETTING }, root))).toEqual({ client: TUNED, listener: TUNED });
+    expect(
+      lastJson(await node(['--import', 'socket-keepalive/register', app], { SOCKET_KEEPALIVE: SETTING }, root)),
+    ).toEqual({ client: TUNED, listener: TUNED });
   });
 
   const WORKERS = `${PROBE}
@@ -221,7 +296,13 @@ if (isMainThread) {
   ])('%s: workers started with any env and execArgv are tuned', async (_name, args, env) => {
     const app = writeApp('workers.cjs', WORKERS);
     const idle = TUNED.idle;
-    const expected: Record<string, number> = { inherited: idle, 'env: {}': idle, 'execArgv: []': idle, 'env: {} and execArgv: []': idle, 'env: SHARE_ENV': idle };
+    const expected: Record<string, number> = {
+      inherited: idle,
+      'env: {}': idle,
+      'execArgv: []': idle,
+      'env: {} and execArgv: []': idle,
+      'env: SHARE_ENV': idle,
+    };
     expect(lastJson(await node([...args, app], { SOCKET_KEEPALIVE: SETTING, ...env }))).toEqual(expected);
   });
 
@@ -243,7 +324,12 @@ else fork(__filename, ['child'], { cwd: require('node:os').tmpdir() });
 });
 
 test('the packed package ships the preload', async () => {
-  const { stdout } = await promisify(execFile)('npm', ['pack', '--dry-run', '--ignore-scripts', '--json'], { cwd: root, encoding: 'utf8' });
+  const { stdout } = await promisify(execFile)('npm', ['pack', '--dry-run', '--ignore-scripts', '--json'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   const files = (JSON.parse(stdout) as { files: { path: string }[] }[])[0].files.map((file) => file.path);
-  expect(files).toEqual(expect.arrayContaining(['dist/register.js', 'dist/register.mjs', 'dist/env-options.js', 'dist/default.js']));
+  expect(files).toEqual(
+    expect.arrayContaining(['dist/register.js', 'dist/register.mjs', 'dist/env-options.js', 'dist/default.js']),
+  );
 });

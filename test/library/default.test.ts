@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -5,9 +6,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { once } from 'node:events';
 import { afterEach, describe, expect, test } from 'vitest';
-import { localhostTls } from '../helpers/tls.js';
+import { captureError } from '../helpers/errors.js';
 import {
   getDefaultKeepAlive,
   getKeepAlive,
@@ -17,8 +17,8 @@ import {
   setKeepAlive,
   tuneAgent,
 } from '../helpers/library.js';
-import { captureError } from '../helpers/errors.js';
 import { startServer, useServer } from '../helpers/sockets.js';
+import { localhostTls } from '../helpers/tls.js';
 
 const DEFAULT = { idle: 6000, interval: 2000, count: 3, userTimeout: 9000 };
 const TUNED = { enable: true, ...DEFAULT };
@@ -26,7 +26,9 @@ const { key, cert } = localhostTls;
 
 /** What the kernel has for this process's socket bound to local port `port`. */
 function kernelStateOfLocalPort(port: number): KeepAliveState {
-  const socket = inspectProcess(process.pid).find((entry) => entry.local.endsWith(`:${port}`) && entry.state !== 'LISTEN');
+  const socket = inspectProcess(process.pid).find(
+    (entry) => entry.local.endsWith(`:${port}`) && entry.state !== 'LISTEN',
+  );
   if (!socket) throw new Error(`no socket of this process on local port ${port}`);
   return socket.keepAlive;
 }
@@ -50,14 +52,14 @@ describe('setDefaultKeepAlive: client sockets', () => {
     socket.destroy();
   });
 
-  test('net.connect: the options are set before the application\'s first \'connect\' listener runs', async () => {
+  test("net.connect: the options are set before the application's first 'connect' listener runs", async () => {
     setDefaultKeepAlive(DEFAULT);
     const socket = net.connect(server.port, server.host);
     expect(await stateAtConnect(socket)).toEqual(TUNED);
     socket.destroy();
   });
 
-  test('new net.Socket().connect(), with a \'connect\' listener added before connect()', async () => {
+  test("new net.Socket().connect(), with a 'connect' listener added before connect()", async () => {
     setDefaultKeepAlive(DEFAULT);
     const socket = new net.Socket();
     const seen = stateAtConnect(socket);
@@ -99,7 +101,7 @@ describe('setDefaultKeepAlive: client sockets', () => {
     socket.destroy();
   });
 
-  test('a socket that the default left alone keeps Node\'s own setKeepAlive behaviour', async () => {
+  test("a socket that the default left alone keeps Node's own setKeepAlive behaviour", async () => {
     setDefaultKeepAlive(DEFAULT, { filter: () => false });
     const socket = net.connect(server.port, server.host);
     await once(socket, 'connect');
@@ -112,7 +114,13 @@ describe('setDefaultKeepAlive: client sockets', () => {
   test('a socket tuned with setKeepAlive before it connects keeps only its own options', async () => {
     setDefaultKeepAlive(DEFAULT);
     const socket = setKeepAlive(net.connect(server.port, server.host), { idle: 3000 });
-    expect(await stateAtConnect(socket)).toMatchObject({ enable: true, idle: 3000, interval: 75_000, count: 9, userTimeout: 0 });
+    expect(await stateAtConnect(socket)).toMatchObject({
+      enable: true,
+      idle: 3000,
+      interval: 75_000,
+      count: 9,
+      userTimeout: 0,
+    });
     socket.destroy();
   });
 
@@ -154,7 +162,13 @@ describe('setDefaultKeepAlive: client sockets', () => {
     expect(await stateAtConnect(first)).toEqual(TUNED);
     setDefaultKeepAlive({ idle: 4000, interval: 1000, count: 5 });
     const second = net.connect(server.port, server.host);
-    expect(await stateAtConnect(second)).toEqual({ enable: true, idle: 4000, interval: 1000, count: 5, userTimeout: 0 });
+    expect(await stateAtConnect(second)).toEqual({
+      enable: true,
+      idle: 4000,
+      interval: 1000,
+      count: 5,
+      userTimeout: 0,
+    });
     setDefaultKeepAlive(null);
     expect(getDefaultKeepAlive()).toBeNull();
     const third = net.connect(server.port, server.host);
@@ -183,7 +197,9 @@ describe('setDefaultKeepAlive: client sockets', () => {
     const type = captureError(() => setDefaultKeepAlive(DEFAULT, { servers: 'no' as unknown as boolean }));
     expect(type.code).toBe('ERR_INVALID_ARG_TYPE');
     expect(type.message).toMatch(/"settings.servers" property must be of type boolean/);
-    expect(captureError(() => setDefaultKeepAlive(DEFAULT, { filter: 1 as unknown as () => boolean })).code).toBe('ERR_INVALID_ARG_TYPE');
+    expect(captureError(() => setDefaultKeepAlive(DEFAULT, { filter: 1 as unknown as () => boolean })).code).toBe(
+      'ERR_INVALID_ARG_TYPE',
+    );
     expect(captureError(() => setDefaultKeepAlive(undefined as unknown as null)).code).toBe('ERR_INVALID_ARG_TYPE');
     expect(getDefaultKeepAlive()?.options).toEqual(TUNED);
   });
@@ -229,7 +245,13 @@ describe('setDefaultKeepAlive: TLS, HTTP, HTTP/2 and fetch clients', () => {
     setDefaultKeepAlive(DEFAULT, { servers: false });
     const agent = tuneAgent(new http.Agent(), { idle: 8000 });
     const socket = agent.createConnection({ port: server.port, host: server.host }) as net.Socket;
-    expect(await stateAtConnect(socket)).toMatchObject({ enable: true, idle: 8000, interval: 75_000, count: 9, userTimeout: 0 });
+    expect(await stateAtConnect(socket)).toMatchObject({
+      enable: true,
+      idle: 8000,
+      interval: 75_000,
+      count: 9,
+      userTimeout: 0,
+    });
     socket.destroy();
     await server.close();
   });

@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -9,12 +10,11 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { once } from 'node:events';
 import { describe, expect, test } from 'vitest';
-import { localhostTls } from '../helpers/tls.js';
 import { captureError } from '../helpers/errors.js';
 import { getKeepAlive, libraryPath, setKeepAlive, tuneAgent } from '../helpers/library.js';
 import { acceptedSocket, connectTo, startServer, useServer } from '../helpers/sockets.js';
+import { localhostTls } from '../helpers/tls.js';
 
 // The ways Node servers and clients are deployed beyond a plain net.connect(): cluster
 // workers, TLS and HTTP/2 layered over TCP, Unix paths, agents, Node's own keepalive
@@ -23,7 +23,8 @@ const TUNING = { idle: 4000, interval: 3000, count: 5, userTimeout: 9000 };
 const EXPECTED = { enable: true, ...TUNING };
 const OTHER = { idle: 7000, interval: 2000, count: 2, userTimeout: 4000 };
 /** A stream that accepts writes and never answers: no TCP socket underneath. */
-const inertStream = () => new Duplex({ read() {}, write: (_chunk, _encoding, done) => done() }) as unknown as net.Socket;
+const inertStream = () =>
+  new Duplex({ read() {}, write: (_chunk, _encoding, done) => done() }) as unknown as net.Socket;
 const unixPath = (name: string) => path.join(os.tmpdir(), `ska-deploy-${name}-${process.pid}.sock`);
 
 /** Listens on a fresh Unix path; resolves once listening. */
@@ -45,7 +46,14 @@ async function requestSocket(agent: http.Agent, options: https.RequestOptions): 
 }
 
 describe('cluster', () => {
-  type Message = { type: string; port?: number; server?: unknown; inherited?: unknown; afterNodeCall?: unknown; message?: string };
+  type Message = {
+    type: string;
+    port?: number;
+    server?: unknown;
+    inherited?: unknown;
+    afterNodeCall?: unknown;
+    message?: string;
+  };
 
   /** Runs the cluster fixture and returns the worker's messages about one accepted connection. */
   async function runCluster(policy: 'rr' | 'none', tune: 'before-listen' | 'after-listening'): Promise<Message[]> {
@@ -80,7 +88,7 @@ describe('cluster', () => {
 
   test.each([
     ['round-robin (the default), tuned before listen()', 'rr', 'before-listen', inPrimary],
-    ["round-robin, tuned in the listen callback", 'rr', 'after-listening', inPrimary],
+    ['round-robin, tuned in the listen callback', 'rr', 'after-listening', inPrimary],
     ['SCHED_NONE, tuned before listen()', 'none', 'before-listen', EXPECTED],
     ['SCHED_NONE, tuned in the listen callback', 'none', 'after-listening', EXPECTED],
   ] as const)('%s: accepted sockets in the worker carry the options', async (_name, policy, tune, serverRead) => {
@@ -94,7 +102,10 @@ describe('http.Agent over a Unix path', () => {
   test('tuneAgent + socketPath: requests work, the Unix socket is left alone, agent.destroy() works', async () => {
     const httpServer = http.createServer((_request, response) => response.end('ok'));
     const socketPath = await listenOnPath(httpServer, 'agent');
-    const tcp = await startServer('127.0.0.1', http.createServer((_request, response) => response.end('ok')));
+    const tcp = await startServer(
+      '127.0.0.1',
+      http.createServer((_request, response) => response.end('ok')),
+    );
     const agent = tuneAgent(new http.Agent({ keepAlive: true }), TUNING);
     for (let round = 0; round < 2; round++) await requestSocket(agent, { socketPath });
     // The same agent still tunes its TCP sockets.
@@ -162,7 +173,11 @@ describe('TLS layered over a TCP socket', () => {
     const server = await startServer('127.0.0.1', httpsServer);
     setKeepAlive(httpsServer, OTHER);
     const agent = tuneAgent(new https.Agent({ keepAlive: true, ...clientOptions() }), TUNING);
-    const socket = await requestSocket(agent as http.Agent, { host: '127.0.0.1', port: server.port, ...clientOptions() });
+    const socket = await requestSocket(agent as http.Agent, {
+      host: '127.0.0.1',
+      port: server.port,
+      ...clientOptions(),
+    });
     await new Promise((resolve) => setImmediate(resolve)); // back in the pool, after the agent's setKeepAlive
     expect(getKeepAlive(socket)).toEqual(EXPECTED);
     expect(seen).toEqual([{ enable: true, ...OTHER }]);
@@ -176,7 +191,9 @@ describe('TLS layered over a TCP socket', () => {
     for (const call of [() => setKeepAlive(secure, TUNING), () => getKeepAlive(secure)]) {
       const error = captureError(call);
       expect(error).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', name: 'TypeError' });
-      expect(error.message).toMatch(/TLS socket over a stream that is not a net\.Socket; TCP keepalive applies only to TCP sockets/);
+      expect(error.message).toMatch(
+        /TLS socket over a stream that is not a net\.Socket; TCP keepalive applies only to TCP sockets/,
+      );
     }
     secure.destroy();
   });
@@ -252,13 +269,17 @@ describe('servers', () => {
         process.nextTick(() => process.exit(0));
       });
       fs.closeSync(server._handle.fd);`;
-    const lines = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim().split('\n').map((line) => JSON.parse(line));
+    const lines = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(lines).toEqual([
       { listenCallbackRan: true },
       {
         name: 'SocketKeepAliveWarning',
         code: 'SOCKET_KEEPALIVE_NOT_APPLIED',
-        message: 'socket-keepalive could not apply the options to the listening socket of a server: setsockopt EBADF TCP_KEEPIDLE',
+        message:
+          'socket-keepalive could not apply the options to the listening socket of a server: setsockopt EBADF TCP_KEEPIDLE',
       },
     ]);
   });
@@ -326,8 +347,14 @@ describe('tuneAgent reads the options once and keeps the validated copy', () => 
       },
     };
     const agent = tuneAgent(new http.Agent(), options);
-    expect(getKeepAlive(await requestSocket(agent, { host: '127.0.0.1', port: server.port }))).toMatchObject({ enable: true, count: 4 });
-    expect(getKeepAlive(await requestSocket(agent, { host: '127.0.0.1', port: server.port }))).toMatchObject({ enable: true, count: 4 });
+    expect(getKeepAlive(await requestSocket(agent, { host: '127.0.0.1', port: server.port }))).toMatchObject({
+      enable: true,
+      count: 4,
+    });
+    expect(getKeepAlive(await requestSocket(agent, { host: '127.0.0.1', port: server.port }))).toMatchObject({
+      enable: true,
+      count: 4,
+    });
     agent.destroy();
   });
 });

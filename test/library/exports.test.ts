@@ -15,14 +15,23 @@ function exportLists(file: string): { types: string[]; values: string[] } {
   const types: string[] = [];
   const values: string[] = [];
   for (const [, typeOnly, list] of source.matchAll(/export (type )?\{([^}]*)\}/g)) {
-    for (const item of list.split(',').map((name) => name.trim()).filter(Boolean)) {
+    for (const item of list
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean)) {
       if (typeOnly || item.startsWith('type ')) types.push(item.replace(/^type /, ''));
       else values.push(item);
     }
   }
   // test/helpers/library.ts takes the values by destructuring the built module.
   const destructured = /export const \{([^}]*)\} = requireBuilt/.exec(source);
-  if (destructured) values.push(...destructured[1].split(',').map((name) => name.trim()).filter(Boolean));
+  if (destructured)
+    values.push(
+      ...destructured[1]
+        .split(',')
+        .map((name) => name.trim())
+        .filter(Boolean),
+    );
   return { types: types.sort(), values: values.sort() };
 }
 
@@ -38,5 +47,9 @@ test('the built CommonJS and ESM entry points export those values and nothing el
   const commonJs = createRequire(__filename)(libraryPath) as Record<string, unknown>;
   expect(Object.keys(commonJs).sort()).toEqual(values);
   const esm = (await import(pathToFileURL(path.join(root, 'dist', 'index.mjs')).href)) as Record<string, unknown>;
-  expect(Object.keys(esm).filter((name) => name !== 'default').sort()).toEqual(values);
+  expect(
+    Object.keys(esm)
+      .filter((name) => name !== 'default')
+      .sort(),
+  ).toEqual(values);
 });

@@ -43,7 +43,8 @@ describe('inspectProcess', () => {
     node.kill();
   });
 
-  const byPort = (sockets: InspectedSocket[], port: number) => sockets.find((socket) => socket.local === `127.0.0.1:${port}`) as InspectedSocket;
+  const byPort = (sockets: InspectedSocket[], port: number) =>
+    sockets.find((socket) => socket.local === `127.0.0.1:${port}`) as InspectedSocket;
 
   test('reads the keepalive settings of a Node process, changing nothing and leaking no fd', async () => {
     const fdsBefore = openFds();
@@ -58,8 +59,13 @@ describe('inspectProcess', () => {
       // probes at 5 s, 7 s, 9 s: at 9 s the silence has lasted the user timeout, 2 probes out
       detection: { idle: 9000, inFlight: 9000 },
     });
-    expect(byPort(sockets, ports.slow)).toMatchObject({ keepAlive: { enable: true, idle: 600_000, interval: 10_000, count: 9, userTimeout: 0 } });
-    expect(byPort(sockets, ports.untouched)).toMatchObject({ keepAlive: { enable: false }, detection: { idle: Infinity, inFlight: null } });
+    expect(byPort(sockets, ports.slow)).toMatchObject({
+      keepAlive: { enable: true, idle: 600_000, interval: 10_000, count: 9, userTimeout: 0 },
+    });
+    expect(byPort(sockets, ports.untouched)).toMatchObject({
+      keepAlive: { enable: false },
+      detection: { idle: Infinity, inFlight: null },
+    });
     expect(byPort(sockets, ports.tuned).fd).toBeGreaterThan(2);
 
     node.stdin?.write('check\n');

@@ -33,7 +33,9 @@ test('no leak of memory or fds over 50,000 calls of each kind: raw fds, TCP_INFO
   const { calls, kinds } = await runWithGc([path.join(__dirname, 'fixtures', 'leak-check.cjs'), libraryPath, '50000']);
   expect(calls).toBe(50_000);
   expect(Object.keys(kinds)).toHaveLength(8);
-  for (const [kind, growth] of Object.entries(kinds as Record<string, { rssKiB: number; heapKiB: number; fds: number }>)) {
+  for (const [kind, growth] of Object.entries(
+    kinds as Record<string, { rssKiB: number; heapKiB: number; fds: number }>,
+  )) {
     expect(growth.rssKiB, `${kind}: resident memory growth, KiB`).toBeLessThan(1024);
     expect(growth.heapKiB, `${kind}: V8 heap growth, KiB`).toBeLessThan(512);
     expect(growth.fds, `${kind}: fds left open`).toBe(0);

@@ -1,9 +1,9 @@
 import dgram from 'node:dgram';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { once } from 'node:events';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { captureError } from '../helpers/errors.js';
@@ -19,7 +19,8 @@ const RUNS = 5000;
 type Verdict = { ok: true; fields: Partial<KeepAliveState> } | { ok: false; errors: Set<'type' | 'range'> };
 
 function oracle(options: unknown): Verdict {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) return { ok: false, errors: new Set(['type']) };
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    return { ok: false, errors: new Set(['type']) };
   const known = ['enable', 'idle', 'interval', 'count', 'userTimeout'];
   if (Object.keys(options).some((key) => !known.includes(key))) return { ok: false, errors: new Set(['type']) };
   const record = options as Record<string, unknown>;
@@ -45,7 +46,25 @@ function oracle(options: unknown): Verdict {
   return { ok: true, fields };
 }
 
-const edgeNumbers = fc.constantFrom(0, -0, 1, -1, 127, 128, 999, 1000, 1500, 32_767_000, 32_768_000, 2_147_483_647, 2 ** 31, NaN, Infinity, -Infinity, 0.5);
+const edgeNumbers = fc.constantFrom(
+  0,
+  -0,
+  1,
+  -1,
+  127,
+  128,
+  999,
+  1000,
+  1500,
+  32_767_000,
+  32_768_000,
+  2_147_483_647,
+  2 ** 31,
+  NaN,
+  Infinity,
+  -Infinity,
+  0.5,
+);
 const anyValue = fc.oneof(
   fc.boolean(),
   edgeNumbers,
@@ -75,8 +94,13 @@ const options = fc.oneof(
   fc
     .tuple(validOptions, fc.constantFrom('enable', 'idle', 'interval', 'count', 'userTimeout'), anyValue)
     .map(([valid, key, value]) => ({ ...valid, [key]: value })),
-  fc.record({ enable: anyValue, idle: anyValue, interval: anyValue, count: anyValue, userTimeout: anyValue }, { requiredKeys: [] }),
-  fc.tuple(validOptions, fc.string({ minLength: 1 }), anyValue).map(([valid, key, value]) => ({ ...valid, [key]: value })),
+  fc.record(
+    { enable: anyValue, idle: anyValue, interval: anyValue, count: anyValue, userTimeout: anyValue },
+    { requiredKeys: [] },
+  ),
+  fc
+    .tuple(validOptions, fc.string({ minLength: 1 }), anyValue)
+    .map(([valid, key, value]) => ({ ...valid, [key]: value })),
   fc.anything(),
 );
 
@@ -154,7 +178,14 @@ test(`setKeepAlive over ${RUNS} random option objects and targets: typed error a
     { kind: 'not-a-target' as const, index: 0 },
   );
   const badNumbers = fc.constantFrom(-1, 1.5, 2 ** 31, NaN, Infinity);
-  const nonTargets = fc.oneof(fc.string(), fc.constant(null), fc.constant(undefined), fc.object(), fc.constant(udp), fc.boolean());
+  const nonTargets = fc.oneof(
+    fc.string(),
+    fc.constant(null),
+    fc.constant(undefined),
+    fc.object(),
+    fc.constant(udp),
+    fc.boolean(),
+  );
   const pending = new net.Socket();
   const notListening = net.createServer();
 
@@ -171,7 +202,11 @@ test(`setKeepAlive over ${RUNS} random option objects and targets: typed error a
       if (target.kind === 'deferred') {
         const deferredTarget = target.index === 0 ? pending : notListening;
         if (verdict.ok) expect(setKeepAlive(deferredTarget, candidate as never)).toBe(deferredTarget);
-        else expectOptionsError(captureError(() => setKeepAlive(deferredTarget, candidate as never)), verdict);
+        else
+          expectOptionsError(
+            captureError(() => setKeepAlive(deferredTarget, candidate as never)),
+            verdict,
+          );
         return;
       }
       if (target.kind === 'refused') {
@@ -187,7 +222,10 @@ test(`setKeepAlive over ${RUNS} random option objects and targets: typed error a
         expect(setKeepAlive(get(), candidate as never)).toBe(get());
         expect(read()).toEqual({ ...before, ...verdict.fields });
       } else {
-        expectOptionsError(captureError(() => setKeepAlive(get(), candidate as never)), verdict);
+        expectOptionsError(
+          captureError(() => setKeepAlive(get(), candidate as never)),
+          verdict,
+        );
         expect(read()).toEqual(before);
       }
     }),

@@ -6,6 +6,9 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { BUN_VERSION, bunBinary, DENO_VERSION, denoBinary } from '../../demo/node-release.js';
+import { skipWithout } from '../helpers/requirements.js';
+import { fetchRuntime } from '../helpers/runtimes.js';
+import { root } from '../helpers/tree.js';
 import {
   type AppRun,
   type ClientSpec,
@@ -20,9 +23,6 @@ import {
   tunedEnv,
 } from '../integration/harness.js';
 import { type RealServer, serverInstalled, startPostgres, startRedis } from '../integration/servers.js';
-import { skipWithout } from '../helpers/requirements.js';
-import { fetchRuntime } from '../helpers/runtimes.js';
-import { root } from '../helpers/tree.js';
 
 const register = path.join(root, 'dist', 'register.js');
 
@@ -53,11 +53,16 @@ describe.skipIf(present.length === 0)('pg and ioredis under Bun and Deno', () =>
   });
   const peer = (name: ServerName) => `127.0.0.1:${(running[name] as RealServer).port}`;
   const overTcp = (): ClientSpec[] =>
-    present.map(({ client, server }) => ({ name: client, client, target: { host: '127.0.0.1', port: (running[server] as RealServer).port } }));
+    present.map(({ client, server }) => ({
+      name: client,
+      client,
+      target: { host: '127.0.0.1', port: (running[server] as RealServer).port },
+    }));
 
   function allTuned(run: () => AppRun): void {
     for (const { client, server, connections } of present) {
-      test(`${client}: ${connections === 1 ? 'its connection' : `its ${connections} connections`} tuned`, () => expectTuned(run(), client, peer(server), connections));
+      test(`${client}: ${connections === 1 ? 'its connection' : `its ${connections} connections`} tuned`, () =>
+        expectTuned(run(), client, peer(server), connections));
     }
     test('every TCP connection of the process tuned, nothing reported', () => expectAllTunedQuietly(run()));
   }
@@ -65,16 +70,28 @@ describe.skipIf(present.length === 0)('pg and ioredis under Bun and Deno', () =>
   for (const runtime of runtimes) {
     const { binary, missing } = fetchRuntime(runtime.name, runtime.fetch);
     if (skipWithout(`the ${runtime.name} database tests`, missing)) continue;
-    const withRuntime = (setup: Setup, preload: string[] = []): Setup => ({ ...setup, nodeArgs: [...runtime.run, ...preload] });
+    const withRuntime = (setup: Setup, preload: string[] = []): Setup => ({
+      ...setup,
+      nodeArgs: [...runtime.run, ...preload],
+    });
     const start = (setup: Setup) => () => runApp(overTcp(), setup, { node: binary });
 
     describeApp(`${runtime.name}, no default`, start(withRuntime({})), (run) => {
       for (const { client, server } of present) {
-        test(`${client}: its connections do not carry the tested values`, () => expectUntuned(run(), client, peer(server)));
+        test(`${client}: its connections do not carry the tested values`, () =>
+          expectUntuned(run(), client, peer(server)));
       }
     });
-    describeApp(`${runtime.name}, setDefaultKeepAlive in the application`, start(withRuntime(setups['setDefaultKeepAlive in the application'])), allTuned);
-    describeApp(`${runtime.name}, --preload register with SOCKET_KEEPALIVE`, start(withRuntime({ env: { SOCKET_KEEPALIVE: tunedEnv } }, runtime.preload)), allTuned);
+    describeApp(
+      `${runtime.name}, setDefaultKeepAlive in the application`,
+      start(withRuntime(setups['setDefaultKeepAlive in the application'])),
+      allTuned,
+    );
+    describeApp(
+      `${runtime.name}, --preload register with SOCKET_KEEPALIVE`,
+      start(withRuntime({ env: { SOCKET_KEEPALIVE: tunedEnv } }, runtime.preload)),
+      allTuned,
+    );
     describeApp(`${runtime.name}, socket-keepalive run`, start(withRuntime(runSetup)), allTuned);
   }
 });

@@ -13,10 +13,16 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, describe, expect, test } from 'vitest';
 import { BUN_VERSION, bunBinary, DENO_VERSION, denoBinary } from '../../demo/node-release.js';
-import { envOptions, type InspectedSocket, inspectProcess, keepAliveEnvironment, type KeepAliveOptions } from '../helpers/library.js';
+import {
+  envOptions,
+  type InspectedSocket,
+  inspectProcess,
+  type KeepAliveOptions,
+  keepAliveEnvironment,
+} from '../helpers/library.js';
 import { skipWithout } from '../helpers/requirements.js';
-import { fetchRuntime } from '../helpers/runtimes.js';
 import { cliPath } from '../helpers/run.js';
+import { fetchRuntime } from '../helpers/runtimes.js';
 import { nestedEnv, root } from '../helpers/tree.js';
 
 const probe = path.join(__dirname, 'fixtures', 'probe.cjs');
@@ -121,7 +127,8 @@ function kernelState(report: ProbeReport, name: string) {
 
 /** Checks that every client echoed its line and that nothing was reported on any socket. */
 function expectUsableQuietly(report: ProbeReport): void {
-  for (const [name, client] of Object.entries(report.clients)) expect({ name, echoed: client.echoed }).toEqual({ name, echoed: true });
+  for (const [name, client] of Object.entries(report.clients))
+    expect({ name, echoed: client.echoed }).toEqual({ name, echoed: true });
   expect(report.errors).toEqual([]);
   expect(report.warnings).toEqual([]);
 }
@@ -136,7 +143,17 @@ for (const runtime of runtimes) {
   describe.skipIf(skip)(`${runtime.name} ${runtime.version}`, () => {
     test('core: a client tuned after connect, one tuned before (deferred to connect), a server and what it accepts', async () => {
       const report = await runProbe(
-        command(probe, spec({ library, server: SERVER, clients: [{ name: 'after', after: AFTER }, { name: 'before', before: BEFORE }] })),
+        command(
+          probe,
+          spec({
+            library,
+            server: SERVER,
+            clients: [
+              { name: 'after', after: AFTER },
+              { name: 'before', before: BEFORE },
+            ],
+          }),
+        ),
       );
       expect(report.runtime).toBe(`${runtime.name} ${runtime.version}`);
       expectUsableQuietly(report);
@@ -147,22 +164,35 @@ for (const runtime of runtimes) {
     });
 
     test('the default (setDefaultKeepAlive): clients, listeners and accepted sockets', async () => {
-      const report = await runProbe(command(probe, spec({ library, default: RUN_DEFAULT, clients: [{ name: 'one' }, { name: 'two' }] })));
+      const report = await runProbe(
+        command(probe, spec({ library, default: RUN_DEFAULT, clients: [{ name: 'one' }, { name: 'two' }] })),
+      );
       expectUsableQuietly(report);
       for (const name of ['one', 'two']) {
-        expect(kernelState(report, name)).toEqual({ listener: on(RUN_DEFAULT), client: on(RUN_DEFAULT), accepted: on(RUN_DEFAULT) });
+        expect(kernelState(report, name)).toEqual({
+          listener: on(RUN_DEFAULT),
+          client: on(RUN_DEFAULT),
+          accepted: on(RUN_DEFAULT),
+        });
       }
     });
 
-    test.each(Object.keys(runtime.preloads))('the preload through %s, into an application that never loads the package', async (way) => {
-      const { args, env } = runtime.preloads[way];
-      const report = await runProbe(command(...args, probe, spec({ clients: [{ name: 'client' }] })), {
-        ...env,
-        SOCKET_KEEPALIVE: RUN_DEFAULT_TEXT,
-      });
-      expectUsableQuietly(report);
-      expect(kernelState(report, 'client')).toEqual({ listener: on(RUN_DEFAULT), client: on(RUN_DEFAULT), accepted: on(RUN_DEFAULT) });
-    });
+    test.each(Object.keys(runtime.preloads))(
+      'the preload through %s, into an application that never loads the package',
+      async (way) => {
+        const { args, env } = runtime.preloads[way];
+        const report = await runProbe(command(...args, probe, spec({ clients: [{ name: 'client' }] })), {
+          ...env,
+          SOCKET_KEEPALIVE: RUN_DEFAULT_TEXT,
+        });
+        expectUsableQuietly(report);
+        expect(kernelState(report, 'client')).toEqual({
+          listener: on(RUN_DEFAULT),
+          client: on(RUN_DEFAULT),
+          accepted: on(RUN_DEFAULT),
+        });
+      },
+    );
 
     test('without the preload the same application keeps the kernel defaults (the checks above can fail)', async () => {
       const report = await runProbe(command(probe, spec({ clients: [{ name: 'client' }] })));
@@ -170,9 +200,20 @@ for (const runtime of runtimes) {
     });
 
     test('socket-keepalive run -- <runtime> ... tunes the application', async () => {
-      const report = await runProbe([process.execPath, cliPath, 'run', '--quiet', '--', ...command(probe, spec({ clients: [{ name: 'client' }] }))]);
+      const report = await runProbe([
+        process.execPath,
+        cliPath,
+        'run',
+        '--quiet',
+        '--',
+        ...command(probe, spec({ clients: [{ name: 'client' }] })),
+      ]);
       expectUsableQuietly(report);
-      expect(kernelState(report, 'client')).toEqual({ listener: on(RUN_DEFAULT), client: on(RUN_DEFAULT), accepted: on(RUN_DEFAULT) });
+      expect(kernelState(report, 'client')).toEqual({
+        listener: on(RUN_DEFAULT),
+        client: on(RUN_DEFAULT),
+        accepted: on(RUN_DEFAULT),
+      });
     });
 
     test('the ES module entry imports from an application whose package.json has no "type"', async () => {
@@ -191,7 +232,11 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
 });
 `,
       );
-      const child = spawn(binary, [...runtime.run, path.join(app, 'main.mjs')], { cwd: app, env: nestedEnv(), stdio: 'pipe' });
+      const child = spawn(binary, [...runtime.run, path.join(app, 'main.mjs')], {
+        cwd: app,
+        env: nestedEnv(),
+        stdio: 'pipe',
+      });
       let output = '';
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -200,28 +245,34 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
       expect(JSON.parse(output)).toMatchObject({ enable: true, idle: 11_000 });
     });
 
-    test.each(['code', 'default'])('TLS and HTTP, tuned in %s: servers, what they accept, a TLS client, an agent', async (place) => {
-      const report = await runProbe(command(tlsHttp, spec({ library, options: RUN_DEFAULT, place })));
-      const { tlsListener, tlsClient, httpListener, agentClient, answered, warnings, errors } = report as unknown as Record<string, unknown>;
-      expect({ answered, warnings, errors }).toEqual({ answered: 200, warnings: [], errors: [] });
-      const state = (local: unknown, peer: unknown) => report.sockets.find((socket) => socket.local === local && socket.peer === peer)?.keepAlive;
-      const listener = (local: unknown) => report.sockets.find((socket) => socket.state === 'LISTEN' && socket.local === local)?.keepAlive;
-      expect({
-        tlsListener: listener(tlsListener),
-        tlsClient: state(tlsClient, tlsListener),
-        tlsAccepted: state(tlsListener, tlsClient),
-        httpListener: listener(httpListener),
-        agentClient: state(agentClient, httpListener),
-        httpAccepted: state(httpListener, agentClient),
-      }).toEqual({
-        tlsListener: on(RUN_DEFAULT),
-        tlsClient: on(RUN_DEFAULT),
-        tlsAccepted: on(RUN_DEFAULT),
-        httpListener: on(RUN_DEFAULT),
-        agentClient: on(RUN_DEFAULT),
-        httpAccepted: on(RUN_DEFAULT),
-      });
-    });
+    test.each(['code', 'default'])(
+      'TLS and HTTP, tuned in %s: servers, what they accept, a TLS client, an agent',
+      async (place) => {
+        const report = await runProbe(command(tlsHttp, spec({ library, options: RUN_DEFAULT, place })));
+        const { tlsListener, tlsClient, httpListener, agentClient, answered, warnings, errors } =
+          report as unknown as Record<string, unknown>;
+        expect({ answered, warnings, errors }).toEqual({ answered: 200, warnings: [], errors: [] });
+        const state = (local: unknown, peer: unknown) =>
+          report.sockets.find((socket) => socket.local === local && socket.peer === peer)?.keepAlive;
+        const listener = (local: unknown) =>
+          report.sockets.find((socket) => socket.state === 'LISTEN' && socket.local === local)?.keepAlive;
+        expect({
+          tlsListener: listener(tlsListener),
+          tlsClient: state(tlsClient, tlsListener),
+          tlsAccepted: state(tlsListener, tlsClient),
+          httpListener: listener(httpListener),
+          agentClient: state(agentClient, httpListener),
+          httpAccepted: state(httpListener, agentClient),
+        }).toEqual({
+          tlsListener: on(RUN_DEFAULT),
+          tlsClient: on(RUN_DEFAULT),
+          tlsAccepted: on(RUN_DEFAULT),
+          httpListener: on(RUN_DEFAULT),
+          agentClient: on(RUN_DEFAULT),
+          httpAccepted: on(RUN_DEFAULT),
+        });
+      },
+    );
 
     test('a Unix domain socket under the default is left alone, working, with nothing reported', async () => {
       const app = path.join(work, `unix-${runtime.name}.cjs`);
@@ -265,11 +316,15 @@ const server = net.createServer((socket) => socket.pipe(socket)).listen(${JSON.s
       for (const client of Object.values(report.clients)) expect(client.echoed).toBe(true);
       expect(report.errors).toEqual([]);
       expect(report.warnings).toHaveLength(1);
-      expect(report.warnings[0]).toMatch(/^SOCKET_KEEPALIVE_NOT_APPLIED: .*Deno exposes no file descriptor for it.*127\.0\.0\.1:\d+ -> 127\.0\.0\.1:1\b/);
+      expect(report.warnings[0]).toMatch(
+        /^SOCKET_KEEPALIVE_NOT_APPLIED: .*Deno exposes no file descriptor for it.*127\.0\.0\.1:\d+ -> 127\.0\.0\.1:1\b/,
+      );
       expect(kernelState(report, 'lost').client).toEqual(UNTUNED);
       expect(kernelState(report, 'lost too').client).toEqual(UNTUNED);
       expect(kernelState(report, 'found').client).toEqual(on(AFTER));
-      expect(report.clients.lost.inProcess).toMatch(/^ENOTSUP: getsockopt ENOTSUP \(Deno exposes no file descriptor for this socket/);
+      expect(report.clients.lost.inProcess).toMatch(
+        /^ENOTSUP: getsockopt ENOTSUP \(Deno exposes no file descriptor for this socket/,
+      );
     });
 
     test('socket-keepalive run refuses a deno command that takes no --preload, naming Deno', async () => {

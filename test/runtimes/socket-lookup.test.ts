@@ -5,8 +5,8 @@ import type net from 'node:net';
 import path from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
 import { afterAll, expect, test } from 'vitest';
-import { acceptedSocket, connectTo, fdOf, startServer } from '../helpers/sockets.js';
 import type { binding } from '../../lib/binding.js';
+import { acceptedSocket, connectTo, fdOf, startServer } from '../helpers/sockets.js';
 
 const addon = nodeGypBuild(path.join(__dirname, '..', '..')) as ReturnType<typeof binding>;
 const ENOENT = -2;
@@ -20,7 +20,12 @@ afterAll(async () => {
 });
 
 function find(socket: net.Socket): number {
-  return addon.findSocket(socket.localAddress as string, socket.localPort as number, socket.remoteAddress as string, socket.remotePort as number);
+  return addon.findSocket(
+    socket.localAddress as string,
+    socket.localPort as number,
+    socket.remoteAddress as string,
+    socket.remotePort as number,
+  );
 }
 
 test('finds a connected socket, the socket its server accepted, and the listener, each by its own addresses', async () => {
@@ -33,7 +38,9 @@ test('finds a connected socket, the socket its server accepted, and the listener
   expect(find(accepted)).toBe(fdOf(accepted));
   expect(addon.findSocket('127.0.0.1', server.port, '', 0)).toBe(fdOf(server.server as unknown as net.Socket));
   // The same addresses written as IPv4-mapped IPv6, as a dual-stack runtime may report them.
-  expect(addon.findSocket(`::ffff:${client.localAddress}`, client.localPort as number, `::ffff:127.0.0.1`, server.port)).toBe(fdOf(client));
+  expect(
+    addon.findSocket(`::ffff:${client.localAddress}`, client.localPort as number, `::ffff:127.0.0.1`, server.port),
+  ).toBe(fdOf(client));
 });
 
 test('finds IPv6 sockets', async () => {

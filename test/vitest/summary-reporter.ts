@@ -7,7 +7,11 @@ import type { Reporter, TestModule, TestRunEndReason } from 'vitest/node';
  * does a run that failed before any file ran (the global setup's build, for one).
  */
 export default class SummaryReporter implements Reporter {
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<unknown>, reason: TestRunEndReason): void {
+  onTestRunEnd(
+    testModules: ReadonlyArray<TestModule>,
+    unhandledErrors: ReadonlyArray<unknown>,
+    reason: TestRunEndReason,
+  ): void {
     const counts = { passed: 0, failed: unhandledErrors.length, skipped: 0 };
     for (const testModule of testModules) {
       if (testModule.state() === 'failed' && [...testModule.children.allTests()].length === 0) counts.failed++;

@@ -51,7 +51,13 @@ async function main() {
   const pg = new Client({ host: config.host, port: config.postgresPort, user: 'postgres', database: 'postgres' });
   pg.on('error', () => {});
   await pg.connect();
-  const redis = new Redis({ host: config.host, port: config.redisPort, retryStrategy: () => null, maxRetriesPerRequest: 0, lazyConnect: true });
+  const redis = new Redis({
+    host: config.host,
+    port: config.redisPort,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    lazyConnect: true,
+  });
   redis.on('error', () => {});
   await redis.connect();
   const raw = library.setKeepAlive(await connect(config.echoPort), { userTimeout: 0 });
@@ -61,12 +67,26 @@ async function main() {
   watch('pg', pg.connection.stream);
   watch('ioredis', redis.stream);
   for (const [name, socket] of Object.entries({ raw, closed, reset, fakeTimeout })) watch(name, socket);
-  const ports = { pg: pg.connection.stream.localPort, ioredis: redis.stream.localPort, raw: raw.localPort, closed: closed.localPort, reset: reset.localPort, fakeTimeout: fakeTimeout.localPort };
+  const ports = {
+    pg: pg.connection.stream.localPort,
+    ioredis: redis.stream.localPort,
+    raw: raw.localPort,
+    closed: closed.localPort,
+    reset: reset.localPort,
+    fakeTimeout: fakeTimeout.localPort,
+  };
   send({ type: 'connected', ports });
   for await (const line of readline.createInterface({ input: process.stdin })) {
     if (line === 'prepare') {
       // The peer is heard now: each connection's silence starts here (or at the cut).
-      await Promise.all([pg.query('SELECT 1'), redis.ping(), new Promise((resolve) => { raw.write('ping\n'); raw.once('data', resolve); })]);
+      await Promise.all([
+        pg.query('SELECT 1'),
+        redis.ping(),
+        new Promise((resolve) => {
+          raw.write('ping\n');
+          raw.once('data', resolve);
+        }),
+      ]);
       send({ type: 'prepared' });
     } else if (line === 'go') {
       pg.query('SELECT 2').catch(() => {});

@@ -7,7 +7,9 @@ for (const port of ports) {
   net
     .createServer((socket) => {
       socket.on('error', () => {});
-      socket.on('data', (data) => (data.toString().startsWith('reset') ? socket.resetAndDestroy() : socket.write(data)));
+      socket.on('data', (data) =>
+        data.toString().startsWith('reset') ? socket.resetAndDestroy() : socket.write(data),
+      );
     })
     .listen(Number(port), host, () => {
       if (++listening === ports.length) console.log(JSON.stringify({ type: 'listening' }));
