@@ -126,7 +126,7 @@ export function nodeOptionsWithRegister(nodeOptions: string | undefined): string
  * splits BUN_OPTIONS at whitespace and takes quotes literally: `undefined` when the
  * path holds whitespace and cannot be written there.
  */
-export function bunOptionsWithRegister(bunOptions: string | undefined): string | undefined {
+function bunOptionsWithRegister(bunOptions: string | undefined): string | undefined {
   if (/\s/.test(REGISTER_PATH)) return undefined;
   const preload = `--preload=${REGISTER_PATH}`;
   if (bunOptions?.includes(preload)) return bunOptions;

@@ -43,19 +43,18 @@ type Internals = { _handle?: NodeHandle | null };
 const TARGET_TYPES =
   'an instance of net.Socket, tls.TLSSocket, net.Server or an HTTP/2 session, or a file descriptor number';
 
-/** {@link targetKind}: a net.Socket (a TLS socket, an HTTP/2 `session.socket` proxy). */
-export const SOCKET = 0;
+/** {@link targetKind}: a socket: a net.Socket (a TLS socket, an HTTP/2 `session.socket` proxy) or an HTTP/2 session. */
+const SOCKET = 0;
 /** {@link targetKind}: a net.Server. */
 export const SERVER = 1;
 /** {@link targetKind}: a file descriptor number. */
 export const FD = 2;
-/** {@link targetKind}: an HTTP/2 session. */
-export const SESSION = 3;
 
 /**
  * Which kind of target `target` is; throws unless it is one of the accepted types, and
  * checks an fd number's range. Sockets are tested first: they are the common case, and
- * `instanceof net.Server` on a socket walks its whole prototype chain.
+ * `instanceof net.Server` on a socket walks its whole prototype chain. An HTTP/2 session
+ * counts as a socket: everything reaches it through its socket ({@link tcpSocketOf}).
  */
 export function targetKind(target: unknown): number {
   if (target instanceof net.Socket) return SOCKET;
@@ -66,13 +65,13 @@ export function targetKind(target: unknown): number {
     return FD;
   }
   if (target instanceof net.Server) return SERVER;
-  if (isHttp2Session(target)) return SESSION;
+  if (isHttp2Session(target)) return SOCKET;
   if (FINDS_BY_ADDRESS && isOtherServer(target)) return SERVER;
   throw invalidArgType('target', TARGET_TYPES, target);
 }
 
 /** True for a ClientHttp2Session or ServerHttp2Session (node:http2 exports neither class). */
-export function isHttp2Session(value: unknown): value is Http2Session {
+function isHttp2Session(value: unknown): value is Http2Session {
   if (typeof value !== 'object' || value === null) return false;
   for (let proto = Object.getPrototypeOf(value); proto !== null; proto = Object.getPrototypeOf(proto)) {
     if (proto.constructor?.name === 'Http2Session') return true;
@@ -108,7 +107,7 @@ function handleKind(handle: NodeHandle): number {
 const kFd = Symbol('socket-keepalive fd');
 
 /** The runtime this process runs on, as its users call it. */
-export const RUNTIME =
+const RUNTIME =
   process.versions.bun !== undefined ? 'Bun' : process.versions.deno !== undefined ? 'Deno' : 'Node.js';
 
 /**
@@ -304,7 +303,7 @@ export const LISTENER_IN_PRIMARY = -3;
  * {@link listenerOf}: the runtime hides the listening socket's descriptor and none of
  * the process's descriptors listens on the server's address (reported once as a warning).
  */
-export const UNREACHABLE_LISTENER = -4;
+const UNREACHABLE_LISTENER = -4;
 
 /**
  * The fd of a server's listening TCP socket, or one of the negative kinds above. Besides
