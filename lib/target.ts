@@ -107,8 +107,7 @@ function handleKind(handle: NodeHandle): number {
 const kFd = Symbol('socket-keepalive fd');
 
 /** The runtime this process runs on, as its users call it. */
-const RUNTIME =
-  process.versions.bun !== undefined ? 'Bun' : process.versions.deno !== undefined ? 'Deno' : 'Node.js';
+const RUNTIME = process.versions.bun !== undefined ? 'Bun' : process.versions.deno !== undefined ? 'Deno' : 'Node.js';
 
 /**
  * Whether descriptors the runtime does not show are found from the socket's addresses:
