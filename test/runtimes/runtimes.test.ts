@@ -45,8 +45,11 @@ interface Runtime {
   fetch: () => string;
   /** Arguments before the script: how this runtime runs a file with every permission. */
   run: string[];
-  /** The ways this runtime takes the preload on its command line or in its environment. */
-  preloads: Record<string, { args: string[]; env: Record<string, string> }>;
+  /**
+   * The ways this runtime takes the preload: on its command line, in its environment, or
+   * from a file in the application's directory (`cwd`, made by `prepare`).
+   */
+  preloads: Record<string, { args: string[]; env: Record<string, string>; prepare?: () => string }>;
 }
 
 const runtimes: Runtime[] = [
@@ -59,6 +62,7 @@ const runtimes: Runtime[] = [
       'bun --preload': { args: ['--preload', register], env: {} },
       // What keepAliveEnvironment (and so `socket-keepalive run`) writes for Bun.
       BUN_OPTIONS: { args: [], env: { BUN_OPTIONS: keepAliveEnvironment({ count: 1 }, {}, {}).BUN_OPTIONS as string } },
+      'bunfig.toml': { args: [], env: {}, prepare: () => withBunfig(`preload = [${JSON.stringify(register)}]\n`) },
     },
   },
   {
@@ -88,9 +92,16 @@ interface ProbeReport {
   stderr: string;
 }
 
+/** A directory of its own holding a bunfig.toml with `content`, where Bun reads it from: the working directory. */
+function withBunfig(content: string): string {
+  const directory = fs.mkdtempSync(path.join(work, 'bunfig-'));
+  fs.writeFileSync(path.join(directory, 'bunfig.toml'), content);
+  return directory;
+}
+
 /** Runs `command` (ending with the probe and its spec), reads its sockets from outside, then lets it exit. */
-async function runProbe(command: string[], env: Record<string, string> = {}): Promise<ProbeReport> {
-  const child = spawn(command[0], command.slice(1), { env: nestedEnv(env), stdio: 'pipe', cwd: work });
+async function runProbe(command: string[], env: Record<string, string> = {}, cwd = work): Promise<ProbeReport> {
+  const child = spawn(command[0], command.slice(1), { env: nestedEnv(env), stdio: 'pipe', cwd });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = once(child, 'exit');
@@ -180,11 +191,12 @@ for (const runtime of runtimes) {
     test.each(Object.keys(runtime.preloads))(
       'the preload through %s, into an application that never loads the package',
       async (way) => {
-        const { args, env } = runtime.preloads[way];
-        const report = await runProbe(command(...args, probe, spec({ clients: [{ name: 'client' }] })), {
-          ...env,
-          SOCKET_KEEPALIVE: RUN_DEFAULT_TEXT,
-        });
+        const { args, env, prepare } = runtime.preloads[way];
+        const report = await runProbe(
+          command(...args, probe, spec({ clients: [{ name: 'client' }] })),
+          { ...env, SOCKET_KEEPALIVE: RUN_DEFAULT_TEXT },
+          prepare?.(),
+        );
         expectUsableQuietly(report);
         expect(kernelState(report, 'client')).toEqual({
           listener: on(RUN_DEFAULT),
