@@ -95,10 +95,17 @@ export function binding(): Addon {
   try {
     loaded = nodeGypBuild(path.join(__dirname, '..')) as Addon;
   } catch (cause) {
+    const { name, message } = cause as Error;
+    // Deno refuses to load any addon without the ffi permission: reinstalling would not help.
+    const remedy =
+      name === 'NotCapable' || message.includes('--allow-ffi')
+        ? 'Deno loads native addons only with --allow-ffi (or -A).'
+        : 'Linux is the supported platform; reinstall to build it.';
     throw new Error(
-      `socket-keepalive: no native addon for ${process.platform}-${process.arch} ` +
-        `(${(cause as Error).message}). Linux is the supported platform; reinstall to build it.`,
-      { cause },
+      `socket-keepalive: no native addon for ${process.platform}-${process.arch} (${message}). ${remedy}`,
+      {
+        cause,
+      },
     );
   }
   return loaded;

@@ -99,7 +99,7 @@ function register(): void {
     // The setting was valid: what failed is loading the native addon.
     if (workerThreads.isMainThread) {
       process.emitWarning(
-        `socket-keepalive/register: ${(error as Error).message}. TCP connections keep the system's keepalive settings.`,
+        `socket-keepalive/register: ${(error as Error).message} TCP connections keep the system's keepalive settings.`,
         {
           type: 'SocketKeepAliveWarning',
           code: 'SOCKET_KEEPALIVE_NO_ADDON',

@@ -339,6 +339,20 @@ const server = net.createServer((socket) => socket.pipe(socket)).listen(${JSON.s
       );
     });
 
+    test('without --allow-ffi the preload says what Deno needs, and the application runs untuned', async () => {
+      const permissions = ['run', '--allow-read', '--allow-env', '--allow-net', '--allow-sys'];
+      const report = await runProbe(
+        [binary, ...permissions, '--preload', register, probe, spec({ clients: [{ name: 'client' }] })],
+        { SOCKET_KEEPALIVE: RUN_DEFAULT_TEXT },
+      );
+      expect(report.clients.client.echoed).toBe(true);
+      expect(report.stderr).toMatch(
+        /SOCKET_KEEPALIVE_NO_ADDON.*Deno loads native addons only with --allow-ffi \(or -A\)\./,
+      );
+      expect(report.stderr).not.toMatch(/reinstall/);
+      expect(kernelState(report, 'client')).toEqual({ listener: UNTUNED, client: UNTUNED, accepted: UNTUNED });
+    });
+
     test('socket-keepalive run refuses a deno command that takes no --preload, naming Deno', async () => {
       const child = spawn(process.execPath, [cliPath, 'run', '--', binary, 'task', 'start'], { stdio: 'pipe' });
       let stderr = '';
