@@ -124,18 +124,14 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...(report !== undefined ? ['report'] : []),
   ];
   const replaced = process.env.SOCKET_KEEPALIVE?.trim() === 'off' ? ['off'] : given.filter(written);
-  let environment: ReturnType<typeof keepAliveEnvironment>;
-  try {
-    environment = keepAliveEnvironment(
-      { ...(inherited?.options ?? DEFAULT_PRELOAD_OPTIONS), ...flags },
-      {
-        servers: !values['no-servers'] && inherited?.servers !== false,
-        report: (report as 'text' | 'json' | undefined) ?? inherited?.report,
-      },
-    );
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  // Each part is already checked (the flags by their parser, the inherited variable above): this cannot throw.
+  const environment = keepAliveEnvironment(
+    { ...(inherited?.options ?? DEFAULT_PRELOAD_OPTIONS), ...flags },
+    {
+      servers: !values['no-servers'] && inherited?.servers !== false,
+      report: (report as 'text' | 'json' | undefined) ?? inherited?.report,
+    },
+  );
   if (!values.quiet) {
     if (replaced[0] === 'off')
       console.error('socket-keepalive run: the inherited SOCKET_KEEPALIVE=off is replaced: run applies keepalive');
