@@ -14,8 +14,8 @@ went silent, and how many keepalive probes it had sent unanswered (TCP_INFO, sam
 every 250 ms while open); at the end, a summary of every socket.
 
 Options (LIST: one value for every socket its mode uses it on, or comma-separated,
-one per socket, an empty item leaving that socket's unset; TIME: 10s, 1500ms, 2m or
-a plain number of ms, as in SOCKET_KEEPALIVE):
+one per socket, an empty item leaving that socket's unset; TIME: with its unit, 10s,
+1500ms or 2m, as in SOCKET_KEEPALIVE):
   --host ADDR            server address (default 127.0.0.1)
   --port N               server port (default 7654)
   --sockets N            number of connections (default: as many as the longest LIST)

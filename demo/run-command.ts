@@ -37,10 +37,12 @@ Options:
   --quiet                do not print the settings on stderr
   -h, --help             this help
 
-TIME: 10s, 1500ms, 2m or a plain number of ms, as in SOCKET_KEEPALIVE.
+TIME: a whole number with its unit, 10s, 1500ms or 2m (a bare number other than 0 is
+refused), as in SOCKET_KEEPALIVE.
 Options given replace those defaults one by one. A SOCKET_KEEPALIVE already in the
-environment is checked before the command starts (a bad one: exit 2) and used instead of
-the defaults; options given then replace its fields one by one, and run says which.
+environment is checked before the command starts (a bad one: exit 2); the fields it
+writes replace those defaults, options given then replace its fields one by one, and run
+says which. The same rule as the variable's own: a field written nowhere takes its default.
 
 Signals (INT, TERM, HUP, QUIT, USR1, USR2) are passed to the command. Exit codes: the
 command's own (128 + signal number when a signal ends it), 2 bad arguments, 127 the
@@ -117,13 +119,15 @@ export async function runCommand(argv: string[]): Promise<number> {
     throw new UsageError(`--report must be text or json, not "${report}"`);
   const inherited = inheritedSetting();
   const flags = keepAliveFlags(values);
-  const written = (field: string) => new RegExp(`(^|,)\\s*${field}\\s*=`).test(process.env.SOCKET_KEEPALIVE ?? '');
   const given = [
     ...Object.keys(flags),
     ...(values['no-servers'] ? ['servers'] : []),
     ...(report !== undefined ? ['report'] : []),
   ];
-  const replaced = process.env.SOCKET_KEEPALIVE?.trim() === 'off' ? ['off'] : given.filter(written);
+  const replaced =
+    process.env.SOCKET_KEEPALIVE?.trim() === 'off'
+      ? ['off']
+      : given.filter((field) => inherited?.written.includes(field));
   // Each part is already checked (the flags by their parser, the inherited variable above): this cannot throw.
   const environment = keepAliveEnvironment(
     { ...(inherited?.options ?? DEFAULT_PRELOAD_OPTIONS), ...flags },

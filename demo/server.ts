@@ -20,7 +20,8 @@ Options:
   --json                 one JSON object per line instead of text
   -h, --help             this help
 
-TIME: 10s, 1500ms, 2m, or a plain number of ms, as in SOCKET_KEEPALIVE.
+TIME: a whole number with its unit, 10s, 1500ms or 2m (a bare number other than 0 is
+refused), as in SOCKET_KEEPALIVE.
 Options given for the listener are inherited by every accepted connection.
 Exit codes: 0 stopped by a signal, 1 could not listen, 2 bad arguments.`;
 

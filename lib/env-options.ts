@@ -9,8 +9,10 @@ export const KEEPALIVE_VARIABLE = 'SOCKET_KEEPALIVE';
 
 /** A process-wide default as written in {@link KEEPALIVE_VARIABLE}. */
 export interface KeepAliveSetting {
-  /** The options written, validated, in ms: {@link DEFAULT_PRELOAD_OPTIONS} when none is. */
-  options: Readonly<Omit<KeepAliveOptions, 'enable'>>;
+  /** All four options, validated, in ms: those written, and {@link DEFAULT_PRELOAD_OPTIONS}' for the rest. */
+  options: Readonly<Required<Omit<KeepAliveOptions, 'enable'>>>;
+  /** The fields the text gives, in its order (`servers` and `report` included). */
+  written: readonly string[];
   /** `false` for `servers=off`: listeners are left alone. */
   servers: boolean;
   /** `report=text` or `report=json`: a line on stderr for each dead peer; `undefined` for none (`report=off`, the default). */
@@ -22,17 +24,19 @@ const FIELDS = ['idle', 'interval', 'count', 'userTimeout', 'servers', 'report']
 
 /**
  * Parses a default written as `idle=10s,interval=2s,count=3,userTimeout=20s` (durations
- * in ms, s, m or h, a bare number being ms; `servers=off` leaves listeners alone;
- * `report=text` or `report=json` writes a line on stderr for each dead peer), or `off`.
- * Returns `null` for `off`. Unset, empty, or giving no keepalive option (only `servers` or
- * `report`), it stands for {@link DEFAULT_PRELOAD_OPTIONS}. Throws, naming the variable and
- * the field, for anything else: an unknown field, a malformed value, or one out of the
- * range {@link setKeepAlive} accepts (the same checks, the same messages).
+ * with their unit, ms, s, m or h: a bare number other than 0 is refused, since `8` may
+ * mean 8 s or 8 ms; `servers=off` leaves listeners alone; `report=text` or `report=json`
+ * writes a line on stderr for each dead peer), or `off`. Returns `null` for `off`. A field
+ * not written takes its value from {@link DEFAULT_PRELOAD_OPTIONS} (idle 10 s, interval
+ * 2 s, count 3, user timeout 20 s), so unset or empty means those four. Throws, naming
+ * the variable and the field, for anything else: an unknown field, a malformed value, or
+ * one out of the range {@link setKeepAlive} accepts (the same checks, the same messages).
  *
  * @example
  * ```ts
- * parseKeepAliveSetting('idle=5s,count=3,report=json');
- * // { options: { enable: true, idle: 5000, count: 3 }, servers: true, report: 'json' }
+ * parseKeepAliveSetting('idle=5s,report=json');
+ * // { options: { idle: 5000, interval: 2000, count: 3, userTimeout: 20000 },
+ * //   written: ['idle', 'report'], servers: true, report: 'json' }
  * ```
  */
 export function parseKeepAliveSetting(
@@ -82,9 +86,17 @@ export function readKeepAliveSetting(
     }
   }
   const settings = new KernelSettings();
-  validateInto(Object.keys(options).length === 0 ? DEFAULT_PRELOAD_OPTIONS : options, settings, variable);
-  const { enable: _on, ...written } = optionsOf(settings);
-  return { setting: { options: Object.freeze(written), servers, report }, settings };
+  validateInto({ ...DEFAULT_PRELOAD_OPTIONS, ...options }, settings, variable);
+  const { enable: _on, ...all } = optionsOf(settings);
+  return {
+    setting: {
+      options: Object.freeze(all) as KeepAliveSetting['options'],
+      written: Object.freeze([...seen]),
+      servers,
+      report,
+    },
+    settings,
+  };
 }
 
 function formatDuration(ms: number): string {

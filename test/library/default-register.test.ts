@@ -70,19 +70,38 @@ describe('SOCKET_KEEPALIVE parsing', () => {
     [
       'idle=10s,interval=2s,count=3,userTimeout=20s',
       { idle: 10_000, interval: 2000, count: 3, userTimeout: 20_000 },
+      ['idle', 'interval', 'count', 'userTimeout'],
       true,
     ],
-    ['idle=1h, interval=2m ,userTimeout=1500', { idle: 3_600_000, interval: 120_000, userTimeout: 1500 }, true],
-    ['idle=5000ms,servers=off', { idle: 5000 }, false],
-    ['count=4,servers=on,', { count: 4 }, true],
-  ])('%s', (text, options, servers) => {
-    expect(parseKeepAliveSetting(text)).toStrictEqual({ options, servers, report: undefined });
+    [
+      'idle=1h, interval=2m ,userTimeout=1500ms',
+      { idle: 3_600_000, interval: 120_000, userTimeout: 1500 },
+      ['idle', 'interval', 'userTimeout'],
+      true,
+    ],
+    ['idle=5000ms,servers=off', { idle: 5000 }, ['idle', 'servers'], false],
+    ['count=4,servers=on,', { count: 4 }, ['count', 'servers'], true],
+    ['userTimeout=0', { userTimeout: 0 }, ['userTimeout'], true],
+  ])('%s: the fields written, the defaults for the rest', (text, written, fields, servers) => {
+    expect(parseKeepAliveSetting(text)).toStrictEqual({
+      options: { ...DEFAULT_PRELOAD_OPTIONS, ...written },
+      written: fields,
+      servers,
+      report: undefined,
+    });
   });
 
-  test.each([undefined, '', ' ', ',', 'servers=on'])('%j stands for the default options', (text) => {
+  test.each([
+    [undefined, []],
+    ['', []],
+    [' ', []],
+    [',', []],
+    ['servers=on', ['servers']],
+  ])('%j stands for the default options', (text, written) => {
     expect(DEFAULT_PRELOAD_OPTIONS).toEqual({ idle: 10_000, interval: 2000, count: 3, userTimeout: 20_000 });
     expect(parseKeepAliveSetting(text)).toStrictEqual({
       options: DEFAULT_PRELOAD_OPTIONS,
+      written,
       servers: true,
       report: undefined,
     });
@@ -91,6 +110,7 @@ describe('SOCKET_KEEPALIVE parsing', () => {
   test('servers=off alone: the default options, listeners left alone', () => {
     expect(parseKeepAliveSetting('servers=off')).toStrictEqual({
       options: DEFAULT_PRELOAD_OPTIONS,
+      written: ['servers'],
       servers: false,
       report: undefined,
     });
@@ -110,10 +130,16 @@ describe('SOCKET_KEEPALIVE parsing', () => {
 
   test.each([
     [
-      'idle=1500',
+      'idle=1500ms',
       'ERR_OUT_OF_RANGE',
       /"SOCKET_KEEPALIVE.idle" is out of range. It must be .*>= 1000 && <= 32767000. Received 1500/,
     ],
+    [
+      'userTimeout=8',
+      'ERR_INVALID_ARG_VALUE',
+      /^The argument 'SOCKET_KEEPALIVE.userTimeout' needs a unit: write 8s or 8ms\./,
+    ],
+    ['idle=10', 'ERR_INVALID_ARG_VALUE', /^The argument 'SOCKET_KEEPALIVE.idle' needs a unit: write 10s or 10ms\./],
     [
       'count=0',
       'ERR_OUT_OF_RANGE',
@@ -157,12 +183,14 @@ describe('keepAliveEnvironment', () => {
     expect(env.SOCKET_KEEPALIVE).toBe('idle=1m,interval=2s,count=3,userTimeout=1500ms,servers=off');
     expect(parseKeepAliveSetting(env.SOCKET_KEEPALIVE)).toStrictEqual({
       options: { idle: 60_000, interval: 2000, count: 3, userTimeout: 1500 },
+      written: ['idle', 'interval', 'count', 'userTimeout', 'servers'],
       servers: false,
       report: undefined,
     });
     const reporting = keepAliveEnvironment({ count: 3 }, { report: 'json' }, {});
     expect(parseKeepAliveSetting(reporting.SOCKET_KEEPALIVE)).toStrictEqual({
-      options: { count: 3 },
+      options: DEFAULT_PRELOAD_OPTIONS,
+      written: ['count', 'report'],
       servers: true,
       report: 'json',
     });
@@ -226,7 +254,8 @@ describe('node --require socket-keepalive/register', () => {
   });
 
   test.each([
-    ['idle=1500', /SOCKET_KEEPALIVE.idle" is out of range. It must be .*>= 1000 && <= 32767000. Received 1500/],
+    ['idle=1500ms', /SOCKET_KEEPALIVE.idle" is out of range. It must be .*>= 1000 && <= 32767000. Received 1500/],
+    ['userTimeout=20', /'SOCKET_KEEPALIVE.userTimeout' needs a unit: write 20s or 20ms/],
     ['count=200', /SOCKET_KEEPALIVE.count" is out of range. It must be an integer >= 1 && <= 127/],
     ['idle=soon', /'SOCKET_KEEPALIVE.idle' must be a duration/],
   ])('SOCKET_KEEPALIVE=%s stops the process before the app runs, exit code 9', async (setting, message) => {
