@@ -266,6 +266,18 @@ describe('node --require socket-keepalive/register', () => {
     expect(run.stderr).toMatch(message);
   });
 
+  test.each([
+    ['--import', ['--import', register.replace(/\.js$/, '.mjs'), mainApp], {}],
+    ['NODE_OPTIONS', [mainApp], { NODE_OPTIONS: `--require ${JSON.stringify(register)}` }],
+  ])('a bare time through %s stops the process the same way, exit code 9', async (_, args, env) => {
+    const run = await node(args, { ...env, SOCKET_KEEPALIVE: 'idle=5s,userTimeout=8' });
+    expect(run.code).toBe(9);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(
+      /^socket-keepalive\/register: SOCKET_KEEPALIVE="idle=5s,userTimeout=8" is refused: The argument 'SOCKET_KEEPALIVE.userTimeout' needs a unit: write 8s or 8ms\./,
+    );
+  });
+
   test('no native addon for the platform: one warning, and the app runs untuned', async () => {
     const copy = path.join(work, 'no-addon');
     fs.mkdirSync(copy);
