@@ -44,6 +44,8 @@ export const DEFAULT_KEEPALIVE_WARNING = 'SOCKET_KEEPALIVE_DEFAULT_FAILED';
 /** The default in force, with its options validated into the addon's form. */
 interface ActiveDefault extends DefaultKeepAlive {
   readonly settings: KernelSettings;
+  /** The preload library sets these same options at connect() and listen(). */
+  readonly inKernel: boolean;
 }
 
 let current: ActiveDefault | null = null;
@@ -74,7 +76,7 @@ function tuneAtConnect(this: net.Socket): void {
   try {
     if (isUnixDomain(this)) return;
     if (active.filter !== undefined && active.filter(this) === false) return;
-    tuneSocket(this, active.settings);
+    tuneSocket(this, active.settings, active.inKernel);
   } catch (error) {
     warnOnce(error, `a connection to ${this.remoteAddress}:${this.remotePort}`);
   }
@@ -87,7 +89,7 @@ function tuneAtListening(this: net.Server): void {
   const listener = listenerOf(this);
   if (listener === UNIX_LISTENER || listener === NOT_LISTENING) return;
   try {
-    tuneServer(this, active.settings);
+    tuneServer(this, active.settings, active.inKernel);
   } catch (error) {
     warnOnce(error, 'the listening socket of a server');
   }
@@ -194,11 +196,18 @@ export function setDefaultKeepAlive(options: KeepAliveOptions | null, settings?:
 
 /**
  * {@link setDefaultKeepAlive} with options already validated (the preload's, read from
- * the environment). Loads the addon first: throws where there is none.
+ * the environment). Loads the addon first: throws where there is none. `inKernel`: the
+ * preload library (LD_PRELOAD) sets the same options at connect() and listen(), so each
+ * socket is only taken over from it (lib/tuning.ts applyOrTakeOver).
  */
-export function useDefault(settings: KernelSettings, servers: boolean, filter?: DefaultKeepAlive['filter']): void {
+export function useDefault(
+  settings: KernelSettings,
+  servers: boolean,
+  filter?: DefaultKeepAlive['filter'],
+  inKernel = false,
+): void {
   binding();
-  current = Object.freeze({ options: Object.freeze(optionsOf(settings)), servers, filter, settings });
+  current = Object.freeze({ options: Object.freeze(optionsOf(settings)), servers, filter, settings, inKernel });
   installHooks();
 }
 

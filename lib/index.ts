@@ -27,6 +27,7 @@ export {
   OPTION_TABLE,
   type OptionSpec,
 } from './options.js';
+export { type Libc, type PreloadLibrary, preloadLibrary } from './preload-library.js';
 export { type DeadPeerCause, type KeepAliveStats, keepAliveStats } from './stats.js';
 export type { KeepAliveTarget } from './target.js';
 export { getTcpInfo, type TcpInfo, type TcpState } from './tcp-info.js';

@@ -262,7 +262,7 @@ describe('node --require socket-keepalive/register', () => {
     const run = await node(['--require', register, mainApp], { SOCKET_KEEPALIVE: setting });
     expect(run.code).toBe(9);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(/^socket-keepalive\/register: SOCKET_KEEPALIVE=/);
+    expect(run.stderr).toMatch(/^socket-keepalive: SOCKET_KEEPALIVE=/);
     expect(run.stderr).toMatch(message);
   });
 
@@ -274,7 +274,7 @@ describe('node --require socket-keepalive/register', () => {
     expect(run.code).toBe(9);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(
-      /^socket-keepalive\/register: SOCKET_KEEPALIVE="idle=5s,userTimeout=8" is refused: The argument 'SOCKET_KEEPALIVE.userTimeout' needs a unit: write 8s or 8ms\./,
+      /^socket-keepalive: SOCKET_KEEPALIVE="idle=5s,userTimeout=8" is refused: The argument 'SOCKET_KEEPALIVE.userTimeout' needs a unit: write 8s or 8ms\./,
     );
   });
 
