@@ -52,6 +52,7 @@ export const {
   keepAliveStats,
   parseDuration,
   OPTION_TABLE,
+  preloadLibrary,
 } = requireBuilt(libraryPath) as typeof Library;
 
 /** The parser of SOCKET_KEEPALIVE and the preload's path, from the build like the rest. */
