@@ -99,12 +99,13 @@ describe.skipIf(skipWithout('the musl build', missingTools('musl-gcc'), 'Debian 
     expect(musl.missing).toBeUndefined();
     const binary = build('musl-gcc', [], 'client-musl');
     expect(execFileSync('file', [binary], { encoding: 'utf8' })).toMatch(/interpreter \/lib\/ld-musl/);
-    const { sockets, report, code, stderr } = await inspectApp<{ pid: number; port: number }>(
+    const { sockets, report, code, stderr } = await inspectApp<{ pid: number; port: number; preload: string }>(
       process.execPath,
       [cliPath, 'run', '--quiet', '--', binary, String(port)],
       { env },
     );
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(report.preload).toBe(musl.path);
     expect(stateOf(sockets, report.port)).toEqual(TUNED);
   });
 });
