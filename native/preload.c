@@ -11,6 +11,8 @@
  * - close(): on a socket it tuned, with report=text|json, a line on stderr when the
  *   kernel ended the connection because the peer stopped answering.
  *
+ * MPTCP sockets, which take the same options, are tuned too.
+ *
  * The sockets it tuned are kept in a bitmap of FD_BOUND bits (atomic, no lock: safe with
  * threads and across fork()). A descriptor at or above FD_BOUND is tuned at connect() and
  * listen() all the same, but neither kept tuned nor reported.
@@ -135,12 +137,6 @@ static int take(int fd) {
 
 /* ---- applying ---- */
 
-static int is_tcp(int fd) {
-  int protocol = 0;
-  socklen_t length = sizeof(protocol);
-  return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &length) == 0 && protocol == IPPROTO_TCP;
-}
-
 /* The kernel's value of a field: seconds for idle and interval. */
 static int kernel_value(enum Field field) {
   long value = setting.values[field];
@@ -159,12 +155,14 @@ static int apply(int fd) {
   return set(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
 }
 
-/* Tunes fd if it is a TCP socket not tuned yet (a repeated connect() of a non-blocking
- * socket finds it tuned). */
+/* Tunes fd unless tuned already (a repeated connect() of a non-blocking socket). No check
+ * of the socket's kind costs a syscall: a socket that is not TCP (UDP, SCTP, raw, Unix)
+ * refuses the first option, TCP_KEEPIDLE, with ENOPROTOOPT or EOPNOTSUPP, and is left as
+ * it was. */
 static void tune(int fd) {
   if (is_tuned(fd)) return;
   int saved = errno;
-  if (is_tcp(fd) && apply(fd) == 0) mark(fd, 1);
+  if (apply(fd) == 0) mark(fd, 1);
   errno = saved;
 }
 
