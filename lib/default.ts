@@ -158,7 +158,8 @@ function validateSettings(settings: unknown): { servers: boolean; filter: Defaul
  *   socket with {@link tuneAgent}) before it connects or listens keeps only its own; the
  *   fields of a later explicit call win over the default's.
  * - Unix domain sockets and pipes are skipped. Sockets owned by native code (e.g.
- *   `pg-native`) are out of reach.
+ *   `pg-native`) are out of its reach: the preload library ({@link preloadLibrary},
+ *   loaded with `LD_PRELOAD`, as `socket-keepalive run` does) reaches them.
  * - The default never throws into the application: a connection it cannot tune stays open
  *   with the kernel's values, reported once, as a process warning with code
  *   `SOCKET_KEEPALIVE_DEFAULT_FAILED`. Once tuned, a socket follows {@link setKeepAlive}'s
