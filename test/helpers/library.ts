@@ -22,8 +22,10 @@ export type {
   KeepAliveState,
   KeepAliveStats,
   KeepAliveTarget,
+  Libc,
   NumericOption,
   OptionSpec,
+  PreloadLibrary,
   TcpInfo,
   TcpState,
 } from '../../lib/index.js';
