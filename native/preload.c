@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -228,14 +229,20 @@ EXPORT int dup3(int from, int to, int flags) {
   return fd;
 }
 
-/* ---- text: a growable buffer ---- */
+/* ---- text: a growable buffer, or a fixed one ---- */
 
+/* The report is written into a fixed buffer on the stack: close() may run in a child
+ * between fork() and exec(), where malloc is not safe to call. */
 struct Text {
   char* data;
   size_t length, capacity;
+  int fixed;
 };
 
+#define FIXED_TEXT(buffer) {buffer, 0, sizeof(buffer), 1}
+
 static void put_bytes(struct Text* text, const char* bytes, size_t count) {
+  if (text->fixed && text->length + count + 1 > text->capacity) count = text->capacity - text->length - 1;
   if (text->length + count + 1 > text->capacity) {
     size_t capacity = (text->length + count + 1) * 2;
     char* grown = realloc(text->data, capacity);
@@ -314,10 +321,11 @@ static long predicted_idle(void) {
 /* lib/detection.ts retransmissionLimitMs(): RTO 200 ms doubling to 120 s, tcp_retries2 times. */
 static long retransmission_limit(void) {
   long retries = 15;
-  FILE* file = fopen("/proc/sys/net/ipv4/tcp_retries2", "re");
-  if (file != NULL) {
-    if (fscanf(file, "%ld", &retries) != 1) retries = 15;
-    fclose(file);
+  char digits[16] = "";
+  int fd = open("/proc/sys/net/ipv4/tcp_retries2", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (read(fd, digits, sizeof(digits) - 1) > 0) retries = strtol(digits, NULL, 10);
+    real_close()(fd);
   }
   const long rto_min = 200, rto_max = 120000, linear = 9; /* floor(log2(rto_max / rto_min)) */
   return retries <= linear ? ((2L << retries) - 1) * rto_min : ((2L << linear) - 1) * rto_min + (retries - linear) * rto_max;
@@ -355,7 +363,8 @@ static void report_if_dead(int fd) {
   long predicted = cause == 0 ? predicted_idle() : cause == 1 ? setting.values[FIELD_userTimeout] : retransmission_limit();
   long silent = info.tcpi_last_data_recv < info.tcpi_last_ack_recv ? info.tcpi_last_data_recv : info.tcpi_last_ack_recv;
 
-  struct Text line = {0};
+  char buffer[640];
+  struct Text line = FIXED_TEXT(buffer);
   if (setting.report == REPORT_JSON) {
     /* the fields of lib/dead-peer.ts DeadPeer, in its order, but the socket */
     struct {
@@ -368,17 +377,17 @@ static void report_if_dead(int fd) {
       put(&line, "\"");
       put(&line, ends[end].name);
       put(&line, "Address\":");
-      struct Text pair = {0};
+      char pair_buffer[80] = "";
+      struct Text pair = FIXED_TEXT(pair_buffer);
       put_endpoint(&pair, ends[end].address, 1);
-      if (pair.data != NULL) {
-        char* comma = strrchr(pair.data, ',');
-        put_bytes(&line, pair.data, (size_t)(comma - pair.data));
+      char* comma = strrchr(pair_buffer, ',');
+      if (comma != NULL) {
+        put_bytes(&line, pair_buffer, (size_t)(comma - pair_buffer));
         put(&line, ",\"");
         put(&line, ends[end].name);
         put(&line, "Port\":");
         put(&line, comma + 1);
         put(&line, ",");
-        free(pair.data);
       }
     }
     put(&line, "\"cause\":\"");
@@ -412,10 +421,9 @@ static void report_if_dead(int fd) {
     put_seconds(&line, predicted);
     put(&line, "\n");
   }
-  if (line.data != NULL && write(STDERR_FILENO, line.data, line.length) < 0) {
+  if (write(STDERR_FILENO, line.data, line.length) < 0) {
     /* nowhere to say it */
   }
-  free(line.data);
 }
 
 EXPORT int close(int fd) {
