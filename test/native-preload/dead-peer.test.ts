@@ -20,7 +20,7 @@ import {
 } from '../../demo/lab/netns.js';
 import { waitFor } from '../../demo/lab/processes.js';
 import { missingTools, skipWithout } from '../helpers/requirements.js';
-import { cliPath } from '../helpers/run.js';
+import { cliPath, run } from '../helpers/run.js';
 
 const skip = skipWithout('the preload library dead-peer tests', [...missingRequirements(), ...missingTools('python3')]);
 const PORTS = { echo: 7711, reset: 7712, refused: 7713, dropped: 7714 };
@@ -100,6 +100,20 @@ describe.skipIf(skip)('dead peers of a program the preload library tuned', () =>
   test('a connect whose SYNs are dropped ends at the user timeout (within 10 %)', () => {
     expect(Math.abs((done.ended.droppedMs as number) - OPTIONS.userTimeout)).toBeLessThan(OPTIONS.userTimeout / 10);
   });
+
+  test('a Node.js net.connect to the dropped port under run ends at the user timeout too, and nothing is reported', async () => {
+    const app = `const net = require('node:net');
+const started = Date.now();
+net.connect(${PORTS.dropped}, '${SERVER_ADDRESS}').on('error', (error) => console.log(JSON.stringify({ code: error.code, ms: Date.now() - started })));`;
+    const result = await run('ip', [
+      ...['netns', 'exec', hosts.client, process.execPath, cliPath, 'run', '--quiet', '--report', 'text'],
+      ...['--user-timeout', '5s', '--', process.execPath, '-e', app],
+    ]);
+    expect(result.stderr).toBe('');
+    const { code, ms } = JSON.parse(result.stdout);
+    expect(code).toBe('ETIMEDOUT');
+    expect(Math.abs(ms - OPTIONS.userTimeout)).toBeLessThan(OPTIONS.userTimeout / 10);
+  }, 20_000);
 
   test('TCP_INFO before close: what the kernel ended for silence has probes or retransmits and an RTT; the rest not both', () => {
     const { info } = done;
