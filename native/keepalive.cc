@@ -82,13 +82,8 @@ const PreloadLibrary& Preload() {
   return library;
 }
 
-// setKeepAlive(fd, knownTcp): the options of `options` (negative: left untouched). What
-// this library sets is the program's word: the preload library stops keeping its own
-// values on fd (its setsockopt would put them back) and leaves fd's report to lib/.
-int Apply(int fd, SharedArrays& shared) {
-  if (Preload().release != nullptr) Preload().release(fd);
-  return ApplyKeepAlive(fd, shared.option_values);
-}
+// setKeepAlive(fd, knownTcp): the options of `options` (negative: left untouched).
+int Apply(int fd, SharedArrays& shared) { return ApplyKeepAlive(fd, shared.option_values); }
 
 // preloadActive(): 1 when the preload library is loaded and tunes this process's sockets.
 Napi::Value PreloadActiveCall(const Napi::CallbackInfo& info) {

@@ -113,6 +113,25 @@ describe.skipIf(skipWithout('the Python program', missingTools('python3')))('a P
   });
 });
 
+test("inside Node, an explicit setKeepAlive wins over the preload library, which keeps the fields it leaves out against Node's own call", async () => {
+  const app = `
+const net = require('node:net');
+const { setKeepAlive, getKeepAlive } = require(${JSON.stringify(path.join(root, 'dist', 'index.js'))});
+const server = net.createServer(() => {}).listen(0, '127.0.0.1', () => {
+  const socket = net.connect(server.address().port, '127.0.0.1', () => {
+    setKeepAlive(socket, { idle: 30000 });
+    socket.setKeepAlive(true, 1000);
+    console.log(JSON.stringify(getKeepAlive(socket)));
+    socket.destroy();
+    server.close();
+  });
+});`;
+  const result = await run(process.execPath, ['-e', app], {
+    env: environment({ SOCKET_KEEPALIVE: SETTING, LD_PRELOAD: library.path }),
+  });
+  expect(JSON.parse(result.stdout)).toEqual({ ...TUNED, idle: 30_000 });
+});
+
 describe.skipIf(skipWithout('counting setsockopt calls', missingTools('strace')))('inside Node, both layers', () => {
   test('a listener and a client get their five setsockopt once each, and the Node preload still counts them tuned', async () => {
     const app = `
