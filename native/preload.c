@@ -775,18 +775,27 @@ static int parse_setting(const char* text, struct Setting* out, struct Text* mes
   return 0;
 }
 
-/* The line and exit code of lib/register.ts for a refused SOCKET_KEEPALIVE. */
+/* Reads text into out; returns 0, or -1 with the line lib/register.ts writes for a refused
+ * SOCKET_KEEPALIVE in line. */
+static int read_text(const char* text, struct Setting* out, struct Text* line) {
+  struct Text message = {0};
+  int result = parse_setting(text, out, &message);
+  if (result != 0) {
+    put(line, "socket-keepalive: SOCKET_KEEPALIVE=");
+    put_json_string(line, text, strlen(text));
+    put(line, " is refused: ");
+    put(line, message.data == NULL ? "" : message.data);
+    put(line, "\n");
+  }
+  free(message.data);
+  return result;
+}
+
+/* A refused SOCKET_KEEPALIVE stops the program with lib/register.ts's line and exit code. */
 __attribute__((constructor)) static void read_setting(void) {
   const char* text = getenv("SOCKET_KEEPALIVE");
-  if (text == NULL) text = "";
-  struct Text message = {0};
-  if (parse_setting(text, &setting, &message) == 0) return;
   struct Text line = {0};
-  put(&line, "socket-keepalive: SOCKET_KEEPALIVE=");
-  put_json_string(&line, text, strlen(text));
-  put(&line, " is refused: ");
-  put(&line, message.data == NULL ? "" : message.data);
-  put(&line, "\n");
+  if (read_text(text == NULL ? "" : text, &setting, &line) == 0) return;
   if (line.data != NULL && write(STDERR_FILENO, line.data, line.length) < 0) {
     /* the exit code says it */
   }
