@@ -7,10 +7,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_PRELOAD_OPTIONS, KEEPALIVE_LIMITS, OPTION_TABLE, preloadLibrary } from '../helpers/library.js';
+import { DEFAULT_PRELOAD_OPTIONS, KEEPALIVE_LIMITS, preloadLibrary } from '../helpers/library.js';
 import { REFUSED_SETTINGS } from '../helpers/refused-settings.js';
 import { missingTools, skipWithout } from '../helpers/requirements.js';
 import { run } from '../helpers/run.js';
+import { OPTION_TABLE } from '../helpers/text.js';
 import { root } from '../helpers/tree.js';
 import { inspectApp, stateOf } from './inspect-app.js';
 
