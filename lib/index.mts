@@ -14,6 +14,7 @@ export {
   type DefaultKeepAliveSettings,
   type DetectionTime,
   detectionTime,
+  ERR_SOCKET_KEEPALIVE_UNSUPPORTED,
   getDefaultKeepAlive,
   getKeepAlive,
   getTcpInfo,
@@ -27,6 +28,7 @@ export {
   type KeepAliveTarget,
   keepAliveEnvironment,
   keepAliveStats,
+  NO_ADDON_WARNING,
   parseDuration,
   parseKeepAliveSetting,
   retransmissionLimitMs,
@@ -35,4 +37,5 @@ export {
   type TcpInfo,
   type TcpState,
   tuneAgent,
+  type UnsupportedError,
 } from './index.js';

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
-import { pidfdGetfd, pidfdOpen } from './binding.js';
+import { addonLoaded, pidfdGetfd, pidfdOpen } from './binding.js';
 import { type DetectionTime, detectionTime } from './detection.js';
 import { invalidArgType, outOfRange, systemError } from './errors.js';
+import { needsAddon } from './floor.js';
 import { getKeepAlive, type KeepAliveState } from './keepalive.js';
 import { getTcpInfo, type TcpState } from './tcp-info.js';
 
@@ -164,11 +165,14 @@ function readCopy(copy: number, fd: number, address: { local: string; peer: stri
  * ptrace permission over the process (root, or the same user where
  * kernel.yama.ptrace_scope allows it): otherwise throws a system error with
  * `code: 'EPERM'`; `ESRCH` for no such process, `ENOSYS` for a kernel without pidfd_getfd.
+ * Without the native addon it throws an error with code `ERR_SOCKET_KEEPALIVE_UNSUPPORTED`
+ * (run it from a process that has the addon: any process can be inspected).
  */
 export function inspectProcess(pid: number): InspectedSocket[] {
   if (typeof pid !== 'number') throw invalidArgType('pid', 'of type number', pid);
   if (!Number.isInteger(pid) || pid < 1 || pid > 2_147_483_647)
     throw outOfRange('pid', 'an integer >= 1 && <= 2147483647', pid);
+  if (!addonLoaded()) throw needsAddon('inspectProcess (pidfd_getfd(2) and getsockopt(2))');
   const sockets = socketsOf(pid);
   const addresses = addressesByInode(pid);
   const pidfd = openProcess(pid);

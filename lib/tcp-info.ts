@@ -2,8 +2,9 @@
  * TCP_INFO: what the kernel knows of a connection's liveness (struct tcp_info, tcp(7)).
  * @packageDocumentation
  */
-import { binding, readTcpInfo } from './binding.js';
-import { type KeepAliveTarget, readableDescriptor } from './target.js';
+import { addonLoaded, binding, readTcpInfo } from './binding.js';
+import { needsAddon } from './floor.js';
+import { type KeepAliveTarget, readableDescriptor, targetKind } from './target.js';
 
 /** A TCP state name, as in the kernel's include/net/tcp_states.h. */
 export type TcpState =
@@ -89,8 +90,15 @@ export const TCP_INFO_UNITS: Readonly<Record<keyof TcpInfo, 'state' | 'count' | 
   totalRetransmits: 'count',
 };
 
-/** Reads TCP_INFO of a connected socket (or a listener); see tcp(7). Linux only. */
+/**
+ * Reads TCP_INFO of a connected socket (or a listener); see tcp(7). Linux only. Without
+ * the native addon it throws an error with code `ERR_SOCKET_KEEPALIVE_UNSUPPORTED`.
+ */
 export function getTcpInfo(target: KeepAliveTarget): TcpInfo {
+  if (!addonLoaded()) {
+    targetKind(target);
+    throw needsAddon('getTcpInfo (getsockopt(2) TCP_INFO)');
+  }
   const { fd, knownTcp } = readableDescriptor(target);
   return tcpInfoOf(fd, knownTcp);
 }
