@@ -77,7 +77,7 @@ function reasons(missing: string[]): string {
 
 /** The sentence every message of the floor ends with: what is missing, and what is used instead. */
 function withoutAddon(): string {
-  return `the native addon is not loaded (${addonFailure()}), so the library uses Node.js's own socket.setKeepAlive, which sets ${settableText()} here`;
+  return `the native addon is not loaded (${addonFailure().replace(/^socket-keepalive: /, '')}), so the library uses Node.js's own socket.setKeepAlive, which sets ${settableText()} here`;
 }
 
 /**
@@ -117,7 +117,8 @@ export function settableThroughNode(settings: KernelSettings): { settings: Kerne
     settings: settable,
     warning:
       `socket-keepalive on ${here()} cannot set ${reasons(missing)}: ${withoutAddon()}. ` +
-      `New connections get the other options; ${missing.join(', ')} keep the values Node.js and the system give them.`,
+      `New connections get the other options; ${missing.join(', ')} ${missing.length === 1 ? 'keeps' : 'keep'} ` +
+      'the values Node.js and the system give.',
   };
 }
 
