@@ -1,4 +1,4 @@
-// The syscall layer of socket-keepalive (sockopt.cc), used by the Node-API glue
+// The syscall layer of socket-keepalive (platform-linux.cc), used by the Node-API glue
 // (keepalive.cc). Units are the kernel's: seconds for TCP_KEEPIDLE/TCP_KEEPINTVL,
 // milliseconds for TCP_USER_TIMEOUT. Nothing here touches JavaScript: every operation
 // returns >= 0 on success or Failure(errno, step).
