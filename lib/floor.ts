@@ -43,7 +43,9 @@ function here(): string {
 function settableText(): string {
   return takesIntervalAndCount()
     ? 'enable, idle, and interval and count given with idle'
-    : 'enable and idle (with interval 1 s and count 10 set by libuv on Linux)';
+    : RUNTIME === 'Node.js'
+      ? 'enable and idle (with interval 1 s and count 10 set by libuv on Linux)'
+      : 'enable and idle';
 }
 
 /**

@@ -1,9 +1,17 @@
-// The syscall layer of socket-keepalive (platform-linux.cc), used by the Node-API glue
-// (keepalive.cc). Units are the kernel's: seconds for TCP_KEEPIDLE/TCP_KEEPINTVL,
-// milliseconds for TCP_USER_TIMEOUT. Nothing here touches JavaScript: every operation
-// returns >= 0 on success or Failure(errno, step).
+// The syscall layer of socket-keepalive, used by the Node-API glue (keepalive.cc): the
+// interface each platform implements in its own file, native/platform-<os>.cc, which
+// binding.gyp and CMakeLists.txt select (only platform-linux.cc exists). A platform file
+// defines kOptions and every function declared below. Units are the kernel's: seconds
+// for TCP_KEEPIDLE/TCP_KEEPINTVL, milliseconds for TCP_USER_TIMEOUT. Nothing here touches
+// JavaScript: every operation returns >= 0 on success or Failure(errno, step).
 #ifndef SOCKET_KEEPALIVE_NATIVE_KEEPALIVE_H_
 #define SOCKET_KEEPALIVE_NATIVE_KEEPALIVE_H_
+
+// Without a platform file the addon would load and fail on every call: fail the build
+// instead, so that the install goes on and the library uses Node's own setKeepAlive.
+#if !defined(__linux__)
+#error "socket-keepalive: no native/platform-<os>.cc for this platform (docs/platforms.md)"
+#endif
 
 #include <sys/socket.h>
 
