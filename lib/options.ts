@@ -1,4 +1,5 @@
 import { invalidArgType, outOfRange } from './errors.js';
+import { platform } from './platform/index.js';
 
 /**
  * Keepalive settings for one socket or listener. Times are in milliseconds, like Node's
@@ -34,13 +35,11 @@ export interface KeepAliveOptions {
   userTimeout?: number;
 }
 
-/** The accepted values of each numeric option: `min` to `max` in steps of `step`. */
-export const KEEPALIVE_LIMITS = Object.freeze({
-  idle: Object.freeze({ min: 1000, max: 32_767_000, step: 1000 }),
-  interval: Object.freeze({ min: 1000, max: 32_767_000, step: 1000 }),
-  count: Object.freeze({ min: 1, max: 127, step: 1 }),
-  userTimeout: Object.freeze({ min: 0, max: 2_147_483_647, step: 1 }),
-});
+/**
+ * The accepted values of each numeric option: `min` to `max` in steps of `step`, the
+ * kernel's own ranges (Linux's, lib/platform/linux.ts).
+ */
+export const KEEPALIVE_LIMITS = platform.limits;
 
 /** Marks a field of {@link KernelSettings} that is left untouched. */
 export const UNSET = -1;
