@@ -24,9 +24,14 @@ import { root } from '../helpers/tree.js';
 const PORTS = { echoPort: 7711, openPort: 7712 };
 const OPTIONS = { idle: 1000, interval: 1000, count: 2 };
 const APPS = path.join(root, 'test', 'integration', 'apps');
-/** Node 26 sets interval and count through its own call; this Node (20) the idle time only. */
+/** Node 24 and 26 set interval and count through their own call; this Node (20) the idle time only. */
+const node24 = fetchRuntime('Node.js 24.22.3', () => nodeBinary('24.22.3'));
 const node26 = fetchRuntime('Node.js 26.12.1', () => nodeBinary('26.12.1'));
-const skip = skipWithout('the dead-peer channel without the addon', [...missingRequirements(), ...node26.missing]);
+const skip = skipWithout('the dead-peer channel without the addon', [
+  ...missingRequirements(),
+  ...node24.missing,
+  ...node26.missing,
+]);
 
 class App {
   readonly child: ChildProcess;
@@ -72,6 +77,7 @@ describe.skipIf(skip)('without the addon, the dead-peer channel behind a real cu
       String(PORTS.openPort),
     ]);
     await new Promise((resolve) => server?.stdout?.once('data', resolve));
+    apps['24.22.3'] = new App(hosts, node24.binary);
     apps['26.12.1'] = new App(hosts, node26.binary);
     apps[process.versions.node] = new App(hosts, process.execPath);
     const connected = await Promise.all(Object.values(apps).map((app) => app.message('connected')));
@@ -92,6 +98,7 @@ describe.skipIf(skip)('without the addon, the dead-peer channel behind a real cu
   });
 
   test.each([
+    ['24.22.3', { enable: true, ...OPTIONS }],
     ['26.12.1', { enable: true, ...OPTIONS }],
     [process.versions.node, { enable: true, idle: OPTIONS.idle }],
   ])('Node.js %s: one message, for the connection the kernel ended, with what Node knows', (version, options) => {
