@@ -208,10 +208,7 @@ for (const runtime of runtimes) {
 
     test('without the preload the same application keeps the kernel defaults (the checks above can fail)', async () => {
       const report = await runProbe(command(probe, spec({ clients: [{ name: 'client' }] })));
-      // Without the addon: Deno's setKeepAlive sets the idle time only (and, unlike libuv, leaves interval and
-      // count as they were); a listening socket is out of its reach, the sockets it accepts are tuned one by one.
-      const idleOnly = { ...UNTUNED, enable: true, idle: 10_000 };
-      expect(kernelState(report, 'client')).toEqual({ listener: UNTUNED, client: idleOnly, accepted: idleOnly });
+      expect(kernelState(report, 'client')).toEqual({ listener: UNTUNED, client: UNTUNED, accepted: UNTUNED });
     });
 
     test('socket-keepalive run -- <runtime> ... tunes the application', async () => {
