@@ -90,10 +90,20 @@ int ReadTcpInfo(int fd, unsigned out[kTcpInfoFields]) {
   std::memset(&info, 0, sizeof(info));
   socklen_t length = sizeof(info);
   if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return Failure(errno, kTcpInfo);
-  int index = 0;
-#define KEEPALIVE_TCP_INFO_COPY(name, field) out[index++] = info.field;
-  KEEPALIVE_TCP_INFO_FIELDS(KEEPALIVE_TCP_INFO_COPY)
-#undef KEEPALIVE_TCP_INFO_COPY
+  // Linux's struct tcp_info (include/uapi/linux/tcp.h) has every field keepalive.h names.
+  out[kInfoState] = info.tcpi_state;
+  out[kInfoProbes] = info.tcpi_probes;
+  out[kInfoBackoff] = info.tcpi_backoff;
+  out[kInfoRetransmits] = info.tcpi_retransmits;
+  out[kInfoRto] = info.tcpi_rto;
+  out[kInfoRtt] = info.tcpi_rtt;
+  out[kInfoRttVar] = info.tcpi_rttvar;
+  out[kInfoLastDataSent] = info.tcpi_last_data_sent;
+  out[kInfoLastDataReceived] = info.tcpi_last_data_recv;
+  out[kInfoLastAckReceived] = info.tcpi_last_ack_recv;
+  out[kInfoUnacked] = info.tcpi_unacked;
+  out[kInfoTotalRetransmits] = info.tcpi_total_retrans;
+  static_assert(kTcpInfoFields == 12, "every field of keepalive.h is written above");
   return 0;
 #else
   (void)fd;
