@@ -52,7 +52,7 @@ function settableText(): string {
  * The options of `settings` that Node's own call cannot set here. A `userTimeout` of 0
  * (the system default) is not one: every socket has it unless native code set another.
  */
-export function unsettable(settings: KernelSettings): string[] {
+function unsettable(settings: KernelSettings): string[] {
   const missing: string[] = [];
   if (!takesIntervalAndCount() || settings.idle === UNSET) {
     if (settings.interval !== UNSET) missing.push('interval');
@@ -95,12 +95,14 @@ export function assertNodeCanSet(settings: KernelSettings): void {
 /**
  * The error for an operation that needs the native addon, e.g. `getKeepAlive` (reading
  * options back needs getsockopt(2), which Node.js has no call for).
- * @param what - the operation and what it needs, e.g. `getKeepAlive (getsockopt(2))`
+ * @param operation - what cannot be done, e.g. `getKeepAlive`, its `missing`
+ * @param needs - what it needs, e.g. `getsockopt(2)`
  */
-export function needsAddon(what: string): UnsupportedError {
-  return unsupported(`socket-keepalive: ${what} needs the native addon on ${here()}: ${withoutAddon()}.`, [
-    what.split(' ')[0],
-  ]);
+export function needsAddon(operation: string, needs: string): UnsupportedError {
+  return unsupported(
+    `socket-keepalive: ${operation} (${needs}) needs the native addon on ${here()}: ${withoutAddon()}.`,
+    [operation],
+  );
 }
 
 /**

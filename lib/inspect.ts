@@ -107,7 +107,7 @@ export function inspectProcess(pid: number): InspectedSocket[] {
   if (typeof pid !== 'number') throw invalidArgType('pid', 'of type number', pid);
   if (!Number.isInteger(pid) || pid < 1 || pid > 2_147_483_647)
     throw outOfRange('pid', 'an integer >= 1 && <= 2147483647', pid);
-  if (!addonLoaded()) throw needsAddon('inspectProcess (pidfd_getfd(2) and getsockopt(2))');
+  if (!addonLoaded()) throw needsAddon('inspectProcess', 'pidfd_getfd(2) and getsockopt(2)');
   let sockets: ListedSocket[];
   try {
     sockets = platform.tcpSocketsOf(pid);

@@ -79,7 +79,7 @@ export function setKeepAlive<T extends KeepAliveTarget>(target: T, options: Keep
   const kind = targetKind(target);
   validateInto(options, validated);
   if (kind === FD) {
-    if (!addonLoaded()) throw needsAddon('setKeepAlive on a file descriptor (setsockopt(2))');
+    if (!addonLoaded()) throw needsAddon('setKeepAlive', 'setsockopt(2) on a file descriptor');
     rawFd.fd = target as number;
     applySettings(rawFd, validated);
   } else if (kind === SERVER) tuneServer(target as net.Server, validated);
@@ -100,7 +100,7 @@ const read = new Int32Array(5);
 export function getKeepAlive(target: KeepAliveTarget): KeepAliveState {
   if (!addonLoaded()) {
     targetKind(target);
-    throw needsAddon('getKeepAlive (getsockopt(2))');
+    throw needsAddon('getKeepAlive', 'getsockopt(2)');
   }
   const { fd, knownTcp } = readableDescriptor(target);
   readKeepAlive(fd, knownTcp, read);

@@ -82,7 +82,7 @@ export const TCP_INFO_UNITS: Readonly<Record<keyof TcpInfo, 'state' | 'count' | 
 export function getTcpInfo(target: KeepAliveTarget): TcpInfo {
   if (!addonLoaded()) {
     targetKind(target);
-    throw needsAddon('getTcpInfo (getsockopt(2) TCP_INFO)');
+    throw needsAddon('getTcpInfo', 'getsockopt(2) TCP_INFO');
   }
   const { fd, knownTcp } = readableDescriptor(target);
   return tcpInfoOf(fd, knownTcp);
