@@ -43,9 +43,9 @@ function here(): string {
 function settableText(): string {
   return takesIntervalAndCount()
     ? 'enable, idle, and interval and count given with idle'
-    : RUNTIME === 'Node.js'
-      ? 'enable and idle (with interval 1 s and count 10 set by libuv on Linux)'
-      : 'enable and idle';
+    : RUNTIME === 'Deno'
+      ? 'enable and idle'
+      : 'enable and idle (and with the idle time interval 1 s and count 10 on Linux)';
 }
 
 /**
