@@ -2,7 +2,8 @@
   "targets": [
     {
       "target_name": "socket_keepalive",
-      "sources": ["native/keepalive.cc", "native/sockopt.cc", "native/socket-lookup.cc"],
+      "sources": ["native/keepalive.cc", "native/socket-lookup.cc"],
+      "conditions": [["OS=='linux'", { "sources": ["native/platform-linux.cc"] }]],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"],

@@ -7,8 +7,10 @@
  */
 import * as http from 'node:http';
 import * as net from 'node:net';
+import { addonLoaded } from './binding.js';
 import { invalidArgType } from './errors.js';
 import { failSocketSoon } from './failures.js';
+import { assertNodeCanSet } from './floor.js';
 import type { KeepAliveOptions } from './options.js';
 import { KernelSettings, validateInto } from './options.js';
 import { tuneSocket } from './socket.js';
@@ -34,7 +36,9 @@ interface TunedAgent {
  * before its first byte, and keep them across pool reuse (see {@link setKeepAlive}).
  * The options are validated and read once, now (getters included); calling it again
  * replaces them for sockets created afterwards. Requests over a Unix domain socket
- * (`socketPath`) are left as they are: TCP keepalive has no meaning there.
+ * (`socketPath`) are left as they are: TCP keepalive has no meaning there. Without the
+ * native addon, options Node.js's own `socket.setKeepAlive` cannot set throw here, with
+ * code `ERR_SOCKET_KEEPALIVE_UNSUPPORTED` (see {@link setKeepAlive}).
  *
  * @returns `agent`, for chaining
  * @example
@@ -46,6 +50,7 @@ export function tuneAgent<A extends http.Agent>(agent: A, options: KeepAliveOpti
   if (!(agent instanceof http.Agent)) throw invalidArgType('agent', 'an instance of http.Agent or https.Agent', agent);
   const settings = new KernelSettings();
   validateInto(options, settings);
+  if (!addonLoaded()) assertNodeCanSet(settings);
   const tuned = agent as unknown as TunedAgent;
   const alreadyTuned = tuned[kAgentSettings] !== undefined;
   tuned[kAgentSettings] = settings;

@@ -90,18 +90,26 @@ export const STEP_MEANINGS: Readonly<Record<string, { option?: string; syscall?:
 };
 
 let loaded: Addon | undefined;
+/** Why the addon did not load, once it failed: it is not tried again. */
+let loadFailure: Error | undefined;
 
 /**
- * The native addon, loaded on first use so that merely importing the package never
- * fails, even on a platform where the addon could not be built.
+ * The environment variable that rules the native addon out: set (to anything but `''` or
+ * `0`), the library does what Node.js's own `socket.setKeepAlive` can (lib/floor.ts), as
+ * where the addon cannot load.
  */
-export function binding(): Addon {
-  if (loaded !== undefined) return loaded;
+export const NO_ADDON_VARIABLE = 'SOCKET_KEEPALIVE_NO_ADDON';
+
+function load(): Addon {
+  const ruledOut = process.env[NO_ADDON_VARIABLE];
+  if (ruledOut !== undefined && ruledOut !== '' && ruledOut !== '0') {
+    throw new Error(`socket-keepalive: the native addon is ruled out by ${NO_ADDON_VARIABLE}=${ruledOut}.`);
+  }
   if (process.platform === 'win32') {
-    throw systemError('ENOTSUP', 'setsockopt', 'socket-keepalive needs file descriptors; Windows is not supported');
+    throw new Error('socket-keepalive: the native addon needs file descriptors, which Node.js has none of on Windows.');
   }
   try {
-    loaded = nodeGypBuild(path.join(__dirname, '..')) as Addon;
+    return nodeGypBuild(path.join(__dirname, '..')) as Addon;
   } catch (cause) {
     const { name, message } = cause as Error;
     // Deno refuses to load any addon without the ffi permission: reinstalling would not help.
@@ -116,7 +124,43 @@ export function binding(): Addon {
       },
     );
   }
+}
+
+/**
+ * The native addon, loaded on first use so that merely importing the package never
+ * fails, even on a platform where the addon could not be built. Throws why it is not
+ * there (the same error each time); {@link addonLoaded} asks without throwing.
+ */
+export function binding(): Addon {
+  if (loaded !== undefined) return loaded;
+  if (loadFailure !== undefined) throw loadFailure;
+  try {
+    loaded = load();
+  } catch (error) {
+    loadFailure = error as Error;
+    throw error;
+  }
   return loaded;
+}
+
+/**
+ * Whether the native addon is loaded (loading it on first use). The one question that
+ * selects between the addon and Node.js's own `socket.setKeepAlive` (lib/floor.ts).
+ */
+export function addonLoaded(): boolean {
+  if (loaded !== undefined) return true;
+  if (loadFailure !== undefined) return false;
+  try {
+    binding();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Why the native addon is not loaded: the message of its load failure, e.g. `... ruled out by SOCKET_KEEPALIVE_NO_ADDON=1.` */
+export function addonFailure(): string {
+  return loadFailure === undefined ? '' : loadFailure.message;
 }
 
 /**

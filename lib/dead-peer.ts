@@ -5,7 +5,8 @@
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type * as net from 'node:net';
-import { readPeerAddress } from './binding.js';
+import { constants } from 'node:os';
+import { addonLoaded, readPeerAddress } from './binding.js';
 import { predictDetection, retransmissionLimitMs } from './detection.js';
 import { type KeepAliveOptions, type KernelSettings, optionsOf } from './options.js';
 import { counts, type DeadPeerCause } from './stats.js';
@@ -43,6 +44,12 @@ export const DEAD_PEER_CHANNEL = 'socket-keepalive:dead-peer';
  * The cause is read from TCP_INFO (tcp(7)): keepalive probes unanswered and nothing
  * retransmitted is `'keepalive'`; otherwise data was in flight, which is
  * `'user-timeout'` when the socket has a user timeout and `'retransmissions'` when not.
+ *
+ * Without the native addon there is no TCP_INFO: the message is published when the
+ * socket is destroyed with the kernel's own ETIMEDOUT (Node's `read` or `write` error,
+ * errno ETIMEDOUT; one of the application's making has neither), with the addresses Node
+ * read when the socket was tuned, and `cause`, `silentMs`, `probes`, `retransmits` and
+ * `predictedMs` undefined; {@link keepAliveStats} does not count it, as it counts by cause.
  */
 export interface DeadPeer {
   /** The socket, already destroyed; its 'close' follows. */
@@ -60,15 +67,16 @@ export interface DeadPeer {
    * user timeout set, the kernel ends it at the user timeout once a probe is out).
    * `'user-timeout'`: data was in flight, unacknowledged past TCP_USER_TIMEOUT.
    * `'retransmissions'`: data was in flight and no user timeout is set: the kernel's
-   * retransmission limit (net.ipv4.tcp_retries2) ended it.
+   * retransmission limit (net.ipv4.tcp_retries2) ended it. `undefined` without the
+   * native addon (no TCP_INFO), as are the four fields that follow it and `predictedMs`.
    */
-  cause: DeadPeerCause;
+  cause: DeadPeerCause | undefined;
   /** ms since the peer was last heard (TCP_INFO last data or ACK received) when the kernel gave up. */
-  silentMs: number;
+  silentMs: number | undefined;
   /** Keepalive probes sent and unanswered (TCP_INFO tcpi_probes). */
-  probes: number;
+  probes: number | undefined;
   /** Retransmissions of the oldest unacknowledged segment (TCP_INFO tcpi_retransmits). */
-  retransmits: number;
+  retransmits: number | undefined;
   /** The socket's options in force, in ms as the API takes them; fields never set are absent (the system's values applied). */
   options: KeepAliveOptions;
   /**
@@ -76,7 +84,7 @@ export interface DeadPeer {
    * `'keepalive'`, its `inFlight` for `'user-timeout'`, {@link retransmissionLimitMs} for
    * `'retransmissions'`.
    */
-  predictedMs: number;
+  predictedMs: number | undefined;
 }
 
 const channel = diagnosticsChannel.channel(DEAD_PEER_CHANNEL);
@@ -99,13 +107,40 @@ function peerOf(fd: number): { address: string; port: number } | undefined {
 }
 
 /**
+ * Without the addon: publishes what Node knows of a tuned socket that the kernel's
+ * ETIMEDOUT ended (see {@link DeadPeer}).
+ */
+function reportWithoutTcpInfo(socket: net.Socket, settings: KernelSettings, error: Error): void {
+  const { errno, syscall } = error as NodeJS.ErrnoException;
+  if (errno !== -constants.errno.ETIMEDOUT || (syscall !== 'read' && syscall !== 'write')) return;
+  if (!channel.hasSubscribers) return;
+  channel.publish({
+    socket,
+    localAddress: socket.localAddress,
+    localPort: socket.localPort,
+    remoteAddress: socket.remoteAddress,
+    remotePort: socket.remotePort,
+    cause: undefined,
+    silentMs: undefined,
+    probes: undefined,
+    retransmits: undefined,
+    options: optionsOf(settings),
+    predictedMs: undefined,
+  } satisfies DeadPeer);
+}
+
+/**
  * Called from `socket._destroy(error)` for an `ETIMEDOUT` (lib/prototypes.ts): counts and
  * publishes a dead peer when the socket is tuned and the kernel closed the connection.
  * TCP_INFO, then the peer's address (SO_PEERNAME), read on the descriptor, still open; never throws.
  */
-export function reportDeadPeer(socket: net.Socket): void {
+export function reportDeadPeer(socket: net.Socket, error: Error): void {
   const settings = settingsOf(socket);
   if (settings === undefined) return;
+  if (!addonLoaded()) {
+    reportWithoutTcpInfo(socket, settings, error);
+    return;
+  }
   let message: DeadPeer;
   try {
     const { fd, knownTcp } = socketDescriptor(socket);
@@ -137,6 +172,6 @@ export function reportDeadPeer(socket: net.Socket): void {
   } catch {
     return; // the descriptor is gone after all (a socket of another runtime): nothing to say
   }
-  counts[message.cause]++;
+  counts[message.cause as DeadPeerCause]++;
   if (channel.hasSubscribers) channel.publish(message);
 }

@@ -4,8 +4,9 @@
  * @packageDocumentation
  */
 import type * as net from 'node:net';
-import { binding } from './binding.js';
+import { addonLoaded } from './binding.js';
 import { invalidArgType } from './errors.js';
+import { settableThroughNode } from './floor.js';
 import { type KeepAliveOptions, KernelSettings, optionsOf, validateInto } from './options.js';
 import { onConnectAndListen } from './prototypes.js';
 import { tuneServer } from './server.js';
@@ -41,6 +42,13 @@ export interface DefaultKeepAlive {
 /** Code of the process warning emitted (once) when the default cannot be applied. */
 export const DEFAULT_KEEPALIVE_WARNING = 'SOCKET_KEEPALIVE_DEFAULT_FAILED';
 
+/**
+ * Code of the process warning emitted (once per thread) where the native addon is not
+ * loaded and the default has options that Node.js's own `socket.setKeepAlive` cannot set
+ * here: it names them, and connections get the others.
+ */
+export const NO_ADDON_WARNING = 'SOCKET_KEEPALIVE_NO_ADDON';
+
 /** The default in force, with its options validated into the addon's form. */
 interface ActiveDefault extends DefaultKeepAlive {
   readonly settings: KernelSettings;
@@ -51,6 +59,7 @@ interface ActiveDefault extends DefaultKeepAlive {
 let current: ActiveDefault | null = null;
 let hooksInstalled = false;
 let warned = false;
+let warnedNoAddon = false;
 
 function warnOnce(error: unknown, what: string): void {
   if (warned) return;
@@ -86,8 +95,10 @@ function tuneAtConnect(this: net.Socket): void {
 function tuneAtListening(this: net.Server): void {
   const active = current;
   if (active === null || !active.servers || serverTuningOf(this) !== undefined) return;
-  const listener = listenerOf(this);
-  if (listener === UNIX_LISTENER || listener === NOT_LISTENING) return;
+  if (addonLoaded()) {
+    const listener = listenerOf(this);
+    if (listener === UNIX_LISTENER || listener === NOT_LISTENING) return;
+  } else if (typeof this.address() !== 'object') return; // a Unix domain socket; without the addon only its accepted sockets are tuned
   try {
     tuneServer(this, active.settings, active.inKernel);
   } catch (error) {
@@ -177,7 +188,10 @@ function validateSettings(settings: unknown): { servers: boolean; filter: Defaul
  * Each thread has its own default: `socket-keepalive/register` sets it in workers too.
  *
  * Options are validated first (errors as for {@link setKeepAlive}), and the native addon
- * is loaded: a platform without it throws here rather than at the first connection.
+ * is loaded. Where it is not (see {@link setKeepAlive}), connections and the sockets
+ * servers accept get what Node.js's own `socket.setKeepAlive` can set; the options it
+ * cannot set here are named once per thread in a process warning with code
+ * `SOCKET_KEEPALIVE_NO_ADDON`, and left out of {@link getDefaultKeepAlive}'s options.
  *
  * @example
  * ```ts
@@ -197,18 +211,33 @@ export function setDefaultKeepAlive(options: KeepAliveOptions | null, settings?:
 
 /**
  * {@link setDefaultKeepAlive} with options already validated (the preload's, read from
- * the environment). Loads the addon first: throws where there is none. `inKernel`: the
- * preload library (LD_PRELOAD) sets the same options at connect() and listen(), so each
- * socket is only taken over from it (lib/tuning.ts applyOrTakeOver).
+ * the environment). Without the addon, the options Node's own call cannot set are left
+ * out, named in one warning per thread (`warn`: whether this thread warns). `inKernel`:
+ * the preload library (LD_PRELOAD) sets the same options at connect() and listen(), so
+ * each socket is only taken over from it (lib/tuning.ts applyOrTakeOver).
  */
 export function useDefault(
   settings: KernelSettings,
   servers: boolean,
   filter?: DefaultKeepAlive['filter'],
-  inKernel = false,
+  { warn = true, inKernel = false }: { warn?: boolean; inKernel?: boolean } = {},
 ): void {
-  binding();
-  current = Object.freeze({ options: Object.freeze(optionsOf(settings)), servers, filter, settings, inKernel });
+  let applied = settings;
+  if (!addonLoaded()) {
+    const floor = settableThroughNode(settings);
+    applied = floor.settings;
+    if (floor.warning !== '' && warn && !warnedNoAddon) {
+      warnedNoAddon = true;
+      process.emitWarning(floor.warning, { type: 'SocketKeepAliveWarning', code: NO_ADDON_WARNING });
+    }
+  }
+  current = Object.freeze({
+    options: Object.freeze(optionsOf(applied)),
+    servers,
+    filter,
+    settings: applied,
+    inKernel: inKernel && addonLoaded(),
+  });
   installHooks();
 }
 

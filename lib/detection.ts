@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { type KeepAliveOptions, KernelSettings, UNSET, validateInto } from './options.js';
+import { platform } from './platform/index.js';
 
 /** Predicted time for the kernel to declare a silent peer dead; see {@link detectionTime}. */
 export interface DetectionTime {
@@ -15,29 +15,6 @@ export interface DetectionTime {
    * then governs, and keepalive probes are not sent while data is unacknowledged.
    */
   inFlight: number | null;
-}
-
-const LINUX_DEFAULTS = { idle: 7_200_000, interval: 75_000, count: 9 };
-
-/** A net.ipv4 sysctl of this network namespace times `scale`; `fallback` when unreadable. */
-function readSysctl(name: string, fallback: number, scale: number): number {
-  try {
-    return Number.parseInt(readFileSync(`/proc/sys/net/ipv4/${name}`, 'utf8'), 10) * scale;
-  } catch {
-    return fallback;
-  }
-}
-
-let systemDefaults: typeof LINUX_DEFAULTS | undefined;
-
-/** This network namespace's keepalive defaults, read once (Linux's own when unreadable). */
-function keepaliveDefaults(): typeof LINUX_DEFAULTS {
-  systemDefaults ??= {
-    idle: readSysctl('tcp_keepalive_time', LINUX_DEFAULTS.idle, 1000),
-    interval: readSysctl('tcp_keepalive_intvl', LINUX_DEFAULTS.interval, 1000),
-    count: readSysctl('tcp_keepalive_probes', LINUX_DEFAULTS.count, 1),
-  };
-  return systemDefaults;
 }
 
 /**
@@ -68,18 +45,17 @@ export function detectionTime(options: KeepAliveOptions): DetectionTime {
 export function predictDetection({ enable, idle, interval, count, userTimeout }: KernelSettings): DetectionTime {
   const inFlight = userTimeout > 0 ? userTimeout : null;
   if (enable !== 1) return { idle: Infinity, inFlight };
-  const defaults = keepaliveDefaults();
-  const idleMs = idle === UNSET ? defaults.idle : idle;
-  const intervalMs = interval === UNSET ? defaults.interval : interval;
-  if (inFlight === null) return { idle: idleMs + (count === UNSET ? defaults.count : count) * intervalMs, inFlight };
-  const ticks = Math.max(1, Math.ceil((inFlight - idleMs) / intervalMs));
-  return { idle: idleMs + ticks * intervalMs, inFlight };
+  const defaults = platform.keepaliveDefaults();
+  return {
+    idle: platform.idleDetection(
+      idle === UNSET ? defaults.idle : idle,
+      interval === UNSET ? defaults.interval : interval,
+      count === UNSET ? defaults.count : count,
+      inFlight ?? 0,
+    ),
+    inFlight,
+  };
 }
-
-/** Linux's net.ipv4.tcp_retries2 default (include/net/tcp.h TCP_RETR2). */
-const DEFAULT_RETRIES = 15;
-/** The retransmission timeout's floor and ceiling (TCP_RTO_MIN, TCP_RTO_MAX), ms. */
-const [RTO_MIN, RTO_MAX] = [200, 120_000];
 
 /**
  * How long Linux keeps retransmitting unacknowledged data before it drops the
@@ -101,9 +77,5 @@ const [RTO_MIN, RTO_MAX] = [200, 120_000];
  * timed-out one: under the bound) and the failure at the next expiry, 6.8 s.
  */
 export function retransmissionLimitMs(): number {
-  const retries = readSysctl('tcp_retries2', DEFAULT_RETRIES, 1);
-  const linearBackoffThreshold = Math.floor(Math.log2(RTO_MAX / RTO_MIN));
-  return retries <= linearBackoffThreshold
-    ? ((2 << retries) - 1) * RTO_MIN
-    : ((2 << linearBackoffThreshold) - 1) * RTO_MIN + (retries - linearBackoffThreshold) * RTO_MAX;
+  return platform.retransmissionLimitMs();
 }

@@ -80,3 +80,24 @@ export function systemError(code: string, syscall: string, detail?: string, opti
   if (option !== undefined) error.option = option;
   return error;
 }
+
+/**
+ * The `code` of the error the library throws for what cannot be done in this process:
+ * an option that Node.js's own `socket.setKeepAlive` cannot set where the native addon
+ * is not loaded (`userTimeout` on every release; `interval` and `count` before Node.js
+ * 24.19 and 26.4), a raw file descriptor, and the reads (`getKeepAlive`, `getTcpInfo`,
+ * `inspectProcess`) that need getsockopt(2). Thrown before any syscall; the message names
+ * the platform, the runtime and what is missing, and `missing` lists the options.
+ */
+export const ERR_SOCKET_KEEPALIVE_UNSUPPORTED = 'ERR_SOCKET_KEEPALIVE_UNSUPPORTED';
+
+/** An error with code {@link ERR_SOCKET_KEEPALIVE_UNSUPPORTED}. */
+export type UnsupportedError = CodedError & {
+  /** The options (`userTimeout`, `interval`, `count`) or the operation that cannot be done here. */
+  missing: string[];
+};
+
+/** An {@link UnsupportedError}. */
+export function unsupported(message: string, missing: string[]): UnsupportedError {
+  return Object.assign(withCode(new Error(message), ERR_SOCKET_KEEPALIVE_UNSUPPORTED), { missing });
+}

@@ -12,10 +12,12 @@ export {
   type DefaultKeepAlive,
   type DefaultKeepAliveSettings,
   getDefaultKeepAlive,
+  NO_ADDON_WARNING,
   setDefaultKeepAlive,
 } from './default.js';
 export { type DetectionTime, detectionTime, retransmissionLimitMs } from './detection.js';
 export { keepAliveEnvironment } from './env-options.js';
+export { ERR_SOCKET_KEEPALIVE_UNSUPPORTED, type UnsupportedError } from './errors.js';
 export { type InspectedSocket, inspectProcess } from './inspect.js';
 export { getKeepAlive, type KeepAliveState, setKeepAlive } from './keepalive.js';
 export { DEFAULT_PRELOAD_OPTIONS, KEEPALIVE_LIMITS, type KeepAliveOptions } from './options.js';

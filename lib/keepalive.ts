@@ -5,7 +5,8 @@
 
 import type { Http2Session } from 'node:http2';
 import type * as net from 'node:net';
-import { readKeepAlive } from './binding.js';
+import { addonLoaded, readKeepAlive } from './binding.js';
+import { needsAddon } from './floor.js';
 import { type KeepAliveOptions, KernelSettings, validateInto } from './options.js';
 import { tuneServer } from './server.js';
 import { tuneSocket } from './socket.js';
@@ -59,6 +60,14 @@ const rawFd = { fd: -1, knownTcp: false };
  *   listening on a Unix domain socket is left as it is.
  * - What the library installs into Node's objects never throws into Node's events; see
  *   the rule in lib/failures.ts.
+ * - Where the native addon is not loaded (no prebuild and no compiler, another platform,
+ *   or `SOCKET_KEEPALIVE_NO_ADDON=1`), the options go through Node.js's own
+ *   `socket.setKeepAlive`: `enable` and `idle` on every release (libuv then also sets
+ *   interval 1 s and count 10 on Linux), `interval` and `count` given with `idle` on
+ *   Node.js 24.19+ and 26.4+; a server's go on each connection it accepts. What that call
+ *   cannot set (`userTimeout` other than 0 on every release, `interval` and `count` on
+ *   older ones or without `idle`), and a raw fd, throw an error with code
+ *   `ERR_SOCKET_KEEPALIVE_UNSUPPORTED` before anything is applied.
  *
  * @returns `target`, for chaining
  * @example
@@ -70,6 +79,7 @@ export function setKeepAlive<T extends KeepAliveTarget>(target: T, options: Keep
   const kind = targetKind(target);
   validateInto(options, validated);
   if (kind === FD) {
+    if (!addonLoaded()) throw needsAddon('setKeepAlive', 'setsockopt(2) on a file descriptor');
     rawFd.fd = target as number;
     applySettings(rawFd, validated);
   } else if (kind === SERVER) tuneServer(target as net.Server, validated);
@@ -83,9 +93,15 @@ const read = new Int32Array(5);
  * Reads a socket's or listener's keepalive settings back from the kernel with
  * getsockopt(2). Times in ms. Throws for a socket that is destroyed or not connected
  * yet, and for a server that is not listening (or, in a cluster worker under
- * round-robin scheduling, whose listening socket belongs to the primary).
+ * round-robin scheduling, whose listening socket belongs to the primary). Without the
+ * native addon it throws an error with code `ERR_SOCKET_KEEPALIVE_UNSUPPORTED`: Node.js
+ * has no call that reads the options back.
  */
 export function getKeepAlive(target: KeepAliveTarget): KeepAliveState {
+  if (!addonLoaded()) {
+    targetKind(target);
+    throw needsAddon('getKeepAlive', 'getsockopt(2)');
+  }
   const { fd, knownTcp } = readableDescriptor(target);
   readKeepAlive(fd, knownTcp, read);
   return {

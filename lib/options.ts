@@ -1,4 +1,5 @@
 import { invalidArgType, outOfRange } from './errors.js';
+import { platform } from './platform/index.js';
 
 /**
  * Keepalive settings for one socket or listener. Times are in milliseconds, like Node's
@@ -40,7 +41,8 @@ export type NumericOption = 'idle' | 'interval' | 'count' | 'userTimeout';
 /**
  * One numeric option, as every part of the package names it: the API field and the
  * `SOCKET_KEEPALIVE` field (`name`), the socket option it sets (tcp(7)), its unit, the
- * accepted values (`min` to `max` in steps of `step`, in the API's unit), the value the
+ * accepted values (`min` to `max` in steps of `step`, in the API's unit: the platform's
+ * ranges, lib/platform/), the value the
  * preload and `run` give it when it is not written, and its command-line flag.
  */
 export interface OptionSpec {
@@ -67,59 +69,49 @@ export const OPTION_TABLE: readonly OptionSpec[] = Object.freeze(
     [
       {
         name: 'idle',
+        ...platform.limits.idle,
         kernelOption: 'TCP_KEEPIDLE',
         unit: 'ms',
-        min: 1000,
-        max: 32_767_000,
-        step: 1000,
         defaultValue: 10_000,
         flag: '--idle',
         summary: 'silence before the first probe',
       },
       {
         name: 'interval',
+        ...platform.limits.interval,
         kernelOption: 'TCP_KEEPINTVL',
         unit: 'ms',
-        min: 1000,
-        max: 32_767_000,
-        step: 1000,
         defaultValue: 2000,
         flag: '--interval',
         summary: 'time between unanswered probes',
       },
       {
         name: 'count',
+        ...platform.limits.count,
         kernelOption: 'TCP_KEEPCNT',
         unit: 'probes',
-        min: 1,
-        max: 127,
-        step: 1,
         defaultValue: 3,
         flag: '--count',
         summary: 'unanswered probes before the connection is dropped',
       },
       {
         name: 'userTimeout',
+        ...platform.limits.userTimeout,
         kernelOption: 'TCP_USER_TIMEOUT',
         unit: 'ms',
-        min: 0,
-        max: 2_147_483_647,
-        step: 1,
         defaultValue: 20_000,
         flag: '--user-timeout',
         summary: 'time sent data may stay unacknowledged',
       },
-    ] as const satisfies readonly OptionSpec[]
+    ] satisfies readonly OptionSpec[]
   ).map((spec) => Object.freeze(spec)),
 );
 
-/** The accepted values of each numeric option: `min` to `max` in steps of `step`. */
-export const KEEPALIVE_LIMITS: Readonly<Record<NumericOption, Readonly<{ min: number; max: number; step: number }>>> =
-  Object.freeze(
-    Object.fromEntries(
-      OPTION_TABLE.map(({ name, min, max, step }) => [name, Object.freeze({ min, max, step })]),
-    ) as Record<NumericOption, { min: number; max: number; step: number }>,
-  );
+/**
+ * The accepted values of each numeric option: `min` to `max` in steps of `step`, the
+ * kernel's own ranges (Linux's, lib/platform/linux.ts), as the table's rows have them.
+ */
+export const KEEPALIVE_LIMITS = platform.limits;
 
 /** Marks a field of {@link KernelSettings} that is left untouched. */
 export const UNSET = -1;

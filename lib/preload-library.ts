@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { binding } from './binding.js';
+import { addonLoaded, binding } from './binding.js';
 
 /** The C library a program is linked with, which decides which build of the preload library it can load. */
 export type Libc = 'glibc' | 'musl';
@@ -51,5 +51,5 @@ export function preloadLibrary(libc: Libc = 'glibc'): PreloadLibrary {
  * variable (`socket-keepalive/register`) then leaves the setsockopt calls to it.
  */
 export function preloadLibraryActive(): boolean {
-  return binding().preloadActive() === 1;
+  return addonLoaded() && binding().preloadActive() === 1;
 }

@@ -21,8 +21,8 @@ import * as net from 'node:net';
 import { reportDeadPeer } from './dead-peer.js';
 import { failSocket } from './failures.js';
 import type { KernelSettings } from './options.js';
-import { acceptingServerOf, nodeKeepAliveSetting, serverClasses, socketDescriptor, tcpSocketOf } from './target.js';
-import { applyRestore, applySettings, type SocketTuning, serverTuningOf, socketTuningOf } from './tuning.js';
+import { acceptingServerOf, nodeKeepAliveSetting, serverClasses, tcpSocketOf } from './target.js';
+import { applyToSocket, restoreOnSocket, type SocketTuning, serverTuningOf, socketTuningOf } from './tuning.js';
 
 let nodeSetKeepAlive: net.Socket['setKeepAlive'] | undefined;
 let nodeConnect: net.Socket['connect'] | undefined;
@@ -69,9 +69,7 @@ export function onConnectAndListen(
  */
 export function applyOnConnect(this: net.Socket): void {
   try {
-    const descriptor = socketDescriptor(this);
-    if (descriptor.fd < 0) return; // a runtime that hides it; lib/target.ts has warned
-    applySettings(descriptor, socketTuningOf(this) as SocketTuning);
+    applyToSocket(this, socketTuningOf(this) as SocketTuning);
   } catch (error) {
     failSocket(this, error);
   }
@@ -109,7 +107,7 @@ function listenWithHook(this: net.Server): net.Server {
  * moment TCP_INFO still says why the kernel ended the connection.
  */
 function destroyReportingDeadPeer(this: net.Socket, error: Error | null): void {
-  if (error != null && (error as { code?: unknown }).code === 'ETIMEDOUT') reportDeadPeer(this);
+  if (error != null && (error as { code?: unknown }).code === 'ETIMEDOUT') reportDeadPeer(this, error);
   // biome-ignore lint/complexity/noArguments: every call form passes through unchanged
   Reflect.apply(nodeDestroy as NonNullable<typeof nodeDestroy>, this, arguments);
 }
@@ -152,7 +150,5 @@ function setKeepAliveKeepingTuning(this: net.Socket, enable?: unknown): net.Sock
 /** Restores `settings` on the TCP connection under `target`, once it has one. */
 function keep(target: net.Socket, enable: boolean, settings: KernelSettings): void {
   const socket = tcpSocketOf(target);
-  if (socket.connecting) return;
-  const descriptor = socketDescriptor(socket);
-  if (descriptor.fd >= 0) applyRestore(descriptor, enable, settings);
+  if (!socket.connecting) restoreOnSocket(socket, enable, settings);
 }

@@ -15,8 +15,9 @@
  *   {@link DEAD_PEER_CHANNEL}), in each thread.
  * - A bad value: the process stops before the application starts (exit code 9), with a
  *   message naming the variable, the field and the accepted range.
- * - No native addon for this platform: one process warning (code
- *   `SOCKET_KEEPALIVE_NO_ADDON`), and the application runs untuned.
+ * - No native addon for this platform (or `SOCKET_KEEPALIVE_NO_ADDON=1`): connections get
+ *   what Node.js's own `socket.setKeepAlive` can set (see `setDefaultKeepAlive`), and one
+ *   process warning (code `SOCKET_KEEPALIVE_NO_ADDON`) names the options it cannot.
  * - Worker threads: every Worker created afterwards runs the preload too, also one
  *   started with `env: {}` (the default reaches it through `worker_threads`
  *   environment data) or with its own `execArgv` (`--require` is added to it).
@@ -97,23 +98,13 @@ function register(): void {
   thread[REGISTERED] = true;
   const { text, read } = readSetting();
   if (read === null) return;
-  try {
-    // Under LD_PRELOAD, the preload library read the same variable and set the options at
-    // connect() and listen(): the default takes each socket over from it without a syscall.
-    useDefault(read.settings, read.setting.servers, undefined, preloadLibraryActive());
-  } catch (error) {
-    // The setting was valid: what failed is loading the native addon.
-    if (workerThreads.isMainThread) {
-      process.emitWarning(
-        `socket-keepalive/register: ${(error as Error).message} TCP connections keep the system's keepalive settings.`,
-        {
-          type: 'SocketKeepAliveWarning',
-          code: 'SOCKET_KEEPALIVE_NO_ADDON',
-        },
-      );
-    }
-    return;
-  }
+  // Workers run this too: the main thread's warning covers them. Under LD_PRELOAD, the
+  // preload library read the same variable and set the options at connect() and listen():
+  // the default takes each socket over from it without a syscall.
+  useDefault(read.settings, read.setting.servers, undefined, {
+    warn: workerThreads.isMainThread,
+    inKernel: preloadLibraryActive(),
+  });
   if (read.setting.report !== undefined) reportDeadPeersTo(read.setting.report);
   workerThreads.setEnvironmentData(ENVIRONMENT_DATA_KEY, text);
   preloadInWorkers();

@@ -5,11 +5,12 @@
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { DEAD_PEER_CHANNEL, type DeadPeer } from './dead-peer.js';
+import type { DeadPeerCause } from './stats.js';
 
 /** The report's two forms: a sentence, or one JSON object per line. */
 export type ReportFormat = 'text' | 'json';
 
-const CAUSE_WORDS: Readonly<Record<DeadPeer['cause'], string>> = {
+const CAUSE_WORDS: Readonly<Record<DeadPeerCause, string>> = {
   keepalive: 'keepalive probes unanswered',
   'user-timeout': 'user timeout',
   retransmissions: 'retransmission limit',
@@ -32,7 +33,9 @@ export function formatDeadPeer(message: DeadPeer, format: ReportFormat): string 
   if (format === 'json') return JSON.stringify(fields);
   const remote = endpoint(message.remoteAddress, message.remotePort);
   const local = endpoint(message.localAddress, message.localPort);
-  return `socket-keepalive: dead peer ${remote} (from ${local}): ${CAUSE_WORDS[message.cause]}, ${seconds(message.silentMs)} silent, predicted ${seconds(message.predictedMs)}`;
+  if (message.cause === undefined)
+    return `socket-keepalive: dead peer ${remote} (from ${local}): timed out (cause unknown without the native addon)`;
+  return `socket-keepalive: dead peer ${remote} (from ${local}): ${CAUSE_WORDS[message.cause]}, ${seconds(message.silentMs as number)} silent, predicted ${seconds(message.predictedMs as number)}`;
 }
 
 /** Writes a report line to stderr for each dead peer this thread finds from now on. */

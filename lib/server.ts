@@ -3,29 +3,28 @@
  * accepted connections inherit them from the kernel, with no syscall per connection.
  * Per-connection work only where inheritance cannot do it: a `{ keepAlive: true }`
  * server (Node resets idle, interval and count on each accepted socket) and a cluster
- * worker under round-robin scheduling (the primary owns the listener). Hooks follow the
- * rule in lib/failures.ts.
+ * worker under round-robin scheduling (the primary owns the listener). Without the native
+ * addon, Node's own setKeepAlive cannot reach a listening socket: the options go on each
+ * accepted connection, in JS, as in that cluster worker. Hooks follow the rule in
+ * lib/failures.ts.
  * @packageDocumentation
  */
 import type * as net from 'node:net';
+import { addonLoaded } from './binding.js';
 import { failSocket, warnNotApplied } from './failures.js';
-import type { KernelSettings } from './options.js';
+import { assertNodeCanSet } from './floor.js';
+import { KernelSettings } from './options.js';
 import { wrapPrototypes } from './prototypes.js';
 import { counts } from './stats.js';
-import {
-  LISTENER_IN_PRIMARY,
-  listenerError,
-  listenerOf,
-  socketDescriptor,
-  switchesKeepAliveOn,
-  UNIX_LISTENER,
-} from './target.js';
+import { LISTENER_IN_PRIMARY, listenerError, listenerOf, switchesKeepAliveOn, UNIX_LISTENER } from './target.js';
 import {
   applyOrTakeOver,
   applyRestore,
   applySettings,
+  applyToSocket,
   kTuning,
   PerConnection,
+  restoreOnSocket,
   ServerTuning,
   serverTuningOf,
   type Tunable,
@@ -41,6 +40,10 @@ const listening = { fd: -1, knownTcp: true };
  * `inKernel`: the preload library set them at listen() already.
  */
 export function tuneServer(server: net.Server, settings: KernelSettings, inKernel = false): void {
+  if (!addonLoaded()) {
+    tuneConnectionsThroughNode(server, settings);
+    return;
+  }
   const listener = listenerOf(server);
   if (listener === UNIX_LISTENER) throw listenerError(server, listener);
   if (listener >= 0) {
@@ -62,6 +65,28 @@ export function tuneServer(server: net.Server, settings: KernelSettings, inKerne
     if (switchesKeepAliveOn(server)) perConnection(server, tuning, PerConnection.Restore);
   }
   if (listener === LISTENER_IN_PRIMARY) perConnection(server, tuning, PerConnection.ApplyAll);
+}
+
+/**
+ * {@link tuneServer} without the addon: the options, checked against what Node's own call
+ * can set, are recorded for each connection the server accepts from now on. A server
+ * listening on a Unix domain socket is refused as with the addon.
+ */
+function tuneConnectionsThroughNode(server: net.Server, settings: KernelSettings): void {
+  if (typeof server.address() === 'string') throw listenerError(server, UNIX_LISTENER);
+  let tuning = serverTuningOf(server);
+  const merged = new KernelSettings();
+  if (tuning !== undefined) merged.merge(tuning);
+  merged.merge(settings);
+  assertNodeCanSet(merged);
+  if (tuning === undefined) {
+    tuning = new ServerTuning();
+    (server as Tunable<ServerTuning>)[kTuning] = tuning;
+    counts.listenersTuned++;
+    wrapPrototypes();
+  }
+  tuning.merge(settings);
+  perConnection(server, tuning, PerConnection.ApplyAll);
 }
 
 function perConnection(server: net.Server, tuning: ServerTuning, what: PerConnection): void {
@@ -93,10 +118,8 @@ function applyOnListening(this: net.Server): void {
 function applyOnConnection(this: net.Server, socket: net.Socket): void {
   try {
     const tuning = serverTuningOf(this) as ServerTuning;
-    const descriptor = socketDescriptor(socket);
-    if (descriptor.fd < 0) return;
-    if (tuning.perConnection === PerConnection.ApplyAll) applySettings(descriptor, tuning);
-    else applyRestore(descriptor, true, tuning);
+    if (tuning.perConnection === PerConnection.ApplyAll) applyToSocket(socket, tuning);
+    else restoreOnSocket(socket, true, tuning);
   } catch (error) {
     failSocket(socket, error);
   }

@@ -7,8 +7,10 @@
 
 import type { Http2Session } from 'node:http2';
 import * as net from 'node:net';
+import { addonLoaded } from './binding.js';
 import { socketClosed } from './errors.js';
-import type { KernelSettings } from './options.js';
+import { applyThroughNode, assertNodeCanSet } from './floor.js';
+import { KernelSettings } from './options.js';
 import { applyOnConnect, wrapPrototypes } from './prototypes.js';
 import { counts } from './stats.js';
 import { socketDescriptor, tcpSocketOf } from './target.js';
@@ -18,15 +20,28 @@ import { applyOrTakeOver, kTuning, SocketTuning, socketTuningOf, type Tunable } 
  * Applies `settings` to a socket now if it is connected, and records them: a socket not
  * connected yet gets them when it connects. All or nothing: a failure throws before
  * anything is recorded. `inKernel`: the preload library set them at connect() already.
+ * Without the addon, the socket's options merged with `settings`
+ * go through Node's own call, which is asked first whether it can set them all
+ * (lib/floor.ts): it sets interval and count only together with the idle time.
  */
 export function tuneSocket(target: net.Socket | Http2Session, settings: KernelSettings, inKernel = false): void {
   if (target.destroyed) throw socketClosed();
   const socket = tcpSocketOf(target);
   if (socket !== target && socket.destroyed) throw socketClosed();
-  const descriptor = socketDescriptor(socket);
-  const connected = descriptor.fd >= 0 && !socket.connecting;
-  if (connected) applyOrTakeOver(descriptor, settings, inKernel);
   let tuning = socketTuningOf(socket);
+  let connected: boolean;
+  if (addonLoaded()) {
+    const descriptor = socketDescriptor(socket);
+    connected = descriptor.fd >= 0 && !socket.connecting;
+    if (connected) applyOrTakeOver(descriptor, settings, inKernel);
+  } else {
+    const merged = new KernelSettings();
+    if (tuning !== undefined) merged.merge(tuning);
+    merged.merge(settings);
+    assertNodeCanSet(merged);
+    connected = !socket.pending;
+    if (connected) applyThroughNode(socket, merged, merged.enable);
+  }
   if (tuning === undefined) {
     tuning = new SocketTuning(socket);
     (socket as Tunable<SocketTuning>)[kTuning] = tuning;

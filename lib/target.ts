@@ -107,7 +107,8 @@ function handleKind(handle: NodeHandle): number {
 const kFd = Symbol('socket-keepalive fd');
 
 /** The runtime this process runs on, as its users call it. */
-const RUNTIME = process.versions.bun !== undefined ? 'Bun' : process.versions.deno !== undefined ? 'Deno' : 'Node.js';
+export const RUNTIME =
+  process.versions.bun !== undefined ? 'Bun' : process.versions.deno !== undefined ? 'Deno' : 'Node.js';
 
 /**
  * Whether descriptors the runtime does not show are found from the socket's addresses:
@@ -419,4 +420,20 @@ export function nodeKeepAliveSetting(socket: net.Socket): boolean | undefined {
   if (keepAliveFlag === null) return undefined;
   const value = (socket as unknown as Record<symbol, unknown>)[keepAliveFlag];
   return typeof value === 'boolean' ? value : undefined;
+}
+
+/**
+ * Whether `setKeepAlive` (Node's own, unwrapped) takes an interval and a count, as Node.js
+ * 24.19+ and 26.4+ do (nodejs/node#63825): asked of a socket that has no handle, which
+ * only records the values (as Node's `kSetKeepAliveInterval`), so nothing reaches the
+ * kernel. A runtime that records no interval (older Node.js, Bun, Deno) is taken to set
+ * the idle time only.
+ */
+export function recordsKeepAliveInterval(setKeepAlive: net.Socket['setKeepAlive']): boolean {
+  const probe = new net.Socket();
+  Reflect.apply(setKeepAlive, probe, [true, 1000, 2000, 3]);
+  return Object.getOwnPropertySymbols(probe).some(
+    (symbol) =>
+      symbol.description === 'kSetKeepAliveInterval' && (probe as unknown as Record<symbol, unknown>)[symbol] === 2,
+  );
 }

@@ -2,8 +2,10 @@
  * TCP_INFO: what the kernel knows of a connection's liveness (struct tcp_info, tcp(7)).
  * @packageDocumentation
  */
-import { binding, readTcpInfo } from './binding.js';
-import { type KeepAliveTarget, readableDescriptor } from './target.js';
+import { addonLoaded, binding, readTcpInfo } from './binding.js';
+import { needsAddon } from './floor.js';
+import { platform } from './platform/index.js';
+import { type KeepAliveTarget, readableDescriptor, targetKind } from './target.js';
 
 /** A TCP state name, as in the kernel's include/net/tcp_states.h. */
 export type TcpState =
@@ -20,22 +22,6 @@ export type TcpState =
   | 'CLOSING'
   | 'NEW_SYN_RECV'
   | 'UNKNOWN';
-
-const TCP_STATES: readonly TcpState[] = [
-  'UNKNOWN',
-  'ESTABLISHED',
-  'SYN_SENT',
-  'SYN_RECV',
-  'FIN_WAIT1',
-  'FIN_WAIT2',
-  'TIME_WAIT',
-  'CLOSE',
-  'CLOSE_WAIT',
-  'LAST_ACK',
-  'LISTEN',
-  'CLOSING',
-  'NEW_SYN_RECV',
-];
 
 /**
  * What the kernel knows of a connection's liveness (struct tcp_info, TCP_INFO in
@@ -89,8 +75,15 @@ export const TCP_INFO_UNITS: Readonly<Record<keyof TcpInfo, 'state' | 'count' | 
   totalRetransmits: 'count',
 };
 
-/** Reads TCP_INFO of a connected socket (or a listener); see tcp(7). Linux only. */
+/**
+ * Reads TCP_INFO of a connected socket (or a listener); see tcp(7). Linux only. Without
+ * the native addon it throws an error with code `ERR_SOCKET_KEEPALIVE_UNSUPPORTED`.
+ */
 export function getTcpInfo(target: KeepAliveTarget): TcpInfo {
+  if (!addonLoaded()) {
+    targetKind(target);
+    throw needsAddon('getTcpInfo', 'getsockopt(2) TCP_INFO');
+  }
   const { fd, knownTcp } = readableDescriptor(target);
   return tcpInfoOf(fd, knownTcp);
 }
@@ -107,7 +100,12 @@ export function tcpInfoOf(fd: number, knownTcp: boolean): TcpInfo {
     const name = fields[index];
     const unit = TCP_INFO_UNITS[name];
     const value = raw[index];
-    info[name] = unit === 'state' ? (TCP_STATES[value] ?? 'UNKNOWN') : unit === 'us' ? value / 1000 : value;
+    info[name] =
+      unit === 'state'
+        ? ((platform.tcpStates[value] as TcpState | undefined) ?? 'UNKNOWN')
+        : unit === 'us'
+          ? value / 1000
+          : value;
   }
   return info as TcpInfo;
 }

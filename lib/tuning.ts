@@ -1,14 +1,16 @@
 /**
  * What the library remembers about a tuned socket or server, and the two ways it applies
  * it: everything, and the restore after Node switched keepalive on (which makes libuv
- * overwrite idle, interval and count).
+ * overwrite idle, interval and count). Through the addon on the socket's descriptor, or,
+ * where the addon is not loaded, through Node's own setKeepAlive (lib/floor.ts).
  * @packageDocumentation
  */
 import type * as net from 'node:net';
-import { applyToFd, releaseFromPreload } from './binding.js';
+import { addonLoaded, applyToFd, releaseFromPreload } from './binding.js';
+import { applyThroughNode } from './floor.js';
 import { KernelSettings, UNSET } from './options.js';
 import { counts } from './stats.js';
-import type { Descriptor } from './target.js';
+import { type Descriptor, socketDescriptor } from './target.js';
 
 /** The options given to this library for one socket, merged over successive calls. */
 export class SocketTuning extends KernelSettings {
@@ -99,4 +101,29 @@ export function applyOrTakeOver(descriptor: Descriptor, settings: KernelSettings
 export function applyRestore({ fd, knownTcp }: Descriptor, enable: boolean, settings: KernelSettings): void {
   if (enable) apply(fd, knownTcp, 1, settings.idle, settings.interval, settings.count, UNSET);
   else apply(fd, knownTcp, 0, UNSET, UNSET, UNSET, UNSET);
+}
+
+/**
+ * Applies every field `settings` sets to a connected socket: through the addon on its
+ * descriptor (nothing while a runtime hides it; lib/target.ts has warned), or without
+ * the addon through Node's own call, which `settings` must be checked for
+ * (lib/floor.ts `assertNodeCanSet`).
+ */
+export function applyToSocket(socket: net.Socket, settings: KernelSettings): void {
+  if (!addonLoaded()) {
+    applyThroughNode(socket, settings, settings.enable);
+    return;
+  }
+  const descriptor = socketDescriptor(socket);
+  if (descriptor.fd >= 0) applySettings(descriptor, settings);
+}
+
+/** {@link applyRestore} on a connected socket, through the addon or Node's own call as {@link applyToSocket}. */
+export function restoreOnSocket(socket: net.Socket, enable: boolean, settings: KernelSettings): void {
+  if (!addonLoaded()) {
+    applyThroughNode(socket, settings, enable ? 1 : 0);
+    return;
+  }
+  const descriptor = socketDescriptor(socket);
+  if (descriptor.fd >= 0) applyRestore(descriptor, enable, settings);
 }

@@ -1,9 +1,17 @@
-// The syscall layer of socket-keepalive (sockopt.cc), used by the Node-API glue
-// (keepalive.cc). Units are the kernel's: seconds for TCP_KEEPIDLE/TCP_KEEPINTVL,
-// milliseconds for TCP_USER_TIMEOUT. Nothing here touches JavaScript: every operation
-// returns >= 0 on success or Failure(errno, step).
+// The syscall layer of socket-keepalive, used by the Node-API glue (keepalive.cc): the
+// interface each platform implements in its own file, native/platform-<os>.cc, which
+// binding.gyp and CMakeLists.txt select (only platform-linux.cc exists). A platform file
+// defines kOptions and every function declared below. Units are the kernel's: seconds
+// for TCP_KEEPIDLE/TCP_KEEPINTVL, milliseconds for TCP_USER_TIMEOUT. Nothing here touches
+// JavaScript: every operation returns >= 0 on success or Failure(errno, step).
 #ifndef SOCKET_KEEPALIVE_NATIVE_KEEPALIVE_H_
 #define SOCKET_KEEPALIVE_NATIVE_KEEPALIVE_H_
+
+// Without a platform file the addon would load and fail on every call: fail the build
+// instead, so that the install goes on and the library uses Node's own setKeepAlive.
+#if !defined(__linux__)
+#error "socket-keepalive: no native/platform-<os>.cc for this platform (docs/platforms.md)"
+#endif
 
 #include <sys/socket.h>
 
@@ -75,28 +83,32 @@ int ApplyKeepAlive(int fd, const int values[kOptionCount]);
 // getsockopt of the five options into out (indexed by step).
 int ReadKeepAlive(int fd, int out[kOptionCount]);
 
-// The struct tcp_info fields getTcpInfo reports, in the order it writes them, each with
-// the name lib/tcp-info.ts gives it (the addon exports those names as `tcpInfoFields`).
-#define KEEPALIVE_TCP_INFO_FIELDS(X)        \
-  X("state", tcpi_state)                    \
-  X("probes", tcpi_probes)                  \
-  X("backoff", tcpi_backoff)                \
-  X("retransmits", tcpi_retransmits)        \
-  X("rto", tcpi_rto)                        \
-  X("rtt", tcpi_rtt)                        \
-  X("rttVar", tcpi_rttvar)                  \
-  X("lastDataSent", tcpi_last_data_sent)    \
-  X("lastDataReceived", tcpi_last_data_recv) \
-  X("lastAckReceived", tcpi_last_ack_recv)  \
-  X("unacked", tcpi_unacked)                \
-  X("totalRetransmits", tcpi_total_retrans)
+// The TCP_INFO fields getTcpInfo reports, in the order it writes them, each with the name
+// lib/tcp-info.ts gives it (the addon exports those names as `tcpInfoFields`). Which
+// member of its own struct fills each is the platform file's (ReadTcpInfo).
+#define KEEPALIVE_TCP_INFO_FIELDS(X)         \
+  X(kInfoState, "state")                     \
+  X(kInfoProbes, "probes")                   \
+  X(kInfoBackoff, "backoff")                 \
+  X(kInfoRetransmits, "retransmits")         \
+  X(kInfoRto, "rto")                         \
+  X(kInfoRtt, "rtt")                         \
+  X(kInfoRttVar, "rttVar")                   \
+  X(kInfoLastDataSent, "lastDataSent")       \
+  X(kInfoLastDataReceived, "lastDataReceived") \
+  X(kInfoLastAckReceived, "lastAckReceived") \
+  X(kInfoUnacked, "unacked")                 \
+  X(kInfoTotalRetransmits, "totalRetransmits")
 
-#define KEEPALIVE_TCP_INFO_NAME(name, field) name,
-constexpr const char* kTcpInfoNames[] = {KEEPALIVE_TCP_INFO_FIELDS(KEEPALIVE_TCP_INFO_NAME)};
+#define KEEPALIVE_TCP_INFO_ENUMERATOR(field, name) field,
+enum TcpInfoField { KEEPALIVE_TCP_INFO_FIELDS(KEEPALIVE_TCP_INFO_ENUMERATOR) kTcpInfoFields };
+#undef KEEPALIVE_TCP_INFO_ENUMERATOR
+
+#define KEEPALIVE_TCP_INFO_NAME(field, name) name,
+constexpr const char* kTcpInfoNames[kTcpInfoFields] = {KEEPALIVE_TCP_INFO_FIELDS(KEEPALIVE_TCP_INFO_NAME)};
 #undef KEEPALIVE_TCP_INFO_NAME
-constexpr int kTcpInfoFields = sizeof(kTcpInfoNames) / sizeof(kTcpInfoNames[0]);
 
-// TCP_INFO: the fields above, in that order.
+// TCP_INFO: every field above, at its index.
 int ReadTcpInfo(int fd, unsigned out[kTcpInfoFields]);
 
 // The peer's address of a TCP socket, also once the kernel has closed the connection

@@ -137,6 +137,33 @@ describe('npm pack', () => {
     expect(install.output).toMatch(/Missing here: a C\+\+ compiler \(c\+\+ or g\+\+\), make, python3\./);
     // Not node-gyp's own output: nothing was tried that could not work.
     expect(install.output).not.toMatch(/gyp (info|ERR)/);
+    expect(install.output).toContain('Alpine: apk add g++ make python3 linux-headers');
+    expect(install.output).toContain('or set SOCKET_KEEPALIVE_NO_ADDON=1 to install without the addon');
+
+    // Ruled out: the install goes on, says what the library gives, and a socket is tuned through Node's own call.
+    const consumer = path.join(work, 'consumer-no-addon');
+    const floor = installInto(
+      consumer,
+      path.join(work, 'without-prebuilds.tgz'),
+      nestedEnv({ PATH: bareBin(work), SOCKET_KEEPALIVE_NO_ADDON: '1' }),
+    );
+    expect(floor.status).toBe(0);
+    // npm shows an install script's output only when it fails: what is seen is that nothing was built.
+    expect(fs.existsSync(path.join(consumer, 'node_modules', 'socket-keepalive', 'build'))).toBe(false);
+    fs.writeFileSync(
+      path.join(consumer, 'check.cjs'),
+      `const net = require('node:net');
+const { setKeepAlive } = require('socket-keepalive');
+const server = net.createServer().listen(0, '127.0.0.1', () => {
+  const socket = net.connect(server.address().port, '127.0.0.1', () => {
+    setKeepAlive(socket, { idle: 4000 });
+    try { setKeepAlive(socket, { idle: 4000, userTimeout: 5000 }); } catch (error) { console.log(error.code); }
+    socket.destroy();
+    server.close();
+  });
+});`,
+    );
+    expect(run('node', ['check.cjs'], consumer, nestedEnv({})).trim()).toBe('ERR_SOCKET_KEEPALIVE_UNSUPPORTED');
   }, 120_000);
 });
 

@@ -210,7 +210,7 @@ describe.skipIf(skipLab)('network-failure lab', () => {
         // Idle: the silence is the measured detection time, read by the library rather than the lab.
         expect(message.probes).toBeGreaterThan(0);
         expect(message.retransmits).toBe(0);
-        expect(Math.abs(message.silentMs - (result.measuredMs as number))).toBeLessThanOrEqual(100);
+        expect(Math.abs((message.silentMs as number) - (result.measuredMs as number))).toBeLessThanOrEqual(100);
       }
     }
   });

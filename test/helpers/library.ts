@@ -25,6 +25,7 @@ export type {
   PreloadLibrary,
   TcpInfo,
   TcpState,
+  UnsupportedError,
 } from '../../lib/index.js';
 
 /** The package's CommonJS entry point, for code run in another process or thread. */
@@ -35,6 +36,8 @@ const requireBuilt = createRequire(__filename);
 export const {
   KEEPALIVE_LIMITS,
   DEFAULT_KEEPALIVE_WARNING,
+  ERR_SOCKET_KEEPALIVE_UNSUPPORTED,
+  NO_ADDON_WARNING,
   setKeepAlive,
   getKeepAlive,
   getTcpInfo,

@@ -37,7 +37,7 @@ const RETRIES = 3;
 const RETRANSMISSION_LIMIT_MS = 3000;
 const APP = path.join(root, 'test', 'integration', 'apps', 'dead-peer.cjs');
 
-type Message = Omit<DeadPeer, 'socket'> & { destroyed: boolean; afterClose: boolean };
+type Message = Omit<DeadPeer, 'socket' | 'silentMs'> & { silentMs: number; destroyed: boolean; afterClose: boolean };
 interface AppResult {
   ports: Record<string, number>;
   messages: Message[];

@@ -1,4 +1,6 @@
-// Plain syscalls: setsockopt/getsockopt, the TCP check, TCP_INFO and the pidfd calls.
+// Linux's implementation of keepalive.h: setsockopt/getsockopt, the TCP check, TCP_INFO
+// (struct tcp_info), SO_PEERNAME and the pidfd calls. A macro an older kernel's headers
+// lack makes its step fail with ENOTSUP (or ENOSYS for the pidfd calls).
 #include "keepalive.h"
 
 #include <netinet/in.h>
@@ -9,14 +11,7 @@
 
 #include <cstring>
 
-#ifdef __linux__
 #include <sys/syscall.h>
-#endif
-
-#if defined(__APPLE__) && !defined(TCP_KEEPIDLE) && defined(TCP_KEEPALIVE)
-// macOS names the idle time TCP_KEEPALIVE (seconds).
-#define TCP_KEEPIDLE TCP_KEEPALIVE
-#endif
 
 namespace keepalive {
 
@@ -98,15 +93,25 @@ int ReadKeepAlive(int fd, int out[kOptionCount]) {
 }
 
 int ReadTcpInfo(int fd, unsigned out[kTcpInfoFields]) {
-#if defined(__linux__) && defined(TCP_INFO)
+#ifdef TCP_INFO
   struct tcp_info info;
   std::memset(&info, 0, sizeof(info));
   socklen_t length = sizeof(info);
   if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return Failure(errno, kTcpInfo);
-  int index = 0;
-#define KEEPALIVE_TCP_INFO_COPY(name, field) out[index++] = info.field;
-  KEEPALIVE_TCP_INFO_FIELDS(KEEPALIVE_TCP_INFO_COPY)
-#undef KEEPALIVE_TCP_INFO_COPY
+  // Linux's struct tcp_info (include/uapi/linux/tcp.h) has every field keepalive.h names.
+  out[kInfoState] = info.tcpi_state;
+  out[kInfoProbes] = info.tcpi_probes;
+  out[kInfoBackoff] = info.tcpi_backoff;
+  out[kInfoRetransmits] = info.tcpi_retransmits;
+  out[kInfoRto] = info.tcpi_rto;
+  out[kInfoRtt] = info.tcpi_rtt;
+  out[kInfoRttVar] = info.tcpi_rttvar;
+  out[kInfoLastDataSent] = info.tcpi_last_data_sent;
+  out[kInfoLastDataReceived] = info.tcpi_last_data_recv;
+  out[kInfoLastAckReceived] = info.tcpi_last_ack_recv;
+  out[kInfoUnacked] = info.tcpi_unacked;
+  out[kInfoTotalRetransmits] = info.tcpi_total_retrans;
+  static_assert(kTcpInfoFields == 12, "every field of keepalive.h is written above");
   return 0;
 #else
   (void)fd;
@@ -134,7 +139,7 @@ int ReadPeerName(int fd, sockaddr_storage* out) {
 // Raw syscall(), as glibc before 2.36 has no wrappers; where the numbers are unknown the
 // calls fail with ENOSYS.
 int PidfdOpen(int pid) {
-#if defined(__linux__) && defined(SYS_pidfd_open)
+#ifdef SYS_pidfd_open
   const long fd = syscall(SYS_pidfd_open, pid, 0);
   return fd < 0 ? Failure(errno, kPidfdOpen) : static_cast<int>(fd);
 #else
@@ -144,7 +149,7 @@ int PidfdOpen(int pid) {
 }
 
 int PidfdGetfd(int pidfd, int target_fd) {
-#if defined(__linux__) && defined(SYS_pidfd_getfd)
+#ifdef SYS_pidfd_getfd
   const long fd = syscall(SYS_pidfd_getfd, pidfd, target_fd, 0);
   return fd < 0 ? Failure(errno, kPidfdGetfd) : static_cast<int>(fd);
 #else

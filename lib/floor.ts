@@ -1,0 +1,150 @@
+/**
+ * What the library does where its native addon is not loaded (a platform or libc with no
+ * prebuild and no compiler, Windows, Deno without --allow-ffi, or `SOCKET_KEEPALIVE_NO_ADDON`
+ * set): what Node.js's own `socket.setKeepAlive` can. That call sets `enable` and `idle` on
+ * every release (and, with the idle time, libuv sets interval 1 s and count 10 on Linux);
+ * `interval` and `count` too from Node.js 24.19 and 26.4 (nodejs/node#63825), and only
+ * together with the idle time; `userTimeout` on none. Node's call cannot reach a listening
+ * socket or a raw fd, nor read anything back.
+ *
+ * What cannot be done is said: {@link assertNodeCanSet} throws an error with code
+ * `ERR_SOCKET_KEEPALIVE_UNSUPPORTED` before anything is applied, and
+ * {@link settableThroughNode} gives the process-wide default what can be set and names
+ * what was dropped, for its one warning.
+ * @packageDocumentation
+ */
+import * as net from 'node:net';
+import { addonFailure } from './binding.js';
+import { type UnsupportedError, unsupported } from './errors.js';
+import { KernelSettings, UNSET } from './options.js';
+import { RUNTIME, recordsKeepAliveInterval } from './target.js';
+
+/**
+ * Node's own `socket.setKeepAlive`, as it was when the library loaded: the floor calls it
+ * directly, never the library's wrapper of it (lib/prototypes.ts), which would re-enter.
+ */
+const nodeSetKeepAlive = net.Socket.prototype.setKeepAlive;
+
+let setsIntervalAndCount: boolean | undefined;
+
+/** Whether this runtime's `setKeepAlive` takes interval and count; found once, without a syscall. */
+function takesIntervalAndCount(): boolean {
+  setsIntervalAndCount ??= recordsKeepAliveInterval(nodeSetKeepAlive);
+  return setsIntervalAndCount;
+}
+
+/** This process's platform and runtime, as the messages name them: `linux-x64, Node.js v20.20.2`. */
+function here(): string {
+  const version = process.versions.bun ?? process.versions.deno ?? process.version;
+  return `${process.platform}-${process.arch}, ${RUNTIME} ${version}`;
+}
+
+/** What Node's own call sets here, for the messages. */
+function settableText(): string {
+  return takesIntervalAndCount()
+    ? 'enable, idle, and interval and count given with idle'
+    : RUNTIME === 'Deno'
+      ? 'enable and idle'
+      : 'enable and idle (and with the idle time interval 1 s and count 10 on Linux)';
+}
+
+/**
+ * The options of `settings` that Node's own call cannot set here. A `userTimeout` of 0
+ * (the system default) is not one: every socket has it unless native code set another.
+ */
+function unsettable(settings: KernelSettings): string[] {
+  const missing: string[] = [];
+  if (!takesIntervalAndCount() || settings.idle === UNSET) {
+    if (settings.interval !== UNSET) missing.push('interval');
+    if (settings.count !== UNSET) missing.push('count');
+  }
+  if (settings.userTimeout > 0) missing.push('userTimeout');
+  return missing;
+}
+
+/** Why each option of `missing` cannot be set through Node's own call, as one sentence. */
+function reasons(missing: string[]): string {
+  const why: string[] = [];
+  const keepalive = missing.filter((name) => name !== 'userTimeout');
+  if (keepalive.length > 0) {
+    why.push(
+      takesIntervalAndCount()
+        ? `${keepalive.join(' and ')} only with idle in the same options (Node.js's setKeepAlive ignores them without an initial delay)`
+        : `${keepalive.join(' and ')} (TCP_KEEPINTVL, TCP_KEEPCNT): this runtime's setKeepAlive takes the idle time only (Node.js takes interval and count from 24.19 and 26.4)`,
+    );
+  }
+  if (missing.includes('userTimeout')) why.push('userTimeout (TCP_USER_TIMEOUT): no Node.js release sets it');
+  return why.join('; ');
+}
+
+/** The sentence every message of the floor ends with: what is missing, and what is used instead. */
+function withoutAddon(): string {
+  return `the native addon is not loaded (${addonFailure().replace(/^socket-keepalive: /, '')}), so the library uses Node.js's own socket.setKeepAlive, which sets ${settableText()} here`;
+}
+
+/**
+ * Throws an error with code `ERR_SOCKET_KEEPALIVE_UNSUPPORTED` unless Node's own call can
+ * set every option of `settings`: called before anything is applied.
+ */
+export function assertNodeCanSet(settings: KernelSettings): void {
+  const missing = unsettable(settings);
+  if (missing.length === 0) return;
+  throw unsupported(`socket-keepalive cannot set ${reasons(missing)}, on ${here()}: ${withoutAddon()}.`, missing);
+}
+
+/**
+ * The error for an operation that needs the native addon, e.g. `getKeepAlive` (reading
+ * options back needs getsockopt(2), which Node.js has no call for).
+ * @param operation - what cannot be done, e.g. `getKeepAlive`, its `missing`
+ * @param needs - what it needs, e.g. `getsockopt(2)`
+ */
+export function needsAddon(operation: string, needs: string): UnsupportedError {
+  return unsupported(
+    `socket-keepalive: ${operation} (${needs}) needs the native addon on ${here()}: ${withoutAddon()}.`,
+    [operation],
+  );
+}
+
+/**
+ * `settings` without the options Node's own call cannot set here, and the text of the
+ * process-wide default's one warning naming them (`''` when nothing was dropped).
+ */
+export function settableThroughNode(settings: KernelSettings): { settings: KernelSettings; warning: string } {
+  const missing = unsettable(settings);
+  if (missing.length === 0) return { settings, warning: '' };
+  const settable = new KernelSettings();
+  settable.merge(settings);
+  if (missing.includes('interval')) settable.interval = UNSET;
+  if (missing.includes('count')) settable.count = UNSET;
+  if (missing.includes('userTimeout')) settable.userTimeout = UNSET;
+  return {
+    settings: settable,
+    warning:
+      `socket-keepalive on ${here()} cannot set ${reasons(missing)}: ${withoutAddon()}. ` +
+      `New connections get the other options; ${missing.join(', ')} ${missing.length === 1 ? 'keeps' : 'keep'} ` +
+      'the values Node.js and the system give.',
+  };
+}
+
+/**
+ * Applies `settings` (ms) to a connected socket through Node's own `setKeepAlive`, with
+ * keepalive on or off as `enable` says ({@link UNSET}: nothing to do). Node skips the call
+ * when it repeats its own last one, which then is what the kernel has.
+ */
+export function applyThroughNode(socket: net.Socket, settings: KernelSettings, enable: number): void {
+  if (enable === UNSET) return;
+  // Node keeps the peer's address once read; once the kernel has ended the connection,
+  // getpeername(2) no longer answers, and the dead-peer channel names the peer.
+  socket.remoteAddress;
+  const { idle, interval, count } = settings;
+  if (enable === 0) Reflect.apply(nodeSetKeepAlive, socket, [false]);
+  else if (idle === UNSET) Reflect.apply(nodeSetKeepAlive, socket, [true]);
+  else if (!takesIntervalAndCount()) Reflect.apply(nodeSetKeepAlive, socket, [true, idle]);
+  else
+    Reflect.apply(nodeSetKeepAlive, socket, [
+      true,
+      idle,
+      interval === UNSET ? undefined : interval,
+      count === UNSET ? undefined : count,
+    ]);
+}
