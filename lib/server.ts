@@ -19,7 +19,6 @@ import { counts } from './stats.js';
 import { LISTENER_IN_PRIMARY, listenerError, listenerOf, switchesKeepAliveOn, UNIX_LISTENER } from './target.js';
 import {
   applyOrTakeOver,
-  applyRestore,
   applySettings,
   applyToSocket,
   kTuning,
