@@ -51,5 +51,13 @@ export function preloadLibrary(libc: Libc = 'glibc'): PreloadLibrary {
  * variable (`socket-keepalive/register`) then leaves the setsockopt calls to it.
  */
 export function preloadLibraryActive(): boolean {
-  return addonLoaded() && binding().preloadActive() === 1;
+  if (addonLoaded()) return binding().preloadActive() === 1;
+  // Without the addon, whether either build is mapped into this process: the caller read
+  // the same SOCKET_KEEPALIVE, so the library tunes unless it says off.
+  try {
+    const maps = fs.readFileSync('/proc/self/maps', 'utf8');
+    return Object.values(FILES).some((file) => maps.includes(`/${file}\n`));
+  } catch {
+    return false;
+  }
 }

@@ -33,6 +33,7 @@
  */
 import { syncBuiltinESMExports } from 'node:module';
 import workerThreads from 'node:worker_threads';
+import { addonLoaded } from './binding.js';
 import { useDefault } from './default.js';
 import { KEEPALIVE_VARIABLE, nodeOptionsWithRegister, REGISTER_PATH, readKeepAliveSetting } from './env-options.js';
 import { preloadLibraryActive } from './preload-library.js';
@@ -98,13 +99,14 @@ function register(): void {
   thread[REGISTERED] = true;
   const { text, read } = readSetting();
   if (read === null) return;
-  // Workers run this too: the main thread's warning covers them. Under LD_PRELOAD, the
-  // preload library read the same variable and set the options at connect() and listen():
-  // the default takes each socket over from it without a syscall.
-  useDefault(read.settings, read.setting.servers, undefined, {
-    warn: workerThreads.isMainThread,
-    inKernel: preloadLibraryActive(),
-  });
+  // Under LD_PRELOAD, the preload library read the same variable and sets the options at
+  // connect() and listen(). With the addon, the default takes each socket over from it
+  // without a syscall (and reports its dead peers); without, the library does it all,
+  // its report included, and the floor of Node's own call would only undo part of it.
+  const inKernel = preloadLibraryActive();
+  if (inKernel && !addonLoaded()) return;
+  // Workers run this too: the main thread's warning covers them.
+  useDefault(read.settings, read.setting.servers, undefined, { warn: workerThreads.isMainThread, inKernel });
   if (read.setting.report !== undefined) reportDeadPeersTo(read.setting.report);
   workerThreads.setEnvironmentData(ENVIRONMENT_DATA_KEY, text);
   preloadInWorkers();

@@ -157,7 +157,7 @@ describe.each(RELEASES)('Node.js $version without the addon', ({ version, interv
     async () => {
       const app = path.join(fixtures, 'floor-preload-app.cjs');
       const preloaded = await start(node, ['--require', register, app]);
-      const run = await start(process.execPath, [cliPath, 'run', '--', node, app]);
+      const run = await start(process.execPath, [cliPath, 'run', '--no-native', '--', node, app]);
       for (const { report, stderr } of [preloaded, run]) {
         expect(report.echoed).toBe('ping');
         // DEFAULT_PRELOAD_OPTIONS (and run's): idle 10 s, interval 2 s, count 3, user timeout 20 s.
@@ -167,6 +167,24 @@ describe.each(RELEASES)('Node.js $version without the addon', ({ version, interv
         expect(stderr().match(new RegExp(`\\[${NO_ADDON_WARNING}\\]`, 'g'))).toHaveLength(1);
         expect(stderr()).toMatch(/cannot set .*userTimeout \(TCP_USER_TIMEOUT\)/);
       }
+    },
+    200_000,
+  );
+
+  test.skipIf(skip)(
+    'socket-keepalive run with the preload library: the library sets every option, and nothing is said to be missing',
+    async () => {
+      const app = path.join(fixtures, 'floor-preload-app.cjs');
+      const { report, stderr } = await start(process.execPath, [cliPath, 'run', '--', node, app]);
+      expect(report.echoed).toBe('ping');
+      expect(keepAliveAt(inspectProcess(report.pid as number), byLocalPort(report.port))).toEqual({
+        enable: true,
+        idle: 10_000,
+        interval: 2000,
+        count: 3,
+        userTimeout: 20_000,
+      });
+      expect(stderr()).not.toMatch(new RegExp(NO_ADDON_WARNING));
     },
     200_000,
   );
