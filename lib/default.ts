@@ -13,6 +13,7 @@ import { tuneServer } from './server.js';
 import { tuneSocket } from './socket.js';
 import { isUnixDomain, listenerOf, NOT_LISTENING, UNIX_LISTENER } from './target.js';
 import { serverTuningOf, socketTuningOf } from './tuning.js';
+import { WARNING_CODES, warn } from './warnings.js';
 
 /** How the process-wide default is applied; see {@link setDefaultKeepAlive}. */
 export interface DefaultKeepAliveSettings {
@@ -39,16 +40,6 @@ export interface DefaultKeepAlive {
   readonly filter: ((socket: net.Socket) => boolean) | undefined;
 }
 
-/** Code of the process warning emitted (once) when the default cannot be applied. */
-export const DEFAULT_KEEPALIVE_WARNING = 'SOCKET_KEEPALIVE_DEFAULT_FAILED';
-
-/**
- * Code of the process warning emitted (once per thread) where the native addon is not
- * loaded and the default has options that Node.js's own `socket.setKeepAlive` cannot set
- * here: it names them, and connections get the others.
- */
-export const NO_ADDON_WARNING = 'SOCKET_KEEPALIVE_NO_ADDON';
-
 /** The default in force, with its options validated into the addon's form. */
 interface ActiveDefault extends DefaultKeepAlive {
   readonly settings: KernelSettings;
@@ -58,16 +49,12 @@ interface ActiveDefault extends DefaultKeepAlive {
 
 let current: ActiveDefault | null = null;
 let hooksInstalled = false;
-let warned = false;
-let warnedNoAddon = false;
-
 function warnOnce(error: unknown, what: string): void {
-  if (warned) return;
-  warned = true;
-  process.emitWarning(
+  warn(
+    WARNING_CODES.defaultFailed,
     `socket-keepalive: the default keepalive options could not be applied to ${what}, which keeps the kernel's values ` +
       `(${error instanceof Error ? error.message : String(error)}). Further failures are not reported.`,
-    { type: 'SocketKeepAliveWarning', code: DEFAULT_KEEPALIVE_WARNING },
+    { once: true },
   );
 }
 
@@ -220,16 +207,13 @@ export function useDefault(
   settings: KernelSettings,
   servers: boolean,
   filter?: DefaultKeepAlive['filter'],
-  { warn = true, inKernel = false }: { warn?: boolean; inKernel?: boolean } = {},
+  { warn: warnHere = true, inKernel = false }: { warn?: boolean; inKernel?: boolean } = {},
 ): void {
   let applied = settings;
   if (!addonLoaded()) {
     const floor = settableThroughNode(settings);
     applied = floor.settings;
-    if (floor.warning !== '' && warn && !warnedNoAddon) {
-      warnedNoAddon = true;
-      process.emitWarning(floor.warning, { type: 'SocketKeepAliveWarning', code: NO_ADDON_WARNING });
-    }
+    if (floor.warning !== '' && warnHere) warn(WARNING_CODES.noAddon, floor.warning, { once: true });
   }
   current = Object.freeze({
     options: Object.freeze(optionsOf(applied)),

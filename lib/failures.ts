@@ -10,12 +10,12 @@
  * destroyed with the error (`socket.destroy(error)`), which it emits as 'error' to the
  * application, as a failed connect would be. A failure the application cannot act on (a
  * listening socket that refuses an option after 'listening') is a process warning:
- * `process.emitWarning` with type `SocketKeepAliveWarning` and code
- * `SOCKET_KEEPALIVE_NOT_APPLIED`. Options are validated once, when the application passes
+ * `warn` (lib/warnings.ts) with code `SOCKET_KEEPALIVE_NOT_APPLIED`. Options are validated once, when the application passes
  * them, and the validated copy, in kernel units, is what is stored and applied later.
  * @packageDocumentation
  */
 import type * as net from 'node:net';
+import { WARNING_CODES, warn } from './warnings.js';
 
 /** Hands a failure to the socket it belongs to: the socket emits it as 'error'. */
 export function failSocket(socket: net.Socket, error: unknown): void {
@@ -31,14 +31,11 @@ export function failSocketSoon(socket: net.Socket, error: unknown): void {
   setImmediate(failSocket, socket, error);
 }
 
-/** The code of the warning for a failure no application code can catch. */
-const NOT_APPLIED_WARNING = 'SOCKET_KEEPALIVE_NOT_APPLIED';
-
-/** Reports a failure the application cannot act on as a process warning. */
-export function warnNotApplied(what: string, error: unknown): void {
+/**
+ * Reports a failure the application cannot act on as a process warning
+ * (`WARNING_CODES.notApplied`); `once` as for {@link warn}.
+ */
+export function warnNotApplied(what: string, error: unknown, once: string | false = false): void {
   const message = error instanceof Error ? error.message : String(error);
-  process.emitWarning(`socket-keepalive could not apply the options to ${what}: ${message}`, {
-    type: 'SocketKeepAliveWarning',
-    code: NOT_APPLIED_WARNING,
-  });
+  warn(WARNING_CODES.notApplied, `socket-keepalive could not apply the options to ${what}: ${message}`, { once });
 }

@@ -6,7 +6,6 @@
  */
 export {
   DEAD_PEER_CHANNEL,
-  DEFAULT_KEEPALIVE_WARNING,
   DEFAULT_PRELOAD_OPTIONS,
   type DeadPeer,
   type DeadPeerCause,
@@ -28,7 +27,6 @@ export {
   keepAliveEnvironment,
   keepAliveStats,
   type Libc,
-  NO_ADDON_WARNING,
   type PreloadLibrary,
   preloadLibrary,
   retransmissionLimitMs,
@@ -38,4 +36,6 @@ export {
   type TcpState,
   tuneAgent,
   type UnsupportedError,
+  WARNING_CODES,
+  type WarningCode,
 } from './index.js';

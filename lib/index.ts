@@ -8,11 +8,9 @@
 export { tuneAgent } from './agent.js';
 export { DEAD_PEER_CHANNEL, type DeadPeer } from './dead-peer.js';
 export {
-  DEFAULT_KEEPALIVE_WARNING,
   type DefaultKeepAlive,
   type DefaultKeepAliveSettings,
   getDefaultKeepAlive,
-  NO_ADDON_WARNING,
   setDefaultKeepAlive,
 } from './default.js';
 export { type DetectionTime, detectionTime, retransmissionLimitMs } from './detection.js';
@@ -25,3 +23,4 @@ export { type Libc, type PreloadLibrary, preloadLibrary } from './preload-librar
 export { type DeadPeerCause, type KeepAliveStats, keepAliveStats } from './stats.js';
 export type { KeepAliveTarget } from './target.js';
 export { getTcpInfo, type TcpInfo, type TcpState } from './tcp-info.js';
+export { WARNING_CODES, type WarningCode } from './warnings.js';

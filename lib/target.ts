@@ -140,19 +140,16 @@ function isOtherServer(value: unknown): value is net.Server {
   );
 }
 
-let warnedUnreachable = false;
-
 /**
  * Reports, once per thread, a connected socket or a listening server whose descriptor
  * could not be found: it keeps the runtime's settings and stays usable.
  */
 function reportUnreachable(what: string, addresses: string): void {
-  if (warnedUnreachable) return;
-  warnedUnreachable = true;
   warnNotApplied(
     what,
     `${RUNTIME} exposes no file descriptor for it, and none of this process's descriptors has the addresses ` +
       `${addresses}. It keeps ${RUNTIME}'s keepalive settings and stays usable; further such sockets are not reported`,
+    'unreachable descriptor',
   );
 }
 

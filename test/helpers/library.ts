@@ -26,6 +26,7 @@ export type {
   TcpInfo,
   TcpState,
   UnsupportedError,
+  WarningCode,
 } from '../../lib/index.js';
 
 /** The package's CommonJS entry point, for code run in another process or thread. */
@@ -35,9 +36,8 @@ const requireBuilt = createRequire(__filename);
 
 export const {
   KEEPALIVE_LIMITS,
-  DEFAULT_KEEPALIVE_WARNING,
   ERR_SOCKET_KEEPALIVE_UNSUPPORTED,
-  NO_ADDON_WARNING,
+  WARNING_CODES,
   setKeepAlive,
   getKeepAlive,
   getTcpInfo,

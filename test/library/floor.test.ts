@@ -13,7 +13,7 @@ import {
   inspectProcess,
   type KeepAliveState,
   libraryPath,
-  NO_ADDON_WARNING,
+  WARNING_CODES,
 } from '../helpers/library.js';
 import { skipWithout } from '../helpers/requirements.js';
 import { cliPath } from '../helpers/run.js';
@@ -142,7 +142,7 @@ describe.each(RELEASES)('Node.js $version without the addon', ({ version, interv
       );
       expect(defaultOptions).toEqual({ enable: true, idle: 11_000 });
       expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toMatch(new RegExp(`^${NO_ADDON_WARNING}: `));
+      expect(warnings[0]).toMatch(new RegExp(`^${WARNING_CODES.noAddon}: `));
       expect(warnings[0]).toMatch(
         intervalAndCount
           ? /cannot set userTimeout \(TCP_USER_TIMEOUT\)/
@@ -164,7 +164,7 @@ describe.each(RELEASES)('Node.js $version without the addon', ({ version, interv
         expect(keepAliveAt(inspectProcess(report.pid as number), byLocalPort(report.port))).toEqual(
           through(10_000, 2000, 3),
         );
-        expect(stderr().match(new RegExp(`\\[${NO_ADDON_WARNING}\\]`, 'g'))).toHaveLength(1);
+        expect(stderr().match(new RegExp(`\\[${WARNING_CODES.noAddon}\\]`, 'g'))).toHaveLength(1);
         expect(stderr()).toMatch(/cannot set .*userTimeout \(TCP_USER_TIMEOUT\)/);
       }
     },
@@ -184,7 +184,7 @@ describe.each(RELEASES)('Node.js $version without the addon', ({ version, interv
         count: 3,
         userTimeout: 20_000,
       });
-      expect(stderr()).not.toMatch(new RegExp(NO_ADDON_WARNING));
+      expect(stderr()).not.toMatch(new RegExp(WARNING_CODES.noAddon));
     },
     200_000,
   );
