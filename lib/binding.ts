@@ -29,7 +29,7 @@ interface Addon {
   pidfdGetfd(pidfd: number, targetFd: number): number;
   /**
    * The fd of this process's TCP socket with these addresses (`remoteAddress` '' for a
-   * listener), or `-errno` (-ENOENT: none matches); native/socket-lookup.h.
+   * listener), or a failure (ENOENT: none matches); native/socket-lookup.h.
    */
   findSocket(localAddress: string, localPort: number, remoteAddress: string, remotePort: number): number;
   /** Frees an fd number found by findSocket, for the next lookups, when its socket closes. */
@@ -87,6 +87,7 @@ export const STEP_MEANINGS: Readonly<Record<string, { option?: string; syscall?:
   pidfd_open: { syscall: 'pidfd_open' },
   pidfd_getfd: { syscall: 'pidfd_getfd' },
   SO_PEERNAME: { syscall: 'getsockopt', option: 'SO_PEERNAME' },
+  'socket lookup': { syscall: 'findSocket' },
 };
 
 let loaded: Addon | undefined;

@@ -41,7 +41,8 @@ namespace keepalive {
   X(kNotTcpOther, "not TCP: other")          \
   X(kPidfdOpen, "pidfd_open")                \
   X(kPidfdGetfd, "pidfd_getfd")              \
-  X(kSoPeername, "SO_PEERNAME")
+  X(kSoPeername, "SO_PEERNAME")              \
+  X(kSocketLookup, "socket lookup")
 
 #define KEEPALIVE_STEP_ENUMERATOR(step, name) step,
 enum Step { KEEPALIVE_STEPS(KEEPALIVE_STEP_ENUMERATOR) kStepCount };

@@ -1,6 +1,8 @@
 // Finding a TCP socket's descriptor from its addresses (see socket-lookup.h).
 #include "socket-lookup.h"
 
+#include "keepalive.h"
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
@@ -152,7 +154,7 @@ int FindSocket(const char* local_address, int local_port, const char* remote_add
   Endpoint remote;
   const bool listener = remote_address[0] == '\0';
   if (!Parse(local_address, local_port, &local) || (!listener && !Parse(remote_address, remote_port, &remote))) {
-    return -EINVAL;
+    return Failure(EINVAL, kSocketLookup);
   }
   const Endpoint* peer = listener ? nullptr : &remote;
   std::lock_guard<std::mutex> lock(known_mutex);
@@ -171,9 +173,9 @@ int FindSocket(const char* local_address, int local_port, const char* remote_add
   // 3. Every open descriptor, in case one known as another socket was closed and its
   // number reused without a ForgetSocket (or the run of closed numbers ended too soon).
   DIR* directory = opendir("/proc/self/fd");
-  if (directory == nullptr) return -errno;
+  if (directory == nullptr) return Failure(errno, kSocketLookup);
   const int own = dirfd(directory);
-  int result = -ENOENT;
+  int result = Failure(ENOENT, kSocketLookup);
   while (const dirent* entry = readdir(directory)) {
     if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
     const int fd = std::atoi(entry->d_name);

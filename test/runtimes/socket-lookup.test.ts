@@ -2,6 +2,7 @@
 // sockets), checked in Node.js, where every socket's real fd is known to compare with.
 import { once } from 'node:events';
 import type net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
 import { afterAll, expect, test } from 'vitest';
@@ -9,8 +10,10 @@ import type { binding } from '../../lib/binding.js';
 import { acceptedSocket, connectTo, fdOf, startServer } from '../helpers/sockets.js';
 
 const addon = nodeGypBuild(path.join(__dirname, '..', '..')) as ReturnType<typeof binding>;
-const ENOENT = -2;
-const EINVAL = -22;
+/** The addon's one encoding of a failure of the socket lookup: -(errno * stepCodes + step). */
+const lookupFailure = (errno: number) => -(errno * addon.stepCodes + addon.steps.indexOf('socket lookup'));
+const ENOENT = lookupFailure(os.constants.errno.ENOENT);
+const EINVAL = lookupFailure(os.constants.errno.EINVAL);
 
 const open: net.Socket[] = [];
 const servers: { close(): Promise<void> }[] = [];
@@ -52,7 +55,7 @@ test('finds IPv6 sockets', async () => {
   expect(addon.findSocket('::1', server.port, '', 0)).toBe(fdOf(server.server as unknown as net.Socket));
 });
 
-test('-ENOENT when no descriptor has the addresses, -EINVAL for an address that does not parse', async () => {
+test('a failure with ENOENT when no descriptor has the addresses, EINVAL for an address that does not parse', async () => {
   const server = await startServer();
   servers.push(server);
   const client = await connectTo(server);
