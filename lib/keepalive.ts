@@ -31,8 +31,14 @@ export interface KeepAliveState {
   userTimeout: number;
 }
 
-/** Validated options of the call in progress; merged into stored state, never kept. */
+/**
+ * Validated options of the call in progress; merged into stored state, never kept. One
+ * object, so that a call allocates nothing (keepalive.allocation.test.ts: a fresh one per
+ * call costs scavenges); a call made while it is in use (from a getter of the options)
+ * validates into a fresh one instead.
+ */
 const validated = new KernelSettings();
+let validatedInUse = false;
 /** An fd number given as the target: nothing vouches that it is a TCP socket. */
 const rawFd = { fd: -1, knownTcp: false };
 
@@ -77,13 +83,20 @@ const rawFd = { fd: -1, knownTcp: false };
  */
 export function setKeepAlive<T extends KeepAliveTarget>(target: T, options: KeepAliveOptions): T {
   const kind = targetKind(target);
-  validateInto(options, validated);
+  const reentered = validatedInUse;
+  const settings = reentered ? new KernelSettings() : validated;
+  validatedInUse = true;
+  try {
+    validateInto(options, settings);
+  } finally {
+    validatedInUse = reentered;
+  }
   if (kind === FD) {
     if (!addonLoaded()) throw needsAddon('setKeepAlive', 'setsockopt(2) on a file descriptor');
     rawFd.fd = target as number;
-    applySettings(rawFd, validated);
-  } else if (kind === SERVER) tuneServer(target as net.Server, validated);
-  else tuneSocket(target as net.Socket | Http2Session, validated);
+    applySettings(rawFd, settings);
+  } else if (kind === SERVER) tuneServer(target as net.Server, settings);
+  else tuneSocket(target as net.Socket | Http2Session, settings);
   return target;
 }
 

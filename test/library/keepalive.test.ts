@@ -149,3 +149,23 @@ describe('validation: all or nothing, no truncation', () => {
     expect(Object.isFrozen(KEEPALIVE_LIMITS.idle)).toBe(true);
   });
 });
+
+describe('a getter of the options that calls setKeepAlive itself', () => {
+  const outer = useConnectedSocket();
+  const inner = useConnectedSocket();
+
+  test('each call applies its own options: the inner call does not overwrite the outer one', () => {
+    const options = {
+      idle: 5000,
+      get interval() {
+        setKeepAlive(inner.socket, { count: 7 });
+        return 2000;
+      },
+      userTimeout: 9000,
+    };
+    setKeepAlive(outer.socket, options);
+    expect(getKeepAlive(outer.socket)).toMatchObject({ enable: true, idle: 5000, interval: 2000, userTimeout: 9000 });
+    expect(getKeepAlive(outer.socket).count).not.toBe(7);
+    expect(getKeepAlive(inner.socket)).toMatchObject({ enable: true, count: 7 });
+  });
+});
