@@ -29,8 +29,9 @@ one line and starts the command all the same.
 It sets SOCKET_KEEPALIVE and adds "--require <absolute path of socket-keepalive/register>"
 to NODE_OPTIONS and "--preload=<that path>" to BUN_OPTIONS (Bun reads those instead) for
 the command, for Node.js Worker threads and where LD_PRELOAD does not reach (inside
-Node.js both are loaded; the options are set once). Deno reads neither: "run -- deno run|serve|test|bench|eval ..." puts
---preload=<that path> after the subcommand (the preload then needs --allow-read,
+Node.js both are loaded; the options are set once). Deno does not read BUN_OPTIONS and
+runs NODE_OPTIONS' --require only for some commands: "run -- deno run|serve|test|bench|eval ..."
+puts --preload=<that path> after the subcommand (the preload then needs --allow-read,
 --allow-env and --allow-ffi, e.g. -A); other deno commands are refused.
 
 Options:

@@ -150,8 +150,9 @@ function bunOptionsWithRegister(bunOptions: string | undefined): string | undefi
  * {@link setDefaultKeepAlive}) without a code change: `SOCKET_KEEPALIVE`, `NODE_OPTIONS`
  * (from `env`) with `--require <absolute path of socket-keepalive/register>`, and
  * `BUN_OPTIONS` (from `env`) with `--preload=<that path>` (left out when the path holds
- * whitespace, which BUN_OPTIONS cannot carry). Deno reads neither: give it
- * `deno run --preload <path>`.
+ * whitespace, which BUN_OPTIONS cannot carry). Deno reads no BUN_OPTIONS, and runs the
+ * `--require` of NODE_OPTIONS (Deno 2.9.6, measured) but not for every command: give it
+ * `deno run --preload <path>` (docs/platforms.md).
  * `options` are validated like {@link setKeepAlive}'s; `enable` cannot be given.
  * `settings.report` (`'text'` or `'json'`) has each process write a line on stderr for
  * each dead peer it finds (see {@link DEAD_PEER_CHANNEL}).
