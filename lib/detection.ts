@@ -40,6 +40,11 @@ function keepaliveDefaults(): typeof LINUX_DEFAULTS {
   return systemDefaults;
 }
 
+/** This network namespace's keepalive interval (net.ipv4.tcp_keepalive_intvl), ms. */
+export function keepaliveIntervalDefault(): number {
+  return keepaliveDefaults().interval;
+}
+
 /**
  * Predicts how long Linux takes to notice a dead peer with the given settings, by the
  * rules of tcp_keepalive_timer() in net/ipv4/tcp_timer.c:
@@ -79,7 +84,7 @@ export function predictDetection({ enable, idle, interval, count, userTimeout }:
 /** Linux's net.ipv4.tcp_retries2 default (include/net/tcp.h TCP_RETR2). */
 const DEFAULT_RETRIES = 15;
 /** The retransmission timeout's floor and ceiling (TCP_RTO_MIN, TCP_RTO_MAX), ms. */
-const [RTO_MIN, RTO_MAX] = [200, 120_000];
+export const [RTO_MIN, RTO_MAX] = [200, 120_000];
 
 /**
  * How long Linux keeps retransmitting unacknowledged data before it drops the

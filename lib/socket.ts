@@ -8,16 +8,17 @@
 import type { Http2Session } from 'node:http2';
 import * as net from 'node:net';
 import { socketClosed } from './errors.js';
-import type { KernelSettings } from './options.js';
-import { applyOnConnect, wrapPrototypes } from './prototypes.js';
+import { KernelSettings } from './options.js';
+import { applyOnConnect, needsRestoreAtConnect, watchAttempts, wrapPrototypes } from './prototypes.js';
 import { counts } from './stats.js';
-import { socketDescriptor, tcpSocketOf } from './target.js';
+import { ATTEMPTS_VISIBLE, handleDescriptor, socketDescriptor, tcpHandleOf, tcpSocketOf } from './target.js';
 import { applySettings, kTuning, SocketTuning, socketTuningOf, type Tunable } from './tuning.js';
 
 /**
- * Applies `settings` to a socket now if it is connected, and records them: a socket not
- * connected yet gets them when it connects. All or nothing: a failure throws before
- * anything is recorded.
+ * Applies `settings` to a socket now if it is connected, or connecting with its
+ * descriptor (SYN-SENT: the user timeout then bounds the attempt), and records them: a
+ * socket with no descriptor yet gets them when its connection attempt starts (on Node)
+ * or when it connects. All or nothing: a failure throws before anything is recorded.
  */
 export function tuneSocket(target: net.Socket | Http2Session, settings: KernelSettings): void {
   if (target.destroyed) throw socketClosed();
@@ -25,8 +26,15 @@ export function tuneSocket(target: net.Socket | Http2Session, settings: KernelSe
   if (socket !== target && socket.destroyed) throw socketClosed();
   const descriptor = socketDescriptor(socket);
   const connected = descriptor.fd >= 0 && !socket.connecting;
-  if (connected) applySettings(descriptor, settings);
+  const attempting = descriptor.fd >= 0 && socket.connecting && ATTEMPTS_VISIBLE;
   let tuning = socketTuningOf(socket);
+  if (connected) applySettings(descriptor, settings);
+  else if (attempting) {
+    const merged = new KernelSettings();
+    if (tuning !== undefined) merged.merge(tuning);
+    merged.merge(settings);
+    applySettings(descriptor, merged);
+  }
   if (tuning === undefined) {
     tuning = new SocketTuning(socket);
     (socket as Tunable<SocketTuning>)[kTuning] = tuning;
@@ -34,10 +42,31 @@ export function tuneSocket(target: net.Socket | Http2Session, settings: KernelSe
     wrapPrototypes();
   }
   tuning.merge(settings);
+  if (attempting) tuning.appliedHandle = tcpHandleOf(socket);
   if (!connected && !tuning.appliesOnConnect) {
     tuning.appliesOnConnect = true;
     socket.prependListener('connect', applyOnConnect);
   }
+  if (socket.connecting) watchAttempts(socket);
   // A TLS socket over another socket: its own setKeepAlive must find the tuning too.
   if (target !== socket && target instanceof net.Socket) (target as Tunable<SocketTuning>)[kTuning] = tuning;
+}
+
+/**
+ * Tunes a socket without tuning of its own whose TCP handle has just started its
+ * connection attempt (the process-wide default): the options go on now, in SYN-SENT,
+ * and a 'connect' hook is added only when Node will overwrite idle, interval and count
+ * at connect. Throws (recording nothing) when the kernel refuses an option.
+ */
+export function tuneAttempt(socket: net.Socket, handle: object, settings: KernelSettings): void {
+  applySettings(handleDescriptor(handle), settings);
+  const tuning = new SocketTuning(socket);
+  tuning.merge(settings);
+  tuning.appliedHandle = handle;
+  (socket as Tunable<SocketTuning>)[kTuning] = tuning;
+  counts.socketsTuned++;
+  if (needsRestoreAtConnect(socket)) {
+    tuning.appliesOnConnect = true;
+    socket.prependListener('connect', applyOnConnect);
+  }
 }
