@@ -13,8 +13,12 @@ export interface KeepAliveSetting {
   options: Readonly<Omit<KeepAliveOptions, 'enable'>>;
   /** `false` for `servers=off`: listeners are left alone. */
   servers: boolean;
-  /** `report=text` or `report=json`: a line on stderr for each dead peer; `undefined` for none (`report=off`, the default). */
-  report: ReportFormat | undefined;
+  /**
+   * `report=text` or `report=json`: a line on stderr for each dead peer; `report=otel`: the
+   * library's OpenTelemetry metrics (`socket-keepalive/otel`) on the application's global
+   * meter provider; `undefined` for none (`report=off`, the default).
+   */
+  report: ReportFormat | 'otel' | undefined;
 }
 
 const DURATION_FIELDS = new Set(['idle', 'interval', 'userTimeout']);
@@ -23,7 +27,8 @@ const FIELDS = ['idle', 'interval', 'count', 'userTimeout', 'servers', 'report']
 /**
  * Parses a default written as `idle=10s,interval=2s,count=3,userTimeout=20s` (durations
  * in ms, s, m or h, a bare number being ms; `servers=off` leaves listeners alone;
- * `report=text` or `report=json` writes a line on stderr for each dead peer), or `off`.
+ * `report=text` or `report=json` writes a line on stderr for each dead peer, `report=otel`
+ * registers the OpenTelemetry metrics of `socket-keepalive/otel`), or `off`.
  * Returns `null` for `off`. Unset, empty, or giving no keepalive option (only `servers` or
  * `report`), it stands for {@link DEFAULT_PRELOAD_OPTIONS}. Throws, naming the variable and
  * the field, for anything else: an unknown field, a malformed value, or one out of the
@@ -50,7 +55,7 @@ export function readKeepAliveSetting(
   if (text?.trim() === 'off') return null;
   const options: Record<string, number> = {};
   let servers = true;
-  let report: ReportFormat | undefined;
+  let report: KeepAliveSetting['report'];
   const seen = new Set<string>();
   for (const item of (text ?? '').split(',')) {
     if (item.trim() === '') continue;
@@ -71,8 +76,8 @@ export function readKeepAliveSetting(
       if (value !== 'on' && value !== 'off') throw invalidArgValue(field, 'must be on or off', value);
       servers = value === 'on';
     } else if (name === 'report') {
-      if (value !== 'text' && value !== 'json' && value !== 'off')
-        throw invalidArgValue(field, 'must be text, json or off', value);
+      if (value !== 'text' && value !== 'json' && value !== 'otel' && value !== 'off')
+        throw invalidArgValue(field, 'must be text, json, otel or off', value);
       report = value === 'off' ? undefined : value;
     } else if (DURATION_FIELDS.has(name)) {
       options[name] = parseDuration(value, field);
@@ -95,7 +100,11 @@ function formatDuration(ms: number): string {
 }
 
 /** Writes a default the way {@link parseKeepAliveSetting} reads it. `options` must be valid. */
-function formatKeepAliveSetting(options: KeepAliveOptions, servers: boolean, report: ReportFormat | undefined): string {
+function formatKeepAliveSetting(
+  options: KeepAliveOptions,
+  servers: boolean,
+  report: KeepAliveSetting['report'],
+): string {
   const fields: string[] = [];
   if (options.idle !== undefined) fields.push(`idle=${formatDuration(options.idle)}`);
   if (options.interval !== undefined) fields.push(`interval=${formatDuration(options.interval)}`);
@@ -143,7 +152,8 @@ function bunOptionsWithRegister(bunOptions: string | undefined): string | undefi
  * `deno run --preload <path>`.
  * `options` are validated like {@link setKeepAlive}'s; `enable` cannot be given.
  * `settings.report` (`'text'` or `'json'`) has each process write a line on stderr for
- * each dead peer it finds (see {@link DEAD_PEER_CHANNEL}).
+ * each dead peer it finds (see {@link DEAD_PEER_CHANNEL}); `'otel'` has it register the
+ * OpenTelemetry metrics of `socket-keepalive/otel` on its global meter provider.
  *
  * @example
  * ```ts
@@ -152,7 +162,7 @@ function bunOptionsWithRegister(bunOptions: string | undefined): string | undefi
  */
 export function keepAliveEnvironment(
   options: Omit<KeepAliveOptions, 'enable'>,
-  settings: { servers?: boolean; report?: ReportFormat } = {},
+  settings: { servers?: boolean; report?: ReportFormat | 'otel' } = {},
   env: NodeJS.ProcessEnv = process.env,
 ): { NODE_OPTIONS: string; BUN_OPTIONS?: string; SOCKET_KEEPALIVE: string } {
   validateInto(options, new KernelSettings());
@@ -167,8 +177,13 @@ export function keepAliveEnvironment(
   if (settings.servers !== undefined && typeof settings.servers !== 'boolean') {
     throw invalidArgType('settings.servers', 'of type boolean', settings.servers);
   }
-  if (settings.report !== undefined && settings.report !== 'text' && settings.report !== 'json') {
-    throw invalidArgValue('settings.report', "must be 'text' or 'json'", settings.report);
+  if (
+    settings.report !== undefined &&
+    settings.report !== 'text' &&
+    settings.report !== 'json' &&
+    settings.report !== 'otel'
+  ) {
+    throw invalidArgValue('settings.report', "must be 'text', 'json' or 'otel'", settings.report);
   }
   const { idle, interval, count, userTimeout } = options;
   if (idle === undefined && interval === undefined && count === undefined && userTimeout === undefined) {

@@ -12,7 +12,10 @@
  *   the ones `socket-keepalive run` applies. The preload exists to tune: loaded, it tunes.
  * - `off`: does nothing (the one way to load it and leave every socket alone).
  * - `report=text` or `report=json`: one line on stderr for each dead peer (see
- *   {@link DEAD_PEER_CHANNEL}), in each thread.
+ *   {@link DEAD_PEER_CHANNEL}), in each thread. `report=otel`: the metrics of
+ *   `socket-keepalive/otel`, registered on the application's global meter provider as
+ *   soon as it sets one (for applications that run the OpenTelemetry SDK); without
+ *   `@opentelemetry/api`, one process warning (code `SOCKET_KEEPALIVE_NO_OTEL`).
  * - A bad value: the process stops before the application starts (exit code 9), with a
  *   message naming the variable, the field and the accepted range.
  * - No native addon for this platform: one process warning (code
@@ -87,6 +90,18 @@ function readSetting(): { text: string; read: ReturnType<typeof readKeepAliveSet
   }
 }
 
+/** `report=otel`: the OpenTelemetry metrics, loaded only then (`@opentelemetry/api` is optional). */
+function observeOnGlobalProvider(): void {
+  try {
+    (require('./otel.js') as typeof import('./otel.js')).observeKeepAliveOnGlobalProvider();
+  } catch (error) {
+    process.emitWarning(`socket-keepalive/register: report=otel is ignored: ${(error as Error).message}`, {
+      type: 'SocketKeepAliveWarning',
+      code: 'SOCKET_KEEPALIVE_NO_OTEL',
+    });
+  }
+}
+
 function register(): void {
   const thread = globalThis as { [REGISTERED]?: true };
   if (thread[REGISTERED]) return;
@@ -108,7 +123,8 @@ function register(): void {
     }
     return;
   }
-  if (read.setting.report !== undefined) reportDeadPeersTo(read.setting.report);
+  if (read.setting.report === 'otel') observeOnGlobalProvider();
+  else if (read.setting.report !== undefined) reportDeadPeersTo(read.setting.report);
   workerThreads.setEnvironmentData(ENVIRONMENT_DATA_KEY, text);
   preloadInWorkers();
 }

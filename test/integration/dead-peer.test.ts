@@ -61,6 +61,10 @@ interface AppResult {
   messages: Message[];
   ended: Record<string, string>;
   attemptMs: Record<string, number>;
+  metrics: Record<
+    string,
+    { scope: string; unit: string; points: { attributes: Record<string, string>; value: unknown }[] }
+  >;
   stats: KeepAliveStats;
   stderr: string;
 }
@@ -334,6 +338,44 @@ describe.skipIf(skip)('dead peers found by the kernel, reported', () => {
         tuningsFailed: 0,
         deadPeers: { keepalive: 3, 'user-timeout': 3, retransmissions: 1, 'zero-window': 1 },
       });
+    });
+  });
+
+  describe.each(['preload', 'run'] as const)('OpenTelemetry, the real SDK (in-memory exporter), under %s', (how) => {
+    test('asynchronous counters from keepAliveStats(), dead peers by cause', () => {
+      const { metrics, stats } = results[how];
+      const single = (name: string) => metrics[name].points.map(({ value }) => value);
+      expect(single('socket_keepalive.sockets.tuned')).toEqual([stats.socketsTuned]);
+      expect(single('socket_keepalive.listeners.tuned')).toEqual([0]);
+      expect(single('socket_keepalive.tunings.failed')).toEqual([0]);
+      const byCause = Object.fromEntries(
+        metrics['socket_keepalive.dead_peers'].points.map(({ attributes, value }) => [
+          attributes['socket_keepalive.cause'],
+          value,
+        ]),
+      );
+      expect(byCause).toEqual({ keepalive: 3, 'user-timeout': 3, retransmissions: 1, 'zero-window': 1 });
+      expect(metrics['socket_keepalive.sockets.tuned']).toMatchObject({ scope: 'socket-keepalive', unit: '{socket}' });
+    });
+
+    test('a histogram of dead-peer silence in ms, by cause', () => {
+      const { metrics, messages } = results[how];
+      expect(metrics['socket_keepalive.dead_peer.silence'].unit).toBe('ms');
+      const byCause = Object.fromEntries(
+        metrics['socket_keepalive.dead_peer.silence'].points.map(({ attributes, value }) => [
+          attributes['socket_keepalive.cause'],
+          value,
+        ]),
+      );
+      for (const cause of ['keepalive', 'user-timeout', 'retransmissions', 'zero-window']) {
+        const silences = messages.filter((message) => message.cause === cause).map((message) => message.silentMs);
+        expect(byCause[cause], cause).toEqual({
+          count: silences.length,
+          sum: silences.reduce((sum, silence) => sum + silence, 0),
+          min: Math.min(...silences),
+          max: Math.max(...silences),
+        });
+      }
     });
   });
 

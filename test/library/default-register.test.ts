@@ -138,7 +138,7 @@ describe('SOCKET_KEEPALIVE parsing', () => {
       /unknown field "delay": write name=value pairs of idle, interval, count, userTimeout, servers/,
     ],
     ['idle=10s,idle=20s', 'ERR_INVALID_ARG_VALUE', /gives the field "idle" twice/],
-    ['report=yes', 'ERR_INVALID_ARG_VALUE', /'SOCKET_KEEPALIVE.report' must be text, json or off/],
+    ['report=yes', 'ERR_INVALID_ARG_VALUE', /'SOCKET_KEEPALIVE.report' must be text, json, otel or off/],
     ['idle=10s,servers=no', 'ERR_INVALID_ARG_VALUE', /'SOCKET_KEEPALIVE.servers' must be on or off/],
   ])('%s is refused', (text, code, message) => {
     const error = captureError(() => parseKeepAliveSetting(text));
@@ -178,7 +178,7 @@ describe('keepAliveEnvironment', () => {
     expect(captureError(() => keepAliveEnvironment({})).message).toMatch(/sets no keepalive option/);
     expect(captureError(() => keepAliveEnvironment({ enable: false } as never)).code).toBe('ERR_INVALID_ARG_VALUE');
     expect(captureError(() => keepAliveEnvironment({ count: 3 }, { report: 'yes' as never })).message).toMatch(
-      /"settings.report" .* must be 'text' or 'json'|'settings.report' must be 'text' or 'json'/,
+      /"settings.report" .* must be 'text', 'json' or 'otel'|'settings.report' must be 'text', 'json' or 'otel'/,
     );
   });
 });

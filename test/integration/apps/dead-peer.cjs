@@ -17,6 +17,8 @@
 // - after the cut, connection attempts to a port whose packets are dropped: blackholed
 //   (tuned by the default), keptConnect (setKeepAlive before connect, userTimeout 3 s),
 //   agentConnect (a tuneAgent agent, userTimeout 3 s); and refused (a closed port).
+// The library's OpenTelemetry metrics (socket-keepalive/otel) go to the real SDK with an
+// in-memory exporter, collected at the end.
 // It speaks JSON lines on stdout; the test writes "prepare" then "go" on stdin.
 const diagnosticsChannel = require('node:diagnostics_channel');
 const http = require('node:http');
@@ -26,8 +28,41 @@ const tls = require('node:tls');
 const { Client } = require('pg');
 const postgres = require('postgres');
 const Redis = require('ioredis');
+const path = require('node:path');
+const {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} = require('@opentelemetry/sdk-metrics');
 const library = require(process.env.LIBRARY_PATH);
+const { observeKeepAlive } = require(path.join(path.dirname(process.env.LIBRARY_PATH), 'otel.js'));
 const config = JSON.parse(process.argv[2]);
+
+const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+observeKeepAlive({ meterProvider: new MeterProvider({ readers: [reader] }) });
+
+/** The exported metrics: for each instrument, its unit and data points (attributes and value). */
+async function collectMetrics() {
+  await reader.forceFlush();
+  const metrics = {};
+  for (const { scopeMetrics } of exporter.getMetrics())
+    for (const { scope, metrics: list } of scopeMetrics)
+      for (const { descriptor, dataPoints } of list)
+        metrics[descriptor.name] = {
+          scope: scope.name,
+          unit: descriptor.unit,
+          points: dataPoints.map(({ attributes, value }) => ({
+            attributes,
+            value:
+              typeof value === 'number'
+                ? value
+                : { count: value.count, sum: value.sum, min: value.min, max: value.max },
+          })),
+        };
+  return metrics;
+}
 
 const messages = [];
 const closedSockets = new WeakSet();
@@ -59,8 +94,10 @@ function connect(port) {
   });
 }
 
-function finish() {
-  send({ type: 'done', messages, ended: Object.fromEntries(ended), attemptMs, stats: library.keepAliveStats() });
+async function finish() {
+  const stats = library.keepAliveStats();
+  const metrics = await collectMetrics();
+  send({ type: 'done', messages, ended: Object.fromEntries(ended), attemptMs, stats, metrics });
   process.exit(0);
 }
 
