@@ -104,10 +104,13 @@ export interface DeadPeer {
   predictedMs: number;
   /**
    * The latest the kernel may give up, in ms from the same moment as `predictedMs`: the
-   * kernel checks its bound only when a timer fires. For `'keepalive'` and the
-   * user-timeout causes, `predictedMs` plus one keepalive interval or one retransmission
-   * timeout; for `'retransmissions'`, the first expiry of the doubling retransmission
-   * timer past the bound, which can be about twice the bound.
+   * kernel checks its bound only when a timer fires, and its timer wheel may fire a timer
+   * up to 1/8 of its length late. For `'keepalive'`, `predictedMs` plus one keepalive
+   * interval (and its lateness); for `'user-timeout'`, the user timeout (and its lateness)
+   * plus the tail loss probe and the first retransmission timeout, since the kernel
+   * counts it from its first timed-out retransmission; for `'zero-window'`, the user
+   * timeout and its lateness; for `'retransmissions'`, the first expiry of the doubling
+   * retransmission timer past the bound, which can be about twice the bound.
    */
   predictedMaxMs: number;
 }
@@ -187,7 +190,9 @@ function causeOf(info: TcpInfo, settings: KernelSettings, socket: net.Socket): D
   if (info.state !== 'CLOSE' || info.rtt === 0) return undefined; // open still, or never opened
   if (info.retransmits > 0) return settings.userTimeout > 0 ? 'user-timeout' : 'retransmissions';
   if (info.probes > 0) return 'keepalive';
-  // Nothing outstanding: a reset, unless data waited on a closed window until the user timeout.
+  // Nothing outstanding: a reset, unless data waited on a closed window until the user timeout
+  // (Node still holds what the kernel's full send buffer could not take; data that all fit
+  // in the kernel leaves nothing to tell a zero window from a reset, and is not reported).
   return settings.userTimeout > 0 && socket.writableLength > 0 ? 'zero-window' : undefined;
 }
 
