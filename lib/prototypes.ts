@@ -179,7 +179,8 @@ function connectKeepingTuning(this: net.Socket): net.Socket {
   const tuning = socketTuningOf(this);
   if (tuning === undefined) {
     if (untunedConnectHook !== undefined) untunedConnectHook(this);
-  } else if (!tuning.appliesOnConnect) {
+  } else if (!tuning.appliesOnConnect && !(attemptsWrapped && !needsRestoreAtConnect(this))) {
+    // Where attempts are seen, the attempt gets the options: the hook is needed only to restore.
     tuning.appliesOnConnect = true;
     this.prependListener('connect', applyOnConnect);
   }
