@@ -1,6 +1,6 @@
 /** Command-line argument handling shared by the subcommands. */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { parseDuration } from 'socket-keepalive';
+import { parseDuration } from 'socket-keepalive/text';
 
 /** A bad command line: reported with the command's usage, exit code 2. */
 export class UsageError extends Error {}
@@ -66,7 +66,7 @@ export function integer(label: string, text: string | undefined, min: number, ma
 
 /**
  * A time in ms from `text` written as every command and SOCKET_KEEPALIVE write times
- * (`10s`, `1500ms`, `2m`, a bare number being ms), in [minMs, maxMs] and, when `step`
+ * (`10s`, `1500ms`, `2m`; a bare number other than 0 is refused, naming both readings), in [minMs, maxMs] and, when `step`
  * is 1000, whole seconds; `undefined` when absent. `label` names it: "--idle".
  */
 export function duration(
@@ -85,11 +85,15 @@ export function duration(
         ? `${inSeconds} (${minMs} to ${maxMs} ms)`
         : `from ${minMs} to ${maxMs} ms`;
   if (/^-\d/.test(text.trim())) throw new UsageError(`${label} must be ${range}, got "${text}"`);
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed) && Number(trimmed) !== 0) {
+    throw new UsageError(`${label} needs a unit: write ${trimmed}s or ${trimmed}ms`);
+  }
   let value: number;
   try {
-    value = parseDuration(text.trim(), label);
+    value = parseDuration(trimmed, label);
   } catch {
-    throw new UsageError(`${label} must be a time such as 10s, 1500ms, 2m or a plain number of ms, got "${text}"`);
+    throw new UsageError(`${label} must be a time such as 10s, 1500ms or 2m, got "${text}"`);
   }
   if (value < minMs || value > maxMs || value % step !== 0) {
     throw new UsageError(`${label} must be ${range}, got "${text}"`);

@@ -20,7 +20,7 @@ Options:
   --version      the version of socket-keepalive
 
 Run "socket-keepalive <command> --help" for a command's options. Times are written
-10s, 1500ms, 2m or as a plain number of ms, as in the SOCKET_KEEPALIVE variable.`;
+with their unit, 10s, 1500ms or 2m, as in the SOCKET_KEEPALIVE variable.`;
 
 type Command = (argv: string[]) => Promise<number>;
 

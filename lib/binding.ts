@@ -3,6 +3,7 @@ import path from 'node:path';
 import { getSystemErrorName } from 'node:util';
 import nodeGypBuild from 'node-gyp-build';
 import { type SystemError, systemError } from './errors.js';
+import { OPTION_TABLE } from './options.js';
 
 /**
  * The native addon (native/keepalive.cc). Kernel units: seconds for idle and interval, ms
@@ -35,6 +36,19 @@ interface Addon {
   forgetSocket(fd: number): void;
   /** The peer's address and port (SO_PEERNAME: also once the kernel closed the connection), or a failure. */
   peerAddress(fd: number): { address: string; port: number } | number;
+  /** 1 when the preload library (native/preload.c) is loaded into this process and tunes its sockets. */
+  preloadActive(): number;
+  /** The preload library stops keeping its values on `fd` and reporting it: lib/ has taken the socket over. */
+  releaseFromPreload(fd: number): void;
+  /** The numeric fields of SOCKET_KEEPALIVE as the preload library reads them (native/keepalive-format.h). */
+  readonly preloadFields: readonly {
+    name: string;
+    unit: string;
+    min: number;
+    max: number;
+    step: number;
+    defaultValue: number;
+  }[];
   /** The five options, indexed as {@link OPTION_SLOTS}: what setKeepAlive applies and getKeepAlive reads. */
   readonly options: Int32Array;
   /** What getTcpInfo reads, one element per name of `tcpInfoFields`. */
@@ -48,15 +62,13 @@ interface Addon {
 }
 
 /**
- * The options in the order of the addon's `options` array: its first five steps.
+ * The options in the order of the addon's `options` array: its first five steps, which a
+ * test holds equal to the option table's (SO_KEEPALIVE, then each row's kernel option).
  */
-export const OPTION_SLOTS = [
+export const OPTION_SLOTS: readonly string[] = [
   'SO_KEEPALIVE',
-  'TCP_KEEPIDLE',
-  'TCP_KEEPINTVL',
-  'TCP_KEEPCNT',
-  'TCP_USER_TIMEOUT',
-] as const;
+  ...OPTION_TABLE.map(({ kernelOption }) => kernelOption),
+];
 
 /**
  * What each step the addon names means: the option or check that failed. `syscall` is set
@@ -65,11 +77,7 @@ export const OPTION_SLOTS = [
  * both sides name the same steps.
  */
 export const STEP_MEANINGS: Readonly<Record<string, { option?: string; syscall?: string; notTcp?: string }>> = {
-  SO_KEEPALIVE: { option: 'SO_KEEPALIVE' },
-  TCP_KEEPIDLE: { option: 'TCP_KEEPIDLE' },
-  TCP_KEEPINTVL: { option: 'TCP_KEEPINTVL' },
-  TCP_KEEPCNT: { option: 'TCP_KEEPCNT' },
-  TCP_USER_TIMEOUT: { option: 'TCP_USER_TIMEOUT' },
+  ...Object.fromEntries(OPTION_SLOTS.map((option) => [option, { option }])),
   TCP_INFO: { option: 'TCP_INFO' },
   SO_TYPE: { syscall: 'getsockopt', option: 'SO_TYPE' },
   getsockname: { syscall: 'getsockname' },
@@ -152,6 +160,15 @@ export function applyToFd(
   options[4] = userTimeout;
   const result = addon.setKeepAlive(fd, knownTcp);
   if (result < 0) throw failure(result, 'setsockopt', fd);
+}
+
+/**
+ * Takes `fd` over from the preload library, which set the same options on it at connect()
+ * or listen(): it stops keeping its values there and leaves the socket's dead-peer report
+ * to lib/. Nothing happens where the preload library is not loaded.
+ */
+export function releaseFromPreload(fd: number): void {
+  binding().releaseFromPreload(fd);
 }
 
 /** Reads SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT of `fd` into `out`. */

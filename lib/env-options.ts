@@ -1,7 +1,14 @@
 import path from 'node:path';
-import { parseDuration } from './duration.js';
+import { parseDuration, writeDuration } from './duration.js';
 import { invalidArgType, invalidArgValue } from './errors.js';
-import { DEFAULT_PRELOAD_OPTIONS, type KeepAliveOptions, KernelSettings, optionsOf, validateInto } from './options.js';
+import {
+  DEFAULT_PRELOAD_OPTIONS,
+  type KeepAliveOptions,
+  KernelSettings,
+  OPTION_TABLE,
+  optionsOf,
+  validateInto,
+} from './options.js';
 import type { ReportFormat } from './report.js';
 
 /** The environment variable `socket-keepalive/register` reads. */
@@ -9,8 +16,10 @@ export const KEEPALIVE_VARIABLE = 'SOCKET_KEEPALIVE';
 
 /** A process-wide default as written in {@link KEEPALIVE_VARIABLE}. */
 export interface KeepAliveSetting {
-  /** The options written, validated, in ms: {@link DEFAULT_PRELOAD_OPTIONS} when none is. */
-  options: Readonly<Omit<KeepAliveOptions, 'enable'>>;
+  /** All four options, validated, in ms: those written, and {@link DEFAULT_PRELOAD_OPTIONS}' for the rest. */
+  options: Readonly<Required<Omit<KeepAliveOptions, 'enable'>>>;
+  /** The fields the text gives, in its order (`servers` and `report` included). */
+  written: readonly string[];
   /** `false` for `servers=off`: listeners are left alone. */
   servers: boolean;
   /**
@@ -21,23 +30,24 @@ export interface KeepAliveSetting {
   report: ReportFormat | 'otel' | undefined;
 }
 
-const DURATION_FIELDS = new Set(['idle', 'interval', 'userTimeout']);
-const FIELDS = ['idle', 'interval', 'count', 'userTimeout', 'servers', 'report'];
+const FIELDS = [...OPTION_TABLE.map(({ name }) => name as string), 'servers', 'report'];
 
 /**
  * Parses a default written as `idle=10s,interval=2s,count=3,userTimeout=20s` (durations
- * in ms, s, m or h, a bare number being ms; `servers=off` leaves listeners alone;
- * `report=text` or `report=json` writes a line on stderr for each dead peer, `report=otel`
- * registers the OpenTelemetry metrics of `socket-keepalive/otel`), or `off`.
- * Returns `null` for `off`. Unset, empty, or giving no keepalive option (only `servers` or
- * `report`), it stands for {@link DEFAULT_PRELOAD_OPTIONS}. Throws, naming the variable and
- * the field, for anything else: an unknown field, a malformed value, or one out of the
- * range {@link setKeepAlive} accepts (the same checks, the same messages).
+ * with their unit, ms, s, m or h: a bare number other than 0 is refused, since `8` may
+ * mean 8 s or 8 ms; `servers=off` leaves listeners alone; `report=text` or `report=json`
+ * writes a line on stderr for each dead peer, `report=otel` registers the OpenTelemetry
+ * metrics of `socket-keepalive/otel`), or `off`. Returns `null` for `off`. A field
+ * not written takes its value from {@link DEFAULT_PRELOAD_OPTIONS} (idle 10 s, interval
+ * 2 s, count 3, user timeout 20 s), so unset or empty means those four. Throws, naming
+ * the variable and the field, for anything else: an unknown field, a malformed value, or
+ * one out of the range {@link setKeepAlive} accepts (the same checks, the same messages).
  *
  * @example
  * ```ts
- * parseKeepAliveSetting('idle=5s,count=3,report=json');
- * // { options: { enable: true, idle: 5000, count: 3 }, servers: true, report: 'json' }
+ * parseKeepAliveSetting('idle=5s,report=json');
+ * // { options: { idle: 5000, interval: 2000, count: 3, userTimeout: 20000 },
+ * //   written: ['idle', 'report'], servers: true, report: 'json' }
  * ```
  */
 export function parseKeepAliveSetting(
@@ -79,7 +89,7 @@ export function readKeepAliveSetting(
       if (value !== 'text' && value !== 'json' && value !== 'otel' && value !== 'off')
         throw invalidArgValue(field, 'must be text, json, otel or off', value);
       report = value === 'off' ? undefined : value;
-    } else if (DURATION_FIELDS.has(name)) {
+    } else if (OPTION_TABLE.find((spec) => spec.name === name)?.unit === 'ms') {
       options[name] = parseDuration(value, field);
     } else {
       if (!/^\d+$/.test(value)) throw invalidArgValue(field, 'must be a whole number', value);
@@ -87,16 +97,17 @@ export function readKeepAliveSetting(
     }
   }
   const settings = new KernelSettings();
-  validateInto(Object.keys(options).length === 0 ? DEFAULT_PRELOAD_OPTIONS : options, settings, variable);
-  const { enable: _on, ...written } = optionsOf(settings);
-  return { setting: { options: Object.freeze(written), servers, report }, settings };
-}
-
-function formatDuration(ms: number): string {
-  if (ms !== 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms !== 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms !== 0 && ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
+  validateInto({ ...DEFAULT_PRELOAD_OPTIONS, ...options }, settings, variable);
+  const { enable: _on, ...all } = optionsOf(settings);
+  return {
+    setting: {
+      options: Object.freeze(all) as KeepAliveSetting['options'],
+      written: Object.freeze([...seen]),
+      servers,
+      report,
+    },
+    settings,
+  };
 }
 
 /** Writes a default the way {@link parseKeepAliveSetting} reads it. `options` must be valid. */
@@ -106,10 +117,10 @@ function formatKeepAliveSetting(
   report: KeepAliveSetting['report'],
 ): string {
   const fields: string[] = [];
-  if (options.idle !== undefined) fields.push(`idle=${formatDuration(options.idle)}`);
-  if (options.interval !== undefined) fields.push(`interval=${formatDuration(options.interval)}`);
-  if (options.count !== undefined) fields.push(`count=${options.count}`);
-  if (options.userTimeout !== undefined) fields.push(`userTimeout=${formatDuration(options.userTimeout)}`);
+  for (const { name, unit } of OPTION_TABLE) {
+    const value = options[name];
+    if (value !== undefined) fields.push(`${name}=${unit === 'ms' ? writeDuration(value) : value}`);
+  }
   if (!servers) fields.push('servers=off');
   if (report !== undefined) fields.push(`report=${report}`);
   return fields.join(',');
@@ -185,8 +196,7 @@ export function keepAliveEnvironment(
   ) {
     throw invalidArgValue('settings.report', "must be 'text', 'json' or 'otel'", settings.report);
   }
-  const { idle, interval, count, userTimeout } = options;
-  if (idle === undefined && interval === undefined && count === undefined && userTimeout === undefined) {
+  if (OPTION_TABLE.every(({ name }) => options[name] === undefined)) {
     throw invalidArgValue('options', 'sets no keepalive option: give idle, interval, count or userTimeout', options);
   }
   const text = formatKeepAliveSetting(options, settings.servers ?? true, settings.report);

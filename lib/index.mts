@@ -1,7 +1,7 @@
 /**
  * ESM entry point. It re-exports the CommonJS build, so that `import` and `require`
  * share one copy of the library and its record of tuned sockets. The list is index.ts's
- * (test/library/exports.test.ts holds them equal).
+ * (test/library/index.test.ts holds them equal).
  * @packageDocumentation
  */
 export {
@@ -21,14 +21,14 @@ export {
   inspectProcess,
   KEEPALIVE_LIMITS,
   type KeepAliveOptions,
-  type KeepAliveSetting,
   type KeepAliveState,
   type KeepAliveStats,
   type KeepAliveTarget,
   keepAliveEnvironment,
   keepAliveStats,
-  parseDuration,
-  parseKeepAliveSetting,
+  type Libc,
+  type PreloadLibrary,
+  preloadLibrary,
   retransmissionLimitMs,
   setDefaultKeepAlive,
   setKeepAlive,

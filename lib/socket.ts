@@ -12,15 +12,16 @@ import { KernelSettings } from './options.js';
 import { applyOnConnect, needsRestoreAtConnect, watchAttempts, wrapPrototypes } from './prototypes.js';
 import { counts } from './stats.js';
 import { ATTEMPTS_VISIBLE, handleDescriptor, socketDescriptor, tcpHandleOf, tcpSocketOf } from './target.js';
-import { applySettings, kTuning, SocketTuning, socketTuningOf, type Tunable } from './tuning.js';
+import { applyOrTakeOver, applySettings, kTuning, SocketTuning, socketTuningOf, type Tunable } from './tuning.js';
 
 /**
  * Applies `settings` to a socket now if it is connected, or connecting with its
  * descriptor (SYN-SENT: the user timeout then bounds the attempt), and records them: a
  * socket with no descriptor yet gets them when its connection attempt starts (on Node)
  * or when it connects. All or nothing: a failure throws before anything is recorded.
+ * `inKernel`: the preload library set them at connect() already.
  */
-export function tuneSocket(target: net.Socket | Http2Session, settings: KernelSettings): void {
+export function tuneSocket(target: net.Socket | Http2Session, settings: KernelSettings, inKernel = false): void {
   if (target.destroyed) throw socketClosed();
   const socket = tcpSocketOf(target);
   if (socket !== target && socket.destroyed) throw socketClosed();
@@ -28,7 +29,7 @@ export function tuneSocket(target: net.Socket | Http2Session, settings: KernelSe
   const connected = descriptor.fd >= 0 && !socket.connecting;
   const attempting = descriptor.fd >= 0 && socket.connecting && ATTEMPTS_VISIBLE;
   let tuning = socketTuningOf(socket);
-  if (connected) applySettings(descriptor, settings);
+  if (connected) applyOrTakeOver(descriptor, settings, inKernel);
   else if (attempting) {
     const merged = new KernelSettings();
     if (tuning !== undefined) merged.merge(tuning);
@@ -56,10 +57,12 @@ export function tuneSocket(target: net.Socket | Http2Session, settings: KernelSe
  * Tunes a socket without tuning of its own whose TCP handle has just started its
  * connection attempt (the process-wide default): the options go on now, in SYN-SENT,
  * and a 'connect' hook is added only when Node will overwrite idle, interval and count
- * at connect. Throws (recording nothing) when the kernel refuses an option.
+ * at connect. `inKernel`: the preload library set them at connect() already (before the
+ * SYN): the socket is taken over from it with no setsockopt. Throws (recording nothing)
+ * when the kernel refuses an option.
  */
-export function tuneAttempt(socket: net.Socket, handle: object, settings: KernelSettings): void {
-  applySettings(handleDescriptor(handle), settings);
+export function tuneAttempt(socket: net.Socket, handle: object, settings: KernelSettings, inKernel: boolean): void {
+  applyOrTakeOver(handleDescriptor(handle), settings, inKernel);
   const tuning = new SocketTuning(socket);
   tuning.merge(settings);
   tuning.appliedHandle = handle;

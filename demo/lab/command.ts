@@ -64,7 +64,7 @@ two machines (or one, with a second terminal as root for the rules):
 
   server$ npx socket-keepalive server --host 0.0.0.0 --port 7654
   client$ npx socket-keepalive client --host SERVER --port 7654 --sockets 3 \\
-            --idle 2000 --interval 1000 --count 2,5,9
+            --idle 2s --interval 1s --count 2,5,9
 
 Then cut the link on the server, watch the client, and remove the rules:
 

@@ -109,10 +109,11 @@ describe('times are read as SOCKET_KEEPALIVE reads them, errors name the flag an
 
   test.each([
     [
-      ['server', '--idle', '1500'],
-      '--idle must be from 1s to 32767s in whole seconds (1000 to 32767000 ms), got "1500"',
+      ['server', '--idle', '1500ms'],
+      '--idle must be from 1s to 32767s in whole seconds (1000 to 32767000 ms), got "1500ms"',
     ],
-    [['server', '--idle', '10x'], '--idle must be a time such as 10s, 1500ms, 2m or a plain number of ms, got "10x"'],
+    [['server', '--user-timeout', '8'], '--user-timeout needs a unit: write 8s or 8ms'],
+    [['server', '--idle', '10x'], '--idle must be a time such as 10s, 1500ms or 2m, got "10x"'],
     [['server', '--user-timeout', '-1'], '--user-timeout must be from 0 to 2147483647 ms, got "-1"'],
     [
       ['client', '--interval', '40000s'],
@@ -143,7 +144,7 @@ describe('times are read as SOCKET_KEEPALIVE reads them, errors name the flag an
 });
 
 describe('client', () => {
-  test('--mode library,node --idle 2000 opens two sockets, the idle going to the library one; Ctrl-C is not the peer closing', async () => {
+  test('--mode library,node --idle 2s opens two sockets, the idle going to the library one; Ctrl-C is not the peer closing', async () => {
     const { server, port } = await startServer();
     try {
       const client = spawnCli([
@@ -153,7 +154,7 @@ describe('client', () => {
         '--mode',
         'library,node',
         '--idle',
-        '2000',
+        '2s',
         '--node-delay',
         '3s',
       ]);

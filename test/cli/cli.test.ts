@@ -14,9 +14,13 @@ describe('socket-keepalive command line', () => {
   );
 
   test('option help states the units', async () => {
-    expect((await runCli(['client', '--help'])).stdout).toMatch(/--idle LIST\s+TIME of silence/);
+    expect((await runCli(['client', '--help'])).stdout).toMatch(
+      /--idle LIST\s+silence before the first probe \(1s-32767s, whole seconds; library\)/,
+    );
     expect((await runCli(['server', '--help'])).stdout).toMatch(/--user-timeout TIME/);
-    expect((await runCli(['server', '--help'])).stdout).toMatch(/TIME: 10s, 1500ms, 2m, or a plain number of ms/);
+    expect((await runCli(['server', '--help'])).stdout).toMatch(
+      /TIME: a whole number with its unit, 10s, 1500ms or 2m \(a bare number other than 0 is\nrefused\)/,
+    );
   });
 
   test.each([
@@ -24,19 +28,20 @@ describe('socket-keepalive command line', () => {
     [['client', '--sockets', '0'], /--sockets must be a whole number from 1 to 1000, got "0"/],
     [['client', '--sockets', '3', '--count', '2,5'], /--count lists 2 values for 3 sockets/],
     [
-      ['client', '--idle', '1500'],
-      /--idle must be from 1s to 32767s in whole seconds \(1000 to 32767000 ms\), got "1500"/,
+      ['client', '--idle', '1500ms'],
+      /--idle must be from 1s to 32767s in whole seconds \(1000 to 32767000 ms\), got "1500ms"/,
     ],
-    [['client', '--mode', 'node', '--idle', '2000'], /--idle applies to --mode library only/],
-    [['client', '--mode', 'library,node', '--idle', '2000,3000'], /socket #2: --idle applies to --mode library only/],
+    [['client', '--idle', '2'], /--idle needs a unit: write 2s or 2ms/],
+    [['server', '--user-timeout', '8'], /--user-timeout needs a unit: write 8s or 8ms/],
+    [['lab', '--window', '75'], /--window needs a unit: write 75s or 75ms/],
+    [['client', '--idle', '1500'], /--idle needs a unit: write 1500s or 1500ms/],
+    [['client', '--mode', 'node', '--idle', '2s'], /--idle applies to --mode library only/],
+    [['client', '--mode', 'library,node', '--idle', '2s,3s'], /socket #2: --idle applies to --mode library only/],
     [['client', '--mode', 'fast'], /--mode must be one of library, node, before-connect, off/],
     [['client', '--bogus'], /unknown option --bogus; the options are --host, --port, --sockets, --mode, --idle/],
     [['server', '--port', '70000'], /--port must be a whole number from 0 to 65535/],
     [['server', '--count', '500'], /--count must be a whole number from 1 to 127, got "500"/],
-    [
-      ['lab', '--window', 'soon'],
-      /--window must be a time such as 10s, 1500ms, 2m or a plain number of ms, got "soon"/,
-    ],
+    [['lab', '--window', 'soon'], /--window must be a time such as 10s, 1500ms or 2m, got "soon"/],
     [
       ['lab', '--svg', '/no-such-directory/timeline.svg'],
       /--svg \/no-such-directory\/timeline.svg: no such directory \/no-such-directory/,
@@ -65,7 +70,7 @@ describe('server and client on loopback, --json', () => {
   let serverEvents: Record<string, unknown>[];
   let port: number;
   beforeAll(async () => {
-    server = spawnCli(['server', '--port', '0', '--idle', '3000', '--interval', '1000', '--count', '4', '--json']);
+    server = spawnCli(['server', '--port', '0', '--idle', '3s', '--interval', '1s', '--count', '4', '--json']);
     serverEvents = [];
     const lines = readline.createInterface({ input: server.stdout as NodeJS.ReadableStream });
     port = await new Promise((resolve) =>
@@ -98,13 +103,13 @@ describe('server and client on loopback, --json', () => {
       '--mode',
       'library,node,library',
       '--idle',
-      '2000,,5000',
+      '2s,,5s',
       '--interval',
-      '1000,,2000',
+      '1s,,2s',
       '--count',
       '2,,7',
       '--node-delay',
-      '3000',
+      '3s',
       '--json',
     ]);
     const events: Record<string, unknown>[] = [];

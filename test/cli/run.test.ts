@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, describe, expect, test } from 'vitest';
-import type { InspectedSocket } from '../helpers/library.js';
+import { type InspectedSocket, inspectProcess } from '../helpers/library.js';
 import { type RunResult, runNode } from '../helpers/run.js';
 import { certificatePath, keyPath } from '../helpers/tls.js';
 import { root } from '../helpers/tree.js';
@@ -48,29 +48,67 @@ describe('socket-keepalive run', () => {
     );
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(
-      /the inherited SOCKET_KEEPALIVE="idle=5" is refused: The value of "SOCKET_KEEPALIVE.idle" is out of range/,
+      /the inherited SOCKET_KEEPALIVE="idle=5" is refused: The argument 'SOCKET_KEEPALIVE.idle' needs a unit: write 5s or 5ms/,
     );
     expect(fs.existsSync(marker)).toBe(false);
   });
 
   test('options given replace fields of the inherited SOCKET_KEEPALIVE, and run says which', async () => {
-    const run = await runNode([cli, 'run', '--idle', '30000', '--report', 'json', '--', process.execPath, probeApp], {
+    const run = await runNode([cli, 'run', '--idle', '30s', '--report', 'json', '--', process.execPath, probeApp], {
       SOCKET_KEEPALIVE: 'idle=5s,count=2,report=text',
     });
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout).client).toEqual({ ...UNTUNED, enable: true, idle: 30_000, count: 2 });
+    expect(JSON.parse(run.stdout).client).toEqual({ ...RUN_DEFAULT, idle: 30_000, count: 2 });
     expect(run.stderr).toMatch(
       /^socket-keepalive run: the options given replace idle, report of the inherited SOCKET_KEEPALIVE=idle=5s,count=2,report=text\n/,
     );
-    expect(run.stderr).toMatch(/SOCKET_KEEPALIVE=idle=30s,count=2,report=json /);
+    expect(run.stderr).toMatch(/SOCKET_KEEPALIVE=idle=30s,interval=2s,count=2,userTimeout=20s,report=json /);
   });
+
+  test.each([
+    ['the variable through the preload', [], { SOCKET_KEEPALIVE: 'idle=5s,count=5' }, true],
+    ["run's flags", ['--idle', '5s', '--count', '5'], {}, false],
+    ["run's flag over an inherited variable", ['--count', '5'], { SOCKET_KEEPALIVE: 'idle=5s' }, false],
+  ])(
+    'one rule for unwritten fields: %s gives idle 5 s, count 5 and the defaults, read from outside',
+    async (_, flags, env, preloadOnly) => {
+      const holdApp = path.join(work, 'hold.cjs');
+      fs.writeFileSync(
+        holdApp,
+        `const net = require('node:net');
+const server = net.createServer().listen(0, '127.0.0.1', () => {
+  const socket = net.connect(server.address().port, '127.0.0.1', () => console.log(JSON.stringify({ pid: process.pid, port: socket.localPort })));
+});
+process.stdin.on('end', () => process.exit(0)).resume();
+`,
+      );
+      const args = preloadOnly
+        ? ['--require', path.join(root, 'dist', 'register.js'), holdApp]
+        : [cli, 'run', '--quiet', ...flags, '--', process.execPath, holdApp];
+      const child = spawn(process.execPath, args, {
+        stdio: ['pipe', 'pipe', 'inherit'],
+        env: { ...process.env, NODE_OPTIONS: undefined, SOCKET_KEEPALIVE: undefined, ...env },
+      });
+      try {
+        const [line] = await once(readline.createInterface({ input: child.stdout as NodeJS.ReadableStream }), 'line');
+        const { pid, port } = JSON.parse(line) as { pid: number; port: number };
+        const client = inspectProcess(pid).find((socket) => socket.local === `127.0.0.1:${port}`);
+        expect(client?.keepAlive).toEqual({ ...RUN_DEFAULT, idle: 5000, count: 5 });
+      } finally {
+        child.stdin?.end();
+        await once(child, 'close');
+      }
+    },
+  );
 
   test('--help prints usage with the defaults and exit codes', async () => {
     const { code, stdout } = await cliRun(['run', '--help']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^Usage: socket-keepalive run \[options\] -- <command>/);
-    expect(stdout).toMatch(/--idle TIME\s+silence before the first probe, 1s-32767s, whole seconds \(default 10s\)/);
-    expect(stdout).toMatch(/TIME: 10s, 1500ms, 2m or a plain number of ms/);
+    expect(stdout).toMatch(/--idle TIME\s+silence before the first probe \(1s-32767s, whole seconds; default 10s\)/);
+    expect(stdout).toMatch(
+      /TIME: a whole number with its unit, 10s, 1500ms or 2m \(a bare number other than 0 is\nrefused\)/,
+    );
     expect(stdout).toMatch(/--no-servers/);
     expect(stdout).toMatch(/Exit codes:/);
   });
@@ -86,7 +124,7 @@ describe('socket-keepalive run', () => {
     const run = await cliRun([
       'run',
       '--idle',
-      '30000',
+      '30s',
       '--count',
       '5',
       '--no-servers',
@@ -101,12 +139,15 @@ describe('socket-keepalive run', () => {
   test.each([
     [['run'], /give the command to run after "--"/],
     [
-      ['run', '--idle', '1500', '--', 'node'],
-      /--idle must be from 1s to 32767s in whole seconds \(1000 to 32767000 ms\), got "1500"/,
+      ['run', '--idle', '1500ms', '--', 'node'],
+      /--idle must be from 1s to 32767s in whole seconds \(1000 to 32767000 ms\), got "1500ms"/,
     ],
+    [['run', '--idle', '10x', '--', 'node'], /--idle must be a time such as 10s, 1500ms or 2m, got "10x"/],
+    [['run', '--user-timeout', '8', '--', 'node'], /--user-timeout needs a unit: write 8s or 8ms/],
+    [['run', '--idle', '10', '--', 'node'], /--idle needs a unit: write 10s or 10ms/],
     [
-      ['run', '--idle', '10x', '--', 'node'],
-      /--idle must be a time such as 10s, 1500ms, 2m or a plain number of ms, got "10x"/,
+      ['run', '--idle', '0', '--', 'node'],
+      /--idle must be from 1s to 32767s in whole seconds \(1000 to 32767000 ms\), got "0"/,
     ],
     [['run', '--count', '0', '--', 'node'], /--count must be a whole number from 1 to 127, got "0"/],
     [['run', '--bogus', '--', 'node'], /unknown option --bogus; the options are --idle, --interval/],

@@ -18,10 +18,11 @@ export type {
   DetectionTime,
   InspectedSocket,
   KeepAliveOptions,
-  KeepAliveSetting,
   KeepAliveState,
   KeepAliveStats,
   KeepAliveTarget,
+  Libc,
+  PreloadLibrary,
   TcpInfo,
   TcpState,
 } from '../../lib/index.js';
@@ -44,11 +45,10 @@ export const {
   setDefaultKeepAlive,
   getDefaultKeepAlive,
   keepAliveEnvironment,
-  parseKeepAliveSetting,
   DEFAULT_PRELOAD_OPTIONS,
   DEAD_PEER_CHANNEL,
   keepAliveStats,
-  parseDuration,
+  preloadLibrary,
 } = requireBuilt(libraryPath) as typeof Library;
 
 /** The parser of SOCKET_KEEPALIVE and the preload's path, from the build like the rest. */
