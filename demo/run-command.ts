@@ -38,7 +38,8 @@ Options:
 ${keepAliveFlagUsage(defaultWords)}
   --no-servers           leave listening servers (and the connections they accept) alone
   --no-native            no preload library (LD_PRELOAD): only Node.js, Bun and Deno are tuned
-  --report FORMAT        a line on stderr for each dead peer found: text or json (default none)
+  --report FORMAT        a line on stderr for each dead peer found: text or json; or otel: the
+                         OpenTelemetry metrics on the application's meter provider (default none)
   --quiet                do not print the settings on stderr
   -h, --help             this help
 
@@ -121,8 +122,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     throw new UsageError('give the command to run after "--", e.g. socket-keepalive run -- node app.js');
 
   const report = values.report as string | undefined;
-  if (report !== undefined && report !== 'text' && report !== 'json')
-    throw new UsageError(`--report must be text or json, not "${report}"`);
+  if (report !== undefined && report !== 'text' && report !== 'json' && report !== 'otel')
+    throw new UsageError(`--report must be text, json or otel, not "${report}"`);
   const inherited = inheritedSetting();
   const flags = keepAliveFlags(values);
   const given = [
@@ -139,7 +140,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     { ...(inherited?.options ?? DEFAULT_PRELOAD_OPTIONS), ...flags },
     {
       servers: !values['no-servers'] && inherited?.servers !== false,
-      report: (report as 'text' | 'json' | undefined) ?? inherited?.report,
+      report: (report as 'text' | 'json' | 'otel' | undefined) ?? inherited?.report,
     },
   );
   if (!values.quiet) {

@@ -7,12 +7,12 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import type * as net from 'node:net';
 import { constants } from 'node:os';
 import { addonLoaded, readPeerAddress } from './binding.js';
-import { predictDetection, retransmissionLimitMs } from './detection.js';
-import { type KeepAliveOptions, type KernelSettings, optionsOf } from './options.js';
+import { keepaliveIntervalDefault, predictDetection, RTO_MAX, RTO_MIN, retransmissionLimitMs } from './detection.js';
+import { type KeepAliveOptions, type KernelSettings, optionsOf, UNSET } from './options.js';
 import { counts, type DeadPeerCause } from './stats.js';
-import { acceptingServerOf, socketDescriptor } from './target.js';
-import { tcpInfoOf } from './tcp-info.js';
-import { serverTuningOf, socketTuningOf } from './tuning.js';
+import { acceptingServerOf, socketDescriptor, tcpSocketOf } from './target.js';
+import { type TcpInfo, tcpInfoOf } from './tcp-info.js';
+import { type SocketTuning, serverTuningOf, socketTuningOf } from './tuning.js';
 
 /**
  * The name of the `diagnostics_channel` on which the library publishes a {@link DeadPeer}
@@ -31,29 +31,36 @@ export const DEAD_PEER_CHANNEL = 'socket-keepalive:dead-peer';
 
 /**
  * What the library publishes on {@link DEAD_PEER_CHANNEL} when the kernel ends a
- * connection of a tuned socket because the peer stopped answering. Sent once per
- * connection, before the socket's 'close' (and after its 'error' is decided: Node emits
- * that `read ETIMEDOUT` to the application next).
+ * connection of a tuned socket because the peer stopped answering (or, `'zero-window'`,
+ * answered but took nothing for the user timeout). Sent once per connection, before the
+ * socket's 'close' (and after its 'error' is decided: Node emits that `read ETIMEDOUT`
+ * to the application next).
  *
  * A socket counts as tuned when it has options from {@link setKeepAlive}, a tuned agent,
- * the process-wide default, or a tuned server that accepted it. The message is published
- * when such a socket is destroyed with `ETIMEDOUT` and TCP_INFO reports its connection
- * closed (state CLOSE): a socket the application ends, one reset by its peer and one
- * destroyed with an `ETIMEDOUT` of the application's making publish nothing.
- *
- * The cause is read from TCP_INFO (tcp(7)): keepalive probes unanswered and nothing
- * retransmitted is `'keepalive'`; otherwise data was in flight, which is
- * `'user-timeout'` when the socket has a user timeout and `'retransmissions'` when not.
+ * the process-wide default, or a tuned server that accepted it; a TLS socket counts as
+ * tuned when the socket it runs over is. The message is published when such a socket is
+ * destroyed with `ETIMEDOUT` (or, for a socket an `http.Agent` pools, destroyed by the
+ * agent's read guard, which passes no error) and TCP_INFO (tcp(7)) says the kernel ended
+ * an opened connection by its timers: state CLOSE, a round-trip time measured (the
+ * handshake completed), and keepalive probes or retransmissions outstanding, or unsent
+ * data waiting on a zero window. Nothing is published for a socket the application ends,
+ * one reset by its peer (also while the application paused reading and then destroyed it
+ * with an `ETIMEDOUT` of its own), an `ETIMEDOUT` of the application's making, a refused
+ * connect, or a connection attempt that timed out (`connect ETIMEDOUT`: the connection
+ * never opened, so no peer died; the error itself says which address did not answer).
  *
  * Without the native addon there is no TCP_INFO: the message is published when the
  * socket is destroyed with the kernel's own ETIMEDOUT (Node's `read` or `write` error,
  * errno ETIMEDOUT; one of the application's making has neither), with the addresses Node
- * read when the socket was tuned, and `cause`, `silentMs`, `probes`, `retransmits` and
- * `predictedMs` undefined; {@link keepAliveStats} does not count it, as it counts by cause.
+ * read when the socket was tuned, and `cause`, `silentMs`, `inFlightMs`, `probes`,
+ * `retransmits`, `predictedMs` and `predictedMaxMs` undefined; {@link keepAliveStats}
+ * does not count it, as it counts by cause.
  */
 export interface DeadPeer {
   /** The socket, already destroyed; its 'close' follows. */
   socket: net.Socket;
+  /** When the library saw the kernel's verdict, as an ISO 8601 timestamp (UTC). */
+  at: string;
   localAddress: string | undefined;
   localPort: number | undefined;
   /**
@@ -65,14 +72,28 @@ export interface DeadPeer {
   /**
    * `'keepalive'`: the connection was idle and keepalive probes went unanswered (with a
    * user timeout set, the kernel ends it at the user timeout once a probe is out).
-   * `'user-timeout'`: data was in flight, unacknowledged past TCP_USER_TIMEOUT.
-   * `'retransmissions'`: data was in flight and no user timeout is set: the kernel's
-   * retransmission limit (net.ipv4.tcp_retries2) ended it. `undefined` without the
-   * native addon (no TCP_INFO), as are the four fields that follow it and `predictedMs`.
+   * `'user-timeout'`: data was in flight, unacknowledged past TCP_USER_TIMEOUT (the
+   * `userTimeout` option). `'retransmissions'`: data was in flight and no user timeout is
+   * set: the kernel's retransmission limit (net.ipv4.tcp_retries2) ended it.
+   * `'zero-window'`: the peer is alive (it acknowledged the kernel's window probes) but
+   * took no data for the user timeout: its receive window stayed closed, so the data
+   * waiting to be sent never left (a peer stuck, or not reading).
    */
   cause: DeadPeerCause | undefined;
-  /** ms since the peer was last heard (TCP_INFO last data or ACK received) when the kernel gave up. */
+  /**
+   * ms since the peer was last heard (TCP_INFO last data or ACK received) when the kernel
+   * gave up. Small for `'zero-window'`: the peer kept answering.
+   */
   silentMs: number | undefined;
+  /**
+   * For data in flight (`'user-timeout'`, `'retransmissions'`): ms the oldest
+   * unacknowledged data had waited for its acknowledgement when the kernel gave up,
+   * counted from its first transmission. Estimated from TCP_INFO: the time since the last
+   * retransmission plus the backed-off retransmission timeouts before it and the tail
+   * loss probe, which is within the kernel's timer slack (tens of ms). `undefined` for the
+   * other causes.
+   */
+  inFlightMs: number | undefined;
   /** Keepalive probes sent and unanswered (TCP_INFO tcpi_probes). */
   probes: number | undefined;
   /** Retransmissions of the oldest unacknowledged segment (TCP_INFO tcpi_retransmits). */
@@ -80,21 +101,41 @@ export interface DeadPeer {
   /** The socket's options in force, in ms as the API takes them; fields never set are absent (the system's values applied). */
   options: KeepAliveOptions;
   /**
-   * What the library predicted for this cause, in ms: {@link detectionTime}'s `idle` for
-   * `'keepalive'`, its `inFlight` for `'user-timeout'`, {@link retransmissionLimitMs} for
-   * `'retransmissions'`.
+   * When the library predicted the kernel would give up, in ms, counted from the same
+   * moment as the figure it compares with: for `'keepalive'`, {@link detectionTime}'s
+   * `idle`, from the last data received (compare with `silentMs`); for `'user-timeout'`
+   * and `'zero-window'`, the user timeout (compare with `inFlightMs` and, for a zero
+   * window, the time the data waited); for `'retransmissions'`,
+   * {@link retransmissionLimitMs}, the bound the kernel compares with (compare with
+   * `inFlightMs`). The earliest the kernel may give up; see `predictedMaxMs`.
    */
   predictedMs: number | undefined;
+  /**
+   * The latest the kernel may give up, in ms from the same moment as `predictedMs`: the
+   * kernel checks its bound only when a timer fires, and its timer wheel may fire a timer
+   * up to 1/8 of its length late. For `'keepalive'`, `predictedMs` plus one keepalive
+   * interval (and its lateness); for `'user-timeout'`, the user timeout (and its lateness)
+   * plus the tail loss probe and the first retransmission timeout, since the kernel
+   * counts it from its first timed-out retransmission; for `'zero-window'`, the user
+   * timeout and its lateness; for `'retransmissions'`, the first expiry of the doubling
+   * retransmission timer past the bound, which can be about twice the bound.
+   */
+  predictedMaxMs: number | undefined;
 }
 
 const channel = diagnosticsChannel.channel(DEAD_PEER_CHANNEL);
 
-/** The options of a tuned socket, or of the tuned server that accepted it. */
-function settingsOf(socket: net.Socket): KernelSettings | undefined {
-  const tuning = socketTuningOf(socket);
-  if (tuning !== undefined) return tuning;
+/** The options of a tuned socket, of the socket a TLS socket runs over, or of the tuned server that accepted it. */
+function tuningOf(socket: net.Socket): { settings: KernelSettings; tuning: SocketTuning | undefined } | undefined {
+  let tuning = socketTuningOf(socket);
+  if (tuning === undefined) {
+    const under = tcpSocketOf(socket);
+    if (under !== socket) tuning = socketTuningOf(under);
+  }
+  if (tuning !== undefined) return { settings: tuning, tuning };
   const server = acceptingServerOf(socket);
-  return server === undefined ? undefined : serverTuningOf(server);
+  const serverTuning = server === undefined ? undefined : serverTuningOf(server);
+  return serverTuning === undefined ? undefined : { settings: serverTuning, tuning: undefined };
 }
 
 /** The peer of a socket whose connection the kernel closed; `undefined` if the kernel cannot tell. */
@@ -104,6 +145,63 @@ function peerOf(fd: number): { address: string; port: number } | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The first retransmission timeout of a connection, ms, from TCP_INFO after `retransmits` doublings. */
+function firstRto({ rto, rtt, rttVar, retransmits }: TcpInfo): number {
+  const unbacked = rto / 2 ** retransmits;
+  // Past the ceiling the doublings no longer tell: Linux's own formula (srtt + max(4 x rttvar, TCP_RTO_MIN)).
+  return rto < RTO_MAX ? unbacked : rtt + Math.max(4 * rttVar, RTO_MIN);
+}
+
+/** The tail loss probe's timeout before the first retransmission timeout (tcp_schedule_loss_probe()): 2 x srtt + TCP_RTO_MIN. */
+const lossProbe = ({ rtt }: TcpInfo) => 2 * rtt + RTO_MIN;
+
+/**
+ * ms the oldest unacknowledged data had waited when the kernel gave up: since the last
+ * retransmission, plus the timeouts before it (doubling from the first, capped at
+ * TCP_RTO_MAX) and the tail loss probe when one was sent (counted in total retransmits).
+ */
+function inFlightOf(info: TcpInfo): number {
+  const first = firstRto(info);
+  let waited = info.lastDataSent;
+  for (let step = 0; step < info.retransmits; step++) waited += Math.min(first * 2 ** step, RTO_MAX);
+  if (info.totalRetransmits > info.retransmits) waited += lossProbe(info);
+  return Math.round(waited);
+}
+
+/**
+ * The first expiry of the retransmission timer at or past the bound, ms after the data
+ * was sent: the kernel measures the bound from its first timed-out retransmission and
+ * compares only when the timer expires (see {@link retransmissionLimitMs}).
+ */
+function retransmissionEnd(info: TcpInfo, bound: number): number {
+  const first = firstRto(info);
+  const firstTimeout = lossProbe(info) + first;
+  let expiry = firstTimeout;
+  let timeout = first;
+  for (let step = 1; expiry - firstTimeout < bound; step++) {
+    timeout = Math.min(first * 2 ** step, RTO_MAX);
+    expiry += timeout;
+  }
+  return Math.round(expiry + timeout * TIMER_WHEEL_LATENESS);
+}
+
+/**
+ * How late, as a share of its length, the kernel's timer wheel may fire a timer: a
+ * timeout lands in a wheel level whose granularity is at most 1/8 of it (kernel/time/timer.c).
+ */
+const TIMER_WHEEL_LATENESS = 1 / 8;
+
+/** Why the kernel ended an opened connection by its timers, from TCP_INFO at close; `undefined` when it did not. */
+function causeOf(info: TcpInfo, settings: KernelSettings, socket: net.Socket): DeadPeerCause | undefined {
+  if (info.state !== 'CLOSE' || info.rtt === 0) return undefined; // open still, or never opened
+  if (info.retransmits > 0) return settings.userTimeout > 0 ? 'user-timeout' : 'retransmissions';
+  if (info.probes > 0) return 'keepalive';
+  // Nothing outstanding: a reset, unless data waited on a closed window until the user timeout
+  // (Node still holds what the kernel's full send buffer could not take; data that all fit
+  // in the kernel leaves nothing to tell a zero window from a reset, and is not reported).
+  return settings.userTimeout > 0 && socket.writableLength > 0 ? 'zero-window' : undefined;
 }
 
 /**
@@ -116,58 +214,83 @@ function reportWithoutTcpInfo(socket: net.Socket, settings: KernelSettings, erro
   if (!channel.hasSubscribers) return;
   channel.publish({
     socket,
+    at: new Date().toISOString(),
     localAddress: socket.localAddress,
     localPort: socket.localPort,
     remoteAddress: socket.remoteAddress,
     remotePort: socket.remotePort,
     cause: undefined,
     silentMs: undefined,
+    inFlightMs: undefined,
     probes: undefined,
     retransmits: undefined,
     options: optionsOf(settings),
     predictedMs: undefined,
+    predictedMaxMs: undefined,
   } satisfies DeadPeer);
 }
 
 /**
- * Called from `socket._destroy(error)` for an `ETIMEDOUT` (lib/prototypes.ts): counts and
- * publishes a dead peer when the socket is tuned and the kernel closed the connection.
- * TCP_INFO, then the peer's address (SO_PEERNAME), read on the descriptor, still open; never throws.
+ * Called from `socket._destroy(error)` for an `ETIMEDOUT`, or for a pooled socket
+ * destroyed by Node's agent without an error (lib/prototypes.ts): counts and publishes a
+ * dead peer when the socket is tuned and the kernel ended the connection by its timers.
+ * TCP_INFO, then the peer's address (SO_PEERNAME), read on the descriptor, still open;
+ * never throws.
  */
-export function reportDeadPeer(socket: net.Socket, error: Error): void {
-  const settings = settingsOf(socket);
-  if (settings === undefined) return;
-  if (!addonLoaded()) {
-    reportWithoutTcpInfo(socket, settings, error);
-    return;
-  }
+export function reportDeadPeer(socket: net.Socket, error?: Error): void {
   let message: DeadPeer;
   try {
-    const { fd, knownTcp } = socketDescriptor(socket);
+    const tuned = tuningOf(socket);
+    if (tuned === undefined) return;
+    const { settings, tuning } = tuned;
+    if (!addonLoaded()) {
+      if (error !== undefined) reportWithoutTcpInfo(socket, settings, error);
+      return;
+    }
+    const { fd, knownTcp } = socketDescriptor(tcpSocketOf(socket));
     if (fd < 0) return;
+    if (tuning !== undefined) {
+      // A TLS socket and the socket under it are destroyed with the same connection.
+      if (tuning.reportedFd === fd) return;
+      tuning.reportedFd = fd;
+    }
     const info = tcpInfoOf(fd, knownTcp);
-    if (info.state !== 'CLOSE') return;
-    const idle = info.probes > 0 && info.retransmits === 0;
-    const cause: DeadPeerCause = idle ? 'keepalive' : settings.userTimeout > 0 ? 'user-timeout' : 'retransmissions';
+    const cause = causeOf(info, settings, socket);
+    if (cause === undefined) return;
     const predicted = predictDetection(settings);
+    const interval = settings.interval === UNSET ? keepaliveIntervalDefault() : settings.interval;
+    let predictedMs: number;
+    let predictedMaxMs: number;
+    if (cause === 'keepalive') {
+      predictedMs = predicted.idle;
+      predictedMaxMs = predicted.idle + Math.round(interval * (1 + TIMER_WHEEL_LATENESS));
+    } else if (cause === 'retransmissions') {
+      predictedMs = retransmissionLimitMs();
+      predictedMaxMs = retransmissionEnd(info, predictedMs);
+    } else {
+      predictedMs = settings.userTimeout;
+      // Counted from the first timed-out retransmission, a loss probe and a timeout after the write; the last timer may be late.
+      predictedMaxMs = Math.round(
+        settings.userTimeout * (1 + TIMER_WHEEL_LATENESS) +
+          (cause === 'zero-window' ? 0 : lossProbe(info) + firstRto(info)),
+      );
+    }
     const peer = peerOf(fd);
     message = {
       socket,
+      at: new Date().toISOString(),
       localAddress: socket.localAddress,
       localPort: socket.localPort,
       remoteAddress: peer?.address,
       remotePort: peer?.port,
       cause,
       silentMs: Math.min(info.lastDataReceived, info.lastAckReceived),
+      inFlightMs: cause === 'user-timeout' || cause === 'retransmissions' ? inFlightOf(info) : undefined,
       probes: info.probes,
       retransmits: info.retransmits,
       options: optionsOf(settings),
-      predictedMs:
-        cause === 'keepalive'
-          ? predicted.idle
-          : cause === 'user-timeout'
-            ? (predicted.inFlight as number)
-            : retransmissionLimitMs(),
+      predictedMs,
+      predictedMaxMs,
     };
   } catch {
     return; // the descriptor is gone after all (a socket of another runtime): nothing to say

@@ -10,8 +10,8 @@ import { settableThroughNode } from './floor.js';
 import { type KeepAliveOptions, KernelSettings, optionsOf, validateInto } from './options.js';
 import { onConnectAndListen } from './prototypes.js';
 import { tuneServer } from './server.js';
-import { tuneSocket } from './socket.js';
-import { isUnixDomain, listenerOf, NOT_LISTENING, UNIX_LISTENER } from './target.js';
+import { tuneAttempt, tuneSocket } from './socket.js';
+import { ATTEMPTS_VISIBLE, isUnixDomain, listenerOf, NOT_LISTENING, UNIX_LISTENER } from './target.js';
 import { serverTuningOf, socketTuningOf } from './tuning.js';
 import { WARNING_CODES, warn } from './warnings.js';
 
@@ -78,6 +78,21 @@ function tuneAtConnect(this: net.Socket): void {
   }
 }
 
+/**
+ * A TCP handle of a socket without tuning has started its connection attempt (on Node,
+ * with no filter: a filter needs the peer's address, known at 'connect'): the socket is
+ * tuned now, in SYN-SENT, so that the user timeout bounds the attempt too.
+ */
+function tuneAtAttempt(socket: net.Socket, handle: object): void {
+  const active = current;
+  if (active === null || active.filter !== undefined || !addonLoaded()) return;
+  try {
+    tuneAttempt(socket, handle, active.settings, active.inKernel);
+  } catch (error) {
+    warnOnce(error, 'a connection attempt');
+  }
+}
+
 /** A 'listening' listener, prepended when `listen()` is called while a default covers servers. */
 function tuneAtListening(this: net.Server): void {
   const active = current;
@@ -114,9 +129,13 @@ function installHooks(): void {
   onConnectAndListen(
     (socket) => {
       if (current === null || (socket as Hookable)[kHooked]) return;
+      // Without a filter, Node's sockets are tuned in SYN-SENT (tuneAtAttempt): no listener.
+      // Without the addon, only Node's own call can tune them, once connected.
+      if (ATTEMPTS_VISIBLE && current.filter === undefined && addonLoaded()) return;
       (socket as Hookable)[kHooked] = true;
       socket.prependListener('connect', tuneAtConnect);
     },
+    tuneAtAttempt,
     (server) => {
       if (current === null || !current.servers || (server as Hookable)[kHooked]) return;
       (server as Hookable)[kHooked] = true;

@@ -17,6 +17,11 @@ export interface DetectionTime {
   inFlight: number | null;
 }
 
+/** This network namespace's keepalive interval (net.ipv4.tcp_keepalive_intvl), ms. */
+export function keepaliveIntervalDefault(): number {
+  return platform.keepaliveDefaults().interval;
+}
+
 /**
  * Predicts how long Linux takes to notice a dead peer with the given settings, by the
  * rules of tcp_keepalive_timer() in net/ipv4/tcp_timer.c:
@@ -56,6 +61,9 @@ export function predictDetection({ enable, idle, interval, count, userTimeout }:
     inFlight,
   };
 }
+
+/** The retransmission timeout's floor and ceiling (TCP_RTO_MIN, TCP_RTO_MAX), ms. */
+export const { rtoMinMs: RTO_MIN, rtoMaxMs: RTO_MAX } = platform;
 
 /**
  * How long Linux keeps retransmitting unacknowledged data before it drops the

@@ -22,8 +22,12 @@ export interface KeepAliveSetting {
   written: readonly string[];
   /** `false` for `servers=off`: listeners are left alone. */
   servers: boolean;
-  /** `report=text` or `report=json`: a line on stderr for each dead peer; `undefined` for none (`report=off`, the default). */
-  report: ReportFormat | undefined;
+  /**
+   * `report=text` or `report=json`: a line on stderr for each dead peer; `report=otel`: the
+   * library's OpenTelemetry metrics (`socket-keepalive/otel`) on the application's global
+   * meter provider; `undefined` for none (`report=off`, the default).
+   */
+  report: ReportFormat | 'otel' | undefined;
 }
 
 const FIELDS = [...OPTION_TABLE.map(({ name }) => name as string), 'servers', 'report'];
@@ -32,7 +36,8 @@ const FIELDS = [...OPTION_TABLE.map(({ name }) => name as string), 'servers', 'r
  * Parses a default written as `idle=10s,interval=2s,count=3,userTimeout=20s` (durations
  * with their unit, ms, s, m or h: a bare number other than 0 is refused, since `8` may
  * mean 8 s or 8 ms; `servers=off` leaves listeners alone; `report=text` or `report=json`
- * writes a line on stderr for each dead peer), or `off`. Returns `null` for `off`. A field
+ * writes a line on stderr for each dead peer, `report=otel` registers the OpenTelemetry
+ * metrics of `socket-keepalive/otel`), or `off`. Returns `null` for `off`. A field
  * not written takes its value from {@link DEFAULT_PRELOAD_OPTIONS} (idle 10 s, interval
  * 2 s, count 3, user timeout 20 s), so unset or empty means those four. Throws, naming
  * the variable and the field, for anything else: an unknown field, a malformed value, or
@@ -60,7 +65,7 @@ export function readKeepAliveSetting(
   if (text?.trim() === 'off') return null;
   const options: Record<string, number> = {};
   let servers = true;
-  let report: ReportFormat | undefined;
+  let report: KeepAliveSetting['report'];
   const seen = new Set<string>();
   for (const item of (text ?? '').split(',')) {
     if (item.trim() === '') continue;
@@ -81,8 +86,8 @@ export function readKeepAliveSetting(
       if (value !== 'on' && value !== 'off') throw invalidArgValue(field, 'must be on or off', value);
       servers = value === 'on';
     } else if (name === 'report') {
-      if (value !== 'text' && value !== 'json' && value !== 'off')
-        throw invalidArgValue(field, 'must be text, json or off', value);
+      if (value !== 'text' && value !== 'json' && value !== 'otel' && value !== 'off')
+        throw invalidArgValue(field, 'must be text, json, otel or off', value);
       report = value === 'off' ? undefined : value;
     } else if (OPTION_TABLE.find((spec) => spec.name === name)?.unit === 'ms') {
       options[name] = parseDuration(value, field);
@@ -106,7 +111,11 @@ export function readKeepAliveSetting(
 }
 
 /** Writes a default the way {@link parseKeepAliveSetting} reads it. `options` must be valid. */
-function formatKeepAliveSetting(options: KeepAliveOptions, servers: boolean, report: ReportFormat | undefined): string {
+function formatKeepAliveSetting(
+  options: KeepAliveOptions,
+  servers: boolean,
+  report: KeepAliveSetting['report'],
+): string {
   const fields: string[] = [];
   for (const { name, unit } of OPTION_TABLE) {
     const value = options[name];
@@ -155,7 +164,8 @@ function bunOptionsWithRegister(bunOptions: string | undefined): string | undefi
  * `deno run --preload <path>` (docs/platforms.md).
  * `options` are validated like {@link setKeepAlive}'s; `enable` cannot be given.
  * `settings.report` (`'text'` or `'json'`) has each process write a line on stderr for
- * each dead peer it finds (see {@link DEAD_PEER_CHANNEL}).
+ * each dead peer it finds (see {@link DEAD_PEER_CHANNEL}); `'otel'` has it register the
+ * OpenTelemetry metrics of `socket-keepalive/otel` on its global meter provider.
  *
  * @example
  * ```ts
@@ -164,7 +174,7 @@ function bunOptionsWithRegister(bunOptions: string | undefined): string | undefi
  */
 export function keepAliveEnvironment(
   options: Omit<KeepAliveOptions, 'enable'>,
-  settings: { servers?: boolean; report?: ReportFormat } = {},
+  settings: { servers?: boolean; report?: ReportFormat | 'otel' } = {},
   env: NodeJS.ProcessEnv = process.env,
 ): { NODE_OPTIONS: string; BUN_OPTIONS?: string; SOCKET_KEEPALIVE: string } {
   validateInto(options, new KernelSettings());
@@ -179,8 +189,13 @@ export function keepAliveEnvironment(
   if (settings.servers !== undefined && typeof settings.servers !== 'boolean') {
     throw invalidArgType('settings.servers', 'of type boolean', settings.servers);
   }
-  if (settings.report !== undefined && settings.report !== 'text' && settings.report !== 'json') {
-    throw invalidArgValue('settings.report', "must be 'text' or 'json'", settings.report);
+  if (
+    settings.report !== undefined &&
+    settings.report !== 'text' &&
+    settings.report !== 'json' &&
+    settings.report !== 'otel'
+  ) {
+    throw invalidArgValue('settings.report', "must be 'text', 'json' or 'otel'", settings.report);
   }
   if (OPTION_TABLE.every(({ name }) => options[name] === undefined)) {
     throw invalidArgValue('options', 'sets no keepalive option: give idle, interval, count or userTimeout', options);

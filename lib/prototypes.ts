@@ -7,6 +7,14 @@
  *   makes libuv overwrite them.
  * - `net.Socket.prototype.connect`: a tuned socket gets its options again on each new
  *   connection; a socket without tuning goes to the process-wide default's hook.
+ * - `connect` and `connect6` of Node's libuv TCP handle class (wrapped at the first
+ *   `connect()` on Node, where that class is first seen): they create the descriptor and
+ *   start the connection, so a tuned socket gets its options right after, in SYN-SENT,
+ *   and the user timeout bounds the connection attempt too (the kernel honours
+ *   TCP_USER_TIMEOUT there: a connect to a port that drops packets fails with ETIMEDOUT
+ *   at the user timeout instead of after net.ipv4.tcp_syn_retries, about 130 s). The
+ *   'connect' hook then only puts back what Node's own keepalive call at connect
+ *   overwrote, if it made one.
  * - `net.Server.prototype.listen`: a server goes to the process-wide default's hook.
  * - `net.Socket.prototype._destroy`: a tuned socket the kernel ended with ETIMEDOUT is
  *   reported on the dead-peer channel (lib/dead-peer.ts) while its descriptor is still open.
@@ -18,11 +26,31 @@
  * @packageDocumentation
  */
 import * as net from 'node:net';
+import { addonLoaded } from './binding.js';
 import { reportDeadPeer } from './dead-peer.js';
-import { failSocket } from './failures.js';
+import { failSocket, failSocketSoon } from './failures.js';
 import type { KernelSettings } from './options.js';
-import { acceptingServerOf, nodeKeepAliveSetting, serverClasses, tcpSocketOf } from './target.js';
-import { applyToSocket, restoreOnSocket, type SocketTuning, serverTuningOf, socketTuningOf } from './tuning.js';
+import {
+  acceptingServerOf,
+  destroyedByAgentReadGuard,
+  handleDescriptor,
+  nodeKeepAliveSetting,
+  ownerOfHandle,
+  serverClasses,
+  socketDescriptor,
+  tcpHandleOf,
+  tcpHandlePrototypeOf,
+  tcpSocketOf,
+} from './target.js';
+import {
+  applyRestore,
+  applySettings,
+  applyToSocket,
+  restoreOnSocket,
+  type SocketTuning,
+  serverTuningOf,
+  socketTuningOf,
+} from './tuning.js';
 
 let nodeSetKeepAlive: net.Socket['setKeepAlive'] | undefined;
 let nodeConnect: net.Socket['connect'] | undefined;
@@ -30,6 +58,9 @@ let nodeDestroy: ((error: Error | null, callback: (error?: Error | null) => void
 /** Each server class's own `listen` (Bun's http.Server is not a net.Server). */
 const nodeListens = new Map<object, net.Server['listen']>();
 let untunedConnectHook: ((socket: net.Socket) => void) | undefined;
+let untunedAttemptHook: ((socket: net.Socket, handle: object) => void) | undefined;
+/** Whether the TCP handle class's `connect` and `connect6` are wrapped (on Node, from the first `connect()`). */
+let attemptsWrapped = false;
 let listenHook: ((server: net.Server) => void) | undefined;
 
 type Destroyable = { _destroy: NonNullable<typeof nodeDestroy> };
@@ -56,9 +87,11 @@ export function wrapPrototypes(): void {
  */
 export function onConnectAndListen(
   onUntunedConnect: (socket: net.Socket) => void,
+  onUntunedAttempt: (socket: net.Socket, handle: object) => void,
   onListen: (server: net.Server) => void,
 ): void {
   untunedConnectHook = onUntunedConnect;
+  untunedAttemptHook = onUntunedAttempt;
   listenHook = onListen;
   wrapPrototypes();
 }
@@ -69,9 +102,85 @@ export function onConnectAndListen(
  */
 export function applyOnConnect(this: net.Socket): void {
   try {
-    applyToSocket(this, socketTuningOf(this) as SocketTuning);
+    const tuning = socketTuningOf(this) as SocketTuning;
+    if (!addonLoaded()) {
+      applyToSocket(this, tuning);
+      return;
+    }
+    const attempt = tuning.appliedHandle;
+    const descriptor = socketDescriptor(this);
+    if (descriptor.fd < 0) return; // a runtime that hides it; lib/target.ts has warned
+    if (attempt === undefined || attempt !== tcpHandleOf(this)) applySettings(descriptor, tuning);
+    // Applied in SYN-SENT: Node's connect switched keepalive on with its own idle, interval and count.
+    else if (nodeKeepAliveSetting(this) !== false) applyRestore(descriptor, true, tuning);
   } catch (error) {
     failSocket(this, error);
+  }
+}
+
+/**
+ * Whether a socket tuned in SYN-SENT needs the 'connect' hook: Node, when it takes
+ * keepalive to be on, calls the handle's setKeepAlive at connect, which overwrites idle,
+ * interval and count.
+ */
+export function needsRestoreAtConnect(socket: net.Socket): boolean {
+  return nodeKeepAliveSetting(socket) !== false;
+}
+
+/**
+ * Has the connection attempts of Node's TCP handles come to this module from now on (once:
+ * the handle class is found from `socket`, a socket asked to connect before the library
+ * wrapped anything).
+ */
+export function watchAttempts(socket: net.Socket): void {
+  // Without the addon only Node's own call tunes, and only a connected socket.
+  if (!attemptsWrapped && addonLoaded()) wrapAttempts(socket);
+}
+
+/** Wraps `connect` and `connect6` of Node's TCP handle class, once, from the first socket asked to connect. */
+function wrapAttempts(socket: net.Socket): void {
+  const prototype = tcpHandlePrototypeOf(socket) as Record<string, (...args: unknown[]) => unknown> | undefined;
+  if (prototype === undefined) return;
+  attemptsWrapped = true;
+  for (const name of ['connect', 'connect6']) {
+    const nodeHandleConnect = prototype[name];
+    if (typeof nodeHandleConnect !== 'function') continue;
+    prototype[name] = function connectTuningAttempt(this: object): unknown {
+      // biome-ignore lint/complexity/noArguments: every call form passes through unchanged
+      const result = Reflect.apply(nodeHandleConnect, this, arguments);
+      if (result === 0) attemptStarted(this);
+      return result;
+    };
+  }
+  // A lookup that answered synchronously has already started this socket's attempt.
+  const handle = tcpHandleOf(socket);
+  const tuning = socketTuningOf(socket);
+  if (
+    socket.connecting &&
+    handle !== undefined &&
+    (tuning === undefined || tuning.appliedHandle !== handle) &&
+    handleDescriptor(handle).fd >= 0
+  )
+    attemptStarted(handle);
+}
+
+/**
+ * A TCP handle has its descriptor and its SYN is on the way: a tuned owner gets its
+ * options now; an untuned one goes to the process-wide default's attempt hook.
+ */
+function attemptStarted(handle: object): void {
+  const socket = ownerOfHandle(handle);
+  if (socket === undefined) return;
+  const tuning = socketTuningOf(socket);
+  if (tuning === undefined) {
+    if (untunedAttemptHook !== undefined) untunedAttemptHook(socket, handle);
+    return;
+  }
+  try {
+    applySettings(handleDescriptor(handle), tuning);
+    tuning.appliedHandle = handle;
+  } catch (error) {
+    failSocketSoon(socket, error); // inside Node's connect: the socket errors once it returns
   }
 }
 
@@ -84,12 +193,15 @@ function connectKeepingTuning(this: net.Socket): net.Socket {
   const tuning = socketTuningOf(this);
   if (tuning === undefined) {
     if (untunedConnectHook !== undefined) untunedConnectHook(this);
-  } else if (!tuning.appliesOnConnect) {
+  } else if (!tuning.appliesOnConnect && !(attemptsWrapped && !needsRestoreAtConnect(this))) {
+    // Where attempts are seen, the attempt gets the options: the hook is needed only to restore.
     tuning.appliesOnConnect = true;
     this.prependListener('connect', applyOnConnect);
   }
   // biome-ignore lint/complexity/noArguments: every call form passes through unchanged
-  return Reflect.apply(nodeConnect as net.Socket['connect'], this, arguments) as net.Socket;
+  const result = Reflect.apply(nodeConnect as net.Socket['connect'], this, arguments) as net.Socket;
+  watchAttempts(this);
+  return result;
 }
 
 /** `net.Server.prototype.listen` (and each other server class's): the process-wide default's hook, then the runtime's own. */
@@ -104,10 +216,16 @@ function listenWithHook(this: net.Server): net.Server {
 /**
  * `net.Socket.prototype._destroy`, which Node runs with the socket's error while the
  * descriptor is still open (before the handle is closed and 'close' is emitted): the only
- * moment TCP_INFO still says why the kernel ended the connection.
+ * moment TCP_INFO still says why the kernel ended the connection. Node 22 and later
+ * destroy a socket pooled by `http.Agent` without an error whatever its read returned
+ * (the agent's read guard, which takes any read on an idle socket for a poisoned one),
+ * ETIMEDOUT included: such a tuned socket is looked at too (one TCP_INFO read when a
+ * pooled socket is destroyed without an error).
  */
 function destroyReportingDeadPeer(this: net.Socket, error: Error | null): void {
-  if (error != null && (error as { code?: unknown }).code === 'ETIMEDOUT') reportDeadPeer(this, error);
+  if (error != null) {
+    if ((error as { code?: unknown }).code === 'ETIMEDOUT') reportDeadPeer(this, error);
+  } else if (socketTuningOf(this) !== undefined && destroyedByAgentReadGuard(this)) reportDeadPeer(this);
   // biome-ignore lint/complexity/noArguments: every call form passes through unchanged
   Reflect.apply(nodeDestroy as NonNullable<typeof nodeDestroy>, this, arguments);
 }
@@ -131,10 +249,15 @@ function setKeepAliveKeepingTuning(this: net.Socket, enable?: unknown): net.Sock
   // biome-ignore lint/complexity/noArguments: every call form of every Node version passes through
   const result = Reflect.apply(nodeSetKeepAlive as net.Socket['setKeepAlive'], this, arguments) as net.Socket;
   try {
-    const tuning = socketTuningOf(this);
+    // A TLS socket started over a tuned socket (pg and postgres.js with ssl) shares its connection.
+    const tuning = socketTuningOf(this) ?? tuningUnder(this);
     if (tuning !== undefined) {
       const on = requestedEnable(this, enable);
       tuning.enable = on ? 1 : 0;
+      if (tuning.socket.connecting && !tuning.appliesOnConnect) {
+        tuning.appliesOnConnect = true;
+        tuning.socket.prependListener('connect', applyOnConnect);
+      }
       keep(tuning.socket, on, tuning);
     } else {
       const server = acceptingServerOf(this);
@@ -145,6 +268,16 @@ function setKeepAliveKeepingTuning(this: net.Socket, enable?: unknown): net.Sock
     failSocket(this, error);
   }
   return result;
+}
+
+/** The tuning of the socket a TLS socket runs over; `undefined` for any other socket, or a TLS socket over another kind of stream. */
+function tuningUnder(socket: net.Socket): SocketTuning | undefined {
+  try {
+    const under = tcpSocketOf(socket);
+    return under === socket ? undefined : socketTuningOf(under);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Restores `settings` on the TCP connection under `target`, once it has one. */

@@ -12,7 +12,10 @@
  *   the ones `socket-keepalive run` applies. The preload exists to tune: loaded, it tunes.
  * - `off`: does nothing (the one way to load it and leave every socket alone).
  * - `report=text` or `report=json`: one line on stderr for each dead peer (see
- *   {@link DEAD_PEER_CHANNEL}), in each thread.
+ *   {@link DEAD_PEER_CHANNEL}), in each thread. `report=otel`: the metrics of
+ *   `socket-keepalive/otel`, registered on the application's global meter provider as
+ *   soon as it sets one (for applications that run the OpenTelemetry SDK); without
+ *   `@opentelemetry/api`, one process warning (code `SOCKET_KEEPALIVE_NO_OTEL`).
  * - A bad value: the process stops before the application starts (exit code 9), with a
  *   message naming the variable, the field and the accepted range.
  * - No native addon for this platform (or `SOCKET_KEEPALIVE_NO_ADDON=1`): connections get
@@ -38,6 +41,7 @@ import { useDefault } from './default.js';
 import { KEEPALIVE_VARIABLE, nodeOptionsWithRegister, REGISTER_PATH, readKeepAliveSetting } from './env-options.js';
 import { preloadLibraryActive } from './preload-library.js';
 import { reportDeadPeersTo } from './report.js';
+import { WARNING_CODES, warn } from './warnings.js';
 
 /**
  * Exit code for a bad SOCKET_KEEPALIVE: Node's own code for an invalid argument. The
@@ -93,6 +97,15 @@ function readSetting(): { text: string; read: ReturnType<typeof readKeepAliveSet
   }
 }
 
+/** `report=otel`: the OpenTelemetry metrics, loaded only then (`@opentelemetry/api` is optional). */
+function observeOnGlobalProvider(): void {
+  try {
+    (require('./otel.js') as typeof import('./otel.js')).observeKeepAliveOnGlobalProvider();
+  } catch (error) {
+    warn(WARNING_CODES.noOtel, `socket-keepalive: report=otel is ignored: ${(error as Error).message}`);
+  }
+}
+
 function register(): void {
   const thread = globalThis as { [REGISTERED]?: true };
   if (thread[REGISTERED]) return;
@@ -107,7 +120,8 @@ function register(): void {
   if (inKernel && !addonLoaded()) return;
   // Workers run this too: the main thread's warning covers them.
   useDefault(read.settings, read.setting.servers, undefined, { warn: workerThreads.isMainThread, inKernel });
-  if (read.setting.report !== undefined) reportDeadPeersTo(read.setting.report);
+  if (read.setting.report === 'otel') observeOnGlobalProvider();
+  else if (read.setting.report !== undefined) reportDeadPeersTo(read.setting.report);
   workerThreads.setEnvironmentData(ENVIRONMENT_DATA_KEY, text);
   preloadInWorkers();
 }

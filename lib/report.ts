@@ -5,16 +5,9 @@
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { DEAD_PEER_CHANNEL, type DeadPeer } from './dead-peer.js';
-import type { DeadPeerCause } from './stats.js';
 
 /** The report's two forms: a sentence, or one JSON object per line. */
 export type ReportFormat = 'text' | 'json';
-
-const CAUSE_WORDS: Readonly<Record<DeadPeerCause, string>> = {
-  keepalive: 'keepalive probes unanswered',
-  'user-timeout': 'user timeout',
-  retransmissions: 'retransmission limit',
-};
 
 function endpoint(address: string | undefined, port: number | undefined): string {
   if (address === undefined) return 'an unknown address';
@@ -23,9 +16,27 @@ function endpoint(address: string | undefined, port: number | undefined): string
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
+/** What happened, in words for someone who has not read the documentation. */
+function whatHappened(message: DeadPeer): string {
+  const expected = `expected ${seconds(message.predictedMs as number)} to ${seconds(message.predictedMaxMs as number)}`;
+  const silent = `peer silent ${seconds(message.silentMs as number)}`;
+  switch (message.cause) {
+    case 'keepalive':
+      return `idle, keepalive probes unanswered; ${silent}, ${expected}`;
+    case 'user-timeout':
+      return `data unacknowledged for ${seconds(message.inFlightMs as number)}, past the user timeout; ${expected}; ${silent}`;
+    case 'retransmissions':
+      return `data unacknowledged for ${seconds(message.inFlightMs as number)}, retransmission limit reached (no user timeout set); ${expected}; ${silent}`;
+    case undefined:
+      return 'timed out (cause unknown without the native addon)';
+    case 'zero-window':
+      return `peer alive but took no data for the user timeout, ${seconds(message.predictedMs as number)} (zero window); last heard ${seconds(message.silentMs as number)} before`;
+  }
+}
+
 /**
  * One report line, without its newline, e.g.
- * `socket-keepalive: dead peer 10.0.0.5:5432 (from 10.0.0.9:41234): user timeout, 8.0 s silent, predicted 8.0 s`,
+ * `socket-keepalive: dead peer 10.0.0.5:5432 (from 10.0.0.9:41234) at 2026-12-07T11:20:03.512Z: data unacknowledged for 5.6 s, past the user timeout; expected 5.0 s to 5.4 s; peer silent 7.1 s`,
  * or the message as JSON, every field but the socket.
  */
 export function formatDeadPeer(message: DeadPeer, format: ReportFormat): string {
@@ -33,9 +44,7 @@ export function formatDeadPeer(message: DeadPeer, format: ReportFormat): string 
   if (format === 'json') return JSON.stringify(fields);
   const remote = endpoint(message.remoteAddress, message.remotePort);
   const local = endpoint(message.localAddress, message.localPort);
-  if (message.cause === undefined)
-    return `socket-keepalive: dead peer ${remote} (from ${local}): timed out (cause unknown without the native addon)`;
-  return `socket-keepalive: dead peer ${remote} (from ${local}): ${CAUSE_WORDS[message.cause]}, ${seconds(message.silentMs as number)} silent, predicted ${seconds(message.predictedMs as number)}`;
+  return `socket-keepalive: dead peer ${remote} (from ${local}) at ${message.at}: ${whatHappened(message)}`;
 }
 
 /** Writes a report line to stderr for each dead peer this thread finds from now on. */

@@ -4,7 +4,7 @@
  */
 
 /** Why the kernel ended a connection to a dead peer; see {@link DeadPeer.cause}. */
-export type DeadPeerCause = 'keepalive' | 'user-timeout' | 'retransmissions';
+export type DeadPeerCause = 'keepalive' | 'user-timeout' | 'retransmissions' | 'zero-window';
 
 /** What {@link keepAliveStats} returns: counts since this thread loaded the library. */
 export interface KeepAliveStats {
@@ -21,7 +21,7 @@ export interface KeepAliveStats {
    * thrown to the caller, emitted as the socket's 'error', or reported as a process warning.
    */
   tuningsFailed: number;
-  /** Connections of tuned sockets the kernel ended because the peer stopped answering, by cause. */
+  /** Connections of tuned sockets the kernel ended because the peer stopped answering (or taking data), by cause. */
   deadPeers: Record<DeadPeerCause, number>;
 }
 
@@ -33,6 +33,7 @@ export const counts = {
   keepalive: 0,
   'user-timeout': 0,
   retransmissions: 0,
+  'zero-window': 0,
 };
 
 /**
@@ -57,6 +58,7 @@ export function keepAliveStats(): KeepAliveStats {
       keepalive: counts.keepalive,
       'user-timeout': counts['user-timeout'],
       retransmissions: counts.retransmissions,
+      'zero-window': counts['zero-window'],
     },
   };
 }

@@ -106,6 +106,53 @@ function handleKind(handle: NodeHandle): number {
 /** A TCP handle's fd, cached on the handle: Node's `fd` accessor is a call into C++. */
 const kFd = Symbol('socket-keepalive fd');
 
+/** Node's `owner_symbol`: a libuv handle's property holding the net.Socket that owns it. */
+let ownerSymbol: symbol | null | undefined;
+
+/**
+ * The net.Socket that owns a TCP handle (Node's `handle[owner_symbol]`: the socket
+ * itself, or the TLS socket that created the handle), `undefined` if this Node keeps no
+ * such record on it.
+ */
+export function ownerOfHandle(handle: object): net.Socket | undefined {
+  if (ownerSymbol === undefined)
+    ownerSymbol = Object.getOwnPropertySymbols(handle).find((symbol) => symbol.description === 'owner_symbol') ?? null;
+  if (ownerSymbol === null) return undefined;
+  const owner = (handle as Record<symbol, unknown>)[ownerSymbol];
+  return owner instanceof net.Socket ? owner : undefined;
+}
+
+/**
+ * The prototype of Node's libuv TCP handle class (`TCP` of tcp_wrap, whose `connect` and
+ * `connect6` create the descriptor and start the connection), found from the handle of a
+ * socket that has just been asked to connect; `undefined` before, or on a runtime whose
+ * handles expose no descriptor (Bun, Deno).
+ */
+export function tcpHandlePrototypeOf(socket: net.Socket): object | undefined {
+  if (FINDS_BY_ADDRESS) return undefined;
+  let handle = (socket as Internals)._handle;
+  if (handle == null) return undefined;
+  if (handle.constructor !== TcpHandle && handle._parent !== undefined) handle = handle._parent;
+  return handleKind(handle) === TCP ? Object.getPrototypeOf(handle) : undefined;
+}
+
+/** The TCP handle under a socket (its own, or the one its TLS handle encrypts), `undefined` without one. */
+export function tcpHandleOf(socket: net.Socket): object | undefined {
+  const handle = (socket as Internals)._handle;
+  if (handle == null) return undefined;
+  return handle.constructor !== TcpHandle && handle._parent !== undefined ? handle._parent : handle;
+}
+
+/**
+ * The descriptor of a TCP handle Node has just connected (in SYN-SENT), in the shared
+ * result of {@link socketDescriptor}.
+ */
+export function handleDescriptor(handle: object): Descriptor {
+  found.fd = fdOf(handle as NodeHandle);
+  found.knownTcp = found.fd >= 0;
+  return found;
+}
+
 /** The runtime this process runs on, as its users call it. */
 export const RUNTIME =
   process.versions.bun !== undefined ? 'Bun' : process.versions.deno !== undefined ? 'Deno' : 'Node.js';
@@ -116,6 +163,12 @@ export const RUNTIME =
  * nor have the sockets it accepts).
  */
 const FINDS_BY_ADDRESS = RUNTIME !== 'Node.js';
+
+/**
+ * Whether a connection attempt is seen with its descriptor, in SYN-SENT (lib/prototypes.ts
+ * wraps the TCP handle's connect): on Node, not on Bun or Deno, whose handles hide it.
+ */
+export const ATTEMPTS_VISIBLE = !FINDS_BY_ADDRESS;
 
 /**
  * The server classes whose `listen` the process-wide default wraps: net.Server, and on
@@ -387,6 +440,16 @@ export function readableDescriptor(target: unknown): Descriptor {
     'getsockopt',
     "the socket has no file descriptor until it connects; read it after 'connect'",
   );
+}
+
+/**
+ * Whether a socket is being destroyed by the read guard Node's `http.Agent` (Node 22 and
+ * later) puts on a pooled socket's handle (`freeSocketOnReadGuard` in _http_agent.js):
+ * it destroys the socket, without an error, on any read result, ETIMEDOUT included.
+ */
+export function destroyedByAgentReadGuard(socket: net.Socket): boolean {
+  const onread = ((socket as Internals)._handle as { onread?: { name?: string } } | null | undefined)?.onread;
+  return onread?.name === 'freeSocketOnReadGuard';
 }
 
 /** The server that accepted `socket`, if it is an accepted one. */

@@ -16,6 +16,14 @@ import { type Descriptor, socketDescriptor } from './target.js';
 export class SocketTuning extends KernelSettings {
   /** Whether a 'connect' hook re-applies the options when the socket (re)connects. */
   appliesOnConnect = false;
+  /**
+   * The TCP handle whose connection attempt got the options (set in SYN-SENT, so the user
+   * timeout bounds the attempt too): the 'connect' hook then only restores what Node's
+   * own keepalive call overwrote.
+   */
+  appliedHandle: object | undefined = undefined;
+  /** The descriptor whose end was last looked at for the dead-peer report: a TLS socket and the socket under it share it. */
+  reportedFd = -1;
 
   /** @param socket - the net.Socket that owns (or will own) the TCP connection */
   constructor(readonly socket: net.Socket) {

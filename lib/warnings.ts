@@ -15,11 +15,14 @@
  *   descriptor, once per thread).
  * - `noAddon`: the native addon is not loaded, and the default or the preload has options
  *   Node's own `socket.setKeepAlive` cannot set; it names them (once per thread).
+ * - `noOtel`: `SOCKET_KEEPALIVE=...,report=otel` where `@opentelemetry/api` cannot be
+ *   loaded: the metrics are not registered.
  */
 export const WARNING_CODES = Object.freeze({
   defaultFailed: 'SOCKET_KEEPALIVE_DEFAULT_FAILED',
   notApplied: 'SOCKET_KEEPALIVE_NOT_APPLIED',
   noAddon: 'SOCKET_KEEPALIVE_NO_ADDON',
+  noOtel: 'SOCKET_KEEPALIVE_NO_OTEL',
 } as const);
 
 /** One of {@link WARNING_CODES}. */

@@ -694,10 +694,10 @@ static int parse_setting(const char* text, struct Setting* out, struct Text* mes
         out->report = REPORT_TEXT;
       else if (value_length == 4 && memcmp(value, "json", 4) == 0)
         out->report = REPORT_JSON;
-      else if (value_length == 3 && memcmp(value, "off", 3) == 0)
-        out->report = REPORT_OFF;
+      else if ((value_length == 3 && memcmp(value, "off", 3) == 0) || (value_length == 4 && memcmp(value, "otel", 4) == 0))
+        out->report = REPORT_OFF; /* otel: metrics of the JavaScript layer (socket-keepalive/otel); no lines here */
       else
-        failed = (invalid_value(message, field.data, field.length, "must be text, json or off", value, value_length), 1);
+        failed = (invalid_value(message, field.data, field.length, "must be text, json, otel or off", value, value_length), 1);
     } else if (strcmp(kFields[which].unit, "ms") == 0) {
       /* lib/duration.ts parseDuration */
       size_t digits = 0;

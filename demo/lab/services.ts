@@ -185,8 +185,13 @@ export function tempDirectory(name: string, owner?: SystemUser): string {
  * immediate shutdown (SIGQUIT), which still removes its shared memory (SIGKILL leaves
  * its System V segment behind).
  */
-export async function startPostgres(placement: ServerPlacement = {}): Promise<RealServer> {
-  const { host = '127.0.0.1', port, namespace } = placement;
+export async function startPostgres(
+  placement: ServerPlacement & {
+    /** PEM files of a certificate and its key: the server then also accepts SSL (ssl=on). */
+    ssl?: { certFile: string; keyFile: string };
+  } = {},
+): Promise<RealServer> {
+  const { host = '127.0.0.1', port, namespace, ssl } = placement;
   const bin = serverPrograms.postgres as string;
   const user = systemUser('postgres');
   const directory = tempDirectory('postgres', user);
@@ -198,6 +203,15 @@ export async function startPostgres(placement: ServerPlacement = {}): Promise<Re
   const listenPort = port ?? (await freePort());
   const args = ['-D', data, '-p', String(listenPort), '-h', host, '-k', directory];
   args.push('-c', 'fsync=off', '-c', 'max_connections=50');
+  if (ssl !== undefined) {
+    // PostgreSQL reads the key only if its owner alone can.
+    const [certFile, keyFile] = [path.join(directory, 'server.crt'), path.join(directory, 'server.key')];
+    fs.copyFileSync(ssl.certFile, certFile);
+    fs.copyFileSync(ssl.keyFile, keyFile);
+    fs.chmodSync(keyFile, 0o600);
+    if (user) for (const file of [certFile, keyFile]) fs.chownSync(file, user.uid, user.gid);
+    args.push('-c', 'ssl=on', '-c', `ssl_cert_file=${certFile}`, '-c', `ssl_key_file=${keyFile}`);
+  }
   const child = await startLogged(path.join(bin, 'postgres'), args, /ready to accept connections/, namespace, user);
   const server = { host, port: listenPort, socketPath: directory };
   return running(child, directory, { stop: 'SIGINT', kill: 'SIGQUIT' }, server);

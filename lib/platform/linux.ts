@@ -93,6 +93,9 @@ export const linux: Platform = {
     userTimeout: Object.freeze({ min: 0, max: 2_147_483_647, step: 1 }),
   }),
 
+  rtoMinMs: RTO_MIN,
+  rtoMaxMs: RTO_MAX,
+
   tcpStates: [
     'UNKNOWN',
     'ESTABLISHED',

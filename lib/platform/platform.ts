@@ -34,6 +34,9 @@ export interface Platform {
    * for keepalive on with these values (ms; `userTimeout` 0 for none).
    */
   idleDetection(idle: number, interval: number, count: number, userTimeout: number): number;
+  /** The retransmission timeout's floor and ceiling, ms (Linux: TCP_RTO_MIN, TCP_RTO_MAX). */
+  readonly rtoMinMs: number;
+  readonly rtoMaxMs: number;
   /** How long unacknowledged data is retransmitted before the connection fails with no user timeout, ms. */
   retransmissionLimitMs(): number;
   /**

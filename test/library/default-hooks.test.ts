@@ -3,7 +3,7 @@
 // after EADDRINUSE) keep a constant number of listeners, and Node never warns.
 import net from 'node:net';
 import { afterEach, expect, test } from 'vitest';
-import { setDefaultKeepAlive } from '../helpers/library.js';
+import { keepAliveStats, setDefaultKeepAlive } from '../helpers/library.js';
 
 const ROUNDS = 15;
 const warnings: Error[] = [];
@@ -19,8 +19,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-test('one socket reconnecting after ECONNREFUSED 15 times keeps its listener count', async () => {
-  setDefaultKeepAlive({ idle: 10_000 });
+/** The 'connect' listeners of one socket after each of {@link ROUNDS} connects refused. */
+async function listenersAfterRefusals(): Promise<number[]> {
   const port = await freePort();
   const socket = new net.Socket();
   const counts: number[] = [];
@@ -35,9 +35,22 @@ test('one socket reconnecting after ECONNREFUSED 15 times keeps its listener cou
     await new Promise((resolve) => setImmediate(resolve));
     counts.push(socket.listenerCount('connect'));
   }
+  return counts;
+}
+
+test('one socket reconnecting after ECONNREFUSED 15 times keeps its listener count (a default with a filter, tuning at connect)', async () => {
+  setDefaultKeepAlive({ idle: 10_000 }, { filter: () => true });
+  const counts = await listenersAfterRefusals();
   expect(counts[0]).toBeGreaterThan(0);
   expect(new Set(counts).size).toBe(1);
   expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning')).toEqual([]);
+});
+
+test('one socket reconnecting after ECONNREFUSED 15 times gets no listener (a default without a filter, tuning each attempt)', async () => {
+  setDefaultKeepAlive({ idle: 10_000 });
+  const before = keepAliveStats().socketsTuned;
+  expect(await listenersAfterRefusals()).toEqual(Array.from({ length: ROUNDS }, () => 0));
+  expect(keepAliveStats().socketsTuned).toBe(before + 1); // tuned at its first attempt, and kept
 });
 
 test('one server listening again after close and after EADDRINUSE, 15 times each, keeps its listener count', async () => {

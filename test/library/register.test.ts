@@ -165,7 +165,7 @@ describe('keepAliveEnvironment', () => {
     expect(captureError(() => keepAliveEnvironment({})).message).toMatch(/sets no keepalive option/);
     expect(captureError(() => keepAliveEnvironment({ enable: false } as never)).code).toBe('ERR_INVALID_ARG_VALUE');
     expect(captureError(() => keepAliveEnvironment({ count: 3 }, { report: 'yes' as never })).message).toMatch(
-      /"settings.report" .* must be 'text' or 'json'|'settings.report' must be 'text' or 'json'/,
+      /"settings.report" .* must be 'text', 'json' or 'otel'|'settings.report' must be 'text', 'json' or 'otel'/,
     );
   });
 });
