@@ -1,7 +1,8 @@
 /** `socket-keepalive client`: connections with per-socket keepalive, watched live. */
+import { OPTION_TABLE } from 'socket-keepalive';
 import { duration, integer, parse, perSocket, UsageError } from './args.js';
 import { Connection, type ConnectionSpec, MODES, type Mode } from './connection.js';
-import { KEEPALIVE_FLAG_SPEC, keepAliveFlag } from './flags.js';
+import { KEEPALIVE_FLAG_SPEC, keepAliveFlag, keepAliveFlagUsage } from './flags.js';
 import { formatDuration, formatState, formatTable } from './format.js';
 
 export const CLIENT_USAGE = `Usage: socket-keepalive client [options]
@@ -24,11 +25,10 @@ one per socket, an empty item leaving that socket's unset; TIME: with its unit, 
                            node: Node's socket.setKeepAlive(true, delay) after connect
                            before-connect: the same, called before connect
                            off: keepalive left off
-  --idle LIST            TIME of silence before the first probe (library; 1s-32767s,
-                         whole seconds)
-  --interval LIST        TIME between probes (library; 1s-32767s, whole seconds)
-  --count LIST           unanswered probes before the connection is dropped (library; 1-127)
-  --user-timeout LIST    TIME data may stay unacknowledged (library; 0 = system default)
+${keepAliveFlagUsage(
+  () => '; library',
+  () => 'LIST',
+)}
   --node-delay LIST      TIME passed to Node's setKeepAlive (node, before-connect; default 1s)
   --write-every TIME     write a line on every socket this often (shows data in flight)
   --json                 one JSON object per line instead of live text
@@ -42,8 +42,8 @@ Exit codes: 0 all connections closed or stopped by Ctrl-C, 1 a connection failed
 to open, 2 bad arguments.`;
 
 /** The options that take a LIST, one value per socket. */
-const LIST_FLAGS = ['mode', 'idle', 'interval', 'count', 'user-timeout', 'node-delay'] as const;
-const LIBRARY_FLAGS = Object.keys(KEEPALIVE_FLAG_SPEC) as (keyof typeof KEEPALIVE_FLAG_SPEC)[];
+const LIBRARY_FLAGS = OPTION_TABLE.map(({ flag }) => flag.slice(2));
+const LIST_FLAGS = ['mode', ...LIBRARY_FLAGS, 'node-delay'];
 
 /**
  * Builds one spec per socket from the command line, validating every value up front.
@@ -53,17 +53,17 @@ const LIBRARY_FLAGS = Object.keys(KEEPALIVE_FLAG_SPEC) as (keyof typeof KEEPALIV
 export function clientSpecs(values: Record<string, string | boolean | undefined>): ConnectionSpec[] {
   const lists = LIST_FLAGS.map((flag) => (values[flag] as string | undefined)?.split(',').length ?? 1);
   const sockets = integer('--sockets', values.sockets as string | undefined, 1, 1000) ?? Math.max(...lists);
-  const list = <T>(flag: (typeof LIST_FLAGS)[number], convert: (item: string) => T) =>
+  const list = <T>(flag: string, convert: (item: string) => T) =>
     perSocket(flag, values[flag] as string | undefined, sockets, convert);
   const modes = list('mode', (mode) => {
     if (!MODES.includes(mode as Mode)) throw new UsageError(`--mode must be one of ${MODES.join(', ')}, got "${mode}"`);
     return mode as Mode;
   }).map((mode) => mode ?? 'library');
-  const library = LIBRARY_FLAGS.map((flag) => list(flag, (item) => keepAliveFlag(flag, item) as number));
+  const library = OPTION_TABLE.map((spec) => list(spec.flag.slice(2), (item) => keepAliveFlag(spec, item) as number));
   const nodeDelay = list('node-delay', (item) => duration('--node-delay', item, 0, 2_147_483_647) as number);
   const takes = (flag: string, mode: Mode) =>
     flag === 'node-delay' ? mode === 'node' || mode === 'before-connect' : mode === 'library';
-  for (const flag of [...LIBRARY_FLAGS, 'node-delay'] as const) {
+  for (const flag of [...LIBRARY_FLAGS, 'node-delay']) {
     const text = values[flag] as string | undefined;
     if (text === undefined) continue;
     const modesTaking = flag === 'node-delay' ? 'node and before-connect' : 'library';
@@ -79,8 +79,8 @@ export function clientSpecs(values: Record<string, string | boolean | undefined>
   }
   return modes.map((mode, index) => {
     const spec: ConnectionSpec = { id: `#${index + 1}`, mode };
-    const [idle, interval, count, userTimeout] = library.map((values) => values[index]);
-    if (mode === 'library') spec.options = { idle, interval, count, userTimeout };
+    if (mode === 'library')
+      spec.options = Object.fromEntries(OPTION_TABLE.map(({ name }, option) => [name, library[option][index]]));
     if (mode === 'node' || mode === 'before-connect') spec.nodeDelay = nodeDelay[index] ?? 1000;
     return spec;
   });

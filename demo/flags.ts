@@ -1,40 +1,52 @@
-/** The keepalive flags `server`, `client` and `run` share: --idle, --interval, --count, --user-timeout. */
-import { KEEPALIVE_LIMITS, type KeepAliveOptions } from 'socket-keepalive';
+/** The keepalive flags `server`, `client` and `run` share, one per row of the library's option table. */
+import { type KeepAliveOptions, type NumericOption, OPTION_TABLE, type OptionSpec } from 'socket-keepalive';
 import { duration, integer } from './args.js';
 
-export const KEEPALIVE_FLAG_SPEC = {
-  idle: { type: 'string' },
-  interval: { type: 'string' },
-  count: { type: 'string' },
-  'user-timeout': { type: 'string' },
-} as const;
-
-type KeepAliveFlag = keyof typeof KEEPALIVE_FLAG_SPEC;
-
-/** Each flag's option. */
-export const FLAG_OPTIONS: Readonly<Record<KeepAliveFlag, keyof typeof KEEPALIVE_LIMITS>> = {
-  idle: 'idle',
-  interval: 'interval',
-  count: 'count',
-  'user-timeout': 'userTimeout',
-};
+/** util.parseArgs' spec of the keepalive flags: `idle`, `interval`, `count`, `user-timeout`. */
+export const KEEPALIVE_FLAG_SPEC: Readonly<Record<string, { type: 'string' }>> = Object.fromEntries(
+  OPTION_TABLE.map(({ flag }) => [flag.slice(2), { type: 'string' }]),
+);
 
 /**
- * One flag's value, checked against the range the library accepts for its option
- * (KEEPALIVE_LIMITS), the error naming the flag: times as `10s`, `1500ms`, `2m` or
- * plain ms, the count as a whole number. `undefined` when absent.
+ * One option's value from its flag, checked against the range the library accepts for it,
+ * the error naming the flag: times with their unit (`10s`, `1500ms`, `2m`), the count as
+ * a whole number. `undefined` when absent.
  */
-export function keepAliveFlag(flag: KeepAliveFlag, text: string | undefined): number | undefined {
-  const { min, max, step } = KEEPALIVE_LIMITS[FLAG_OPTIONS[flag]];
-  return flag === 'count' ? integer(`--${flag}`, text, min, max) : duration(`--${flag}`, text, min, max, step);
+export function keepAliveFlag(spec: OptionSpec, text: string | undefined): number | undefined {
+  const { flag, unit, min, max, step } = spec;
+  return unit === 'ms' ? duration(flag, text, min, max, step) : integer(flag, text, min, max);
 }
 
-/** Keepalive options from --idle/--interval/--count/--user-timeout, as given. */
+/** Keepalive options from the flags given (util.parseArgs' `values`). */
 export function keepAliveFlags(values: Record<string, string | boolean | undefined>): KeepAliveOptions {
-  const options: Record<string, number> = {};
-  for (const flag of Object.keys(KEEPALIVE_FLAG_SPEC) as KeepAliveFlag[]) {
-    const value = keepAliveFlag(flag, values[flag] as string | undefined);
-    if (value !== undefined) options[FLAG_OPTIONS[flag]] = value;
+  const options: Partial<Record<NumericOption, number>> = {};
+  for (const spec of OPTION_TABLE) {
+    const value = keepAliveFlag(spec, values[spec.flag.slice(2)] as string | undefined);
+    if (value !== undefined) options[spec.name] = value;
   }
   return options;
+}
+
+/** The value a usage line shows for a flag: TIME or N. */
+const placeholder = ({ unit }: OptionSpec) => (unit === 'ms' ? 'TIME' : 'N');
+
+/** The accepted values as a usage line states them: "1s-32767s, whole seconds", "1-127". */
+function rangeWords({ unit, min, max, step }: OptionSpec): string {
+  if (unit !== 'ms') return `${min}-${max}`;
+  if (step === 1000) return `${min / 1000}s-${max / 1000}s, whole seconds`;
+  return min === 0 ? `0 = the system default, at most ${max}ms` : `${min}ms-${max}ms`;
+}
+
+/**
+ * The usage lines of the keepalive flags, `--idle TIME   silence before ... (1s-32767s, whole
+ * seconds)`, each followed by `suffix(spec)` when it gives one (a default, the modes it applies to).
+ */
+export function keepAliveFlagUsage(
+  suffix: (spec: OptionSpec) => string = () => '',
+  value: (spec: OptionSpec) => string = placeholder,
+): string {
+  return OPTION_TABLE.map((spec) => {
+    const left = `  ${spec.flag} ${value(spec)}`.padEnd(25);
+    return `${left}${spec.summary} (${rangeWords(spec)}${suffix(spec)})`;
+  }).join('\n');
 }

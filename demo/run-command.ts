@@ -6,10 +6,14 @@ import {
   DEFAULT_PRELOAD_OPTIONS,
   type KeepAliveSetting,
   keepAliveEnvironment,
+  type OptionSpec,
   parseKeepAliveSetting,
 } from 'socket-keepalive';
 import { parse, UsageError } from './args.js';
-import { KEEPALIVE_FLAG_SPEC, keepAliveFlags } from './flags.js';
+import { KEEPALIVE_FLAG_SPEC, keepAliveFlags, keepAliveFlagUsage } from './flags.js';
+
+const defaultWords = (spec: OptionSpec) =>
+  `; default ${spec.unit === 'ms' ? `${spec.defaultValue / 1000}s` : spec.defaultValue}`;
 
 export const RUN_USAGE = `Usage: socket-keepalive run [options] -- <command> [args...]
 
@@ -28,10 +32,7 @@ the command. Deno reads neither: "run -- deno run|serve|test|bench|eval ..." put
 are not Node.js, Bun or Deno ignore all of it.
 
 Options:
-  --idle TIME            silence before the first probe, 1s-32767s, whole seconds (default 10s)
-  --interval TIME        time between unanswered probes, 1s-32767s, whole seconds (default 2s)
-  --count N              unanswered probes before the connection is dropped, 1-127 (default 3)
-  --user-timeout TIME    time sent data may stay unacknowledged (default 20s; 0 = system default)
+${keepAliveFlagUsage(defaultWords)}
   --no-servers           leave listening servers (and the connections they accept) alone
   --report FORMAT        a line on stderr for each dead peer found: text or json (default none)
   --quiet                do not print the settings on stderr
@@ -74,7 +75,7 @@ function withRuntimePreload(command: string[], environment: { BUN_OPTIONS?: stri
 }
 
 const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
-const VALUE_FLAGS = new Set(['--idle', '--interval', '--count', '--user-timeout', '--report']);
+const VALUE_FLAGS = new Set([...Object.keys(KEEPALIVE_FLAG_SPEC).map((name) => `--${name}`), '--report']);
 
 /** This command's own arguments, and the command to run: after "--", or from the first word that is not an option. */
 function splitCommand(argv: string[]): { own: string[]; command: string[] } {

@@ -2,7 +2,7 @@
 import * as net from 'node:net';
 import { getKeepAlive, setKeepAlive } from 'socket-keepalive';
 import { integer, parse } from './args.js';
-import { KEEPALIVE_FLAG_SPEC, keepAliveFlags } from './flags.js';
+import { KEEPALIVE_FLAG_SPEC, keepAliveFlags, keepAliveFlagUsage } from './flags.js';
 import { formatAddress, formatDuration, formatState } from './format.js';
 
 export const SERVER_USAGE = `Usage: socket-keepalive server [options]
@@ -13,16 +13,13 @@ from the kernel) and goes (how it ended, after how long). Runs until Ctrl-C.
 Options:
   --host ADDR            address to listen on (default 127.0.0.1)
   --port N               port (default 7654; 0 picks a free one)
-  --idle TIME            keepalive idle time on the listener, 1s-32767s, whole seconds
-  --interval TIME        keepalive probe interval on the listener, 1s-32767s, whole seconds
-  --count N              keepalive probes before the connection is dropped (1-127)
-  --user-timeout TIME    TCP_USER_TIMEOUT on the listener (0 = system default)
+${keepAliveFlagUsage()}
   --json                 one JSON object per line instead of text
   -h, --help             this help
 
 TIME: a whole number with its unit, 10s, 1500ms or 2m (a bare number other than 0 is
 refused), as in SOCKET_KEEPALIVE.
-Options given for the listener are inherited by every accepted connection.
+The keepalive options are set on the listener, and inherited by every accepted connection.
 Exit codes: 0 stopped by a signal, 1 could not listen, 2 bad arguments.`;
 
 export async function serverCommand(argv: string[]): Promise<number> {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { getSystemErrorName } from 'node:util';
 import nodeGypBuild from 'node-gyp-build';
 import { type SystemError, systemError } from './errors.js';
+import { OPTION_TABLE } from './options.js';
 
 /**
  * The native addon (native/keepalive.cc). Kernel units: seconds for idle and interval, ms
@@ -48,15 +49,13 @@ interface Addon {
 }
 
 /**
- * The options in the order of the addon's `options` array: its first five steps.
+ * The options in the order of the addon's `options` array: its first five steps, which a
+ * test holds equal to the option table's (SO_KEEPALIVE, then each row's kernel option).
  */
-export const OPTION_SLOTS = [
+export const OPTION_SLOTS: readonly string[] = [
   'SO_KEEPALIVE',
-  'TCP_KEEPIDLE',
-  'TCP_KEEPINTVL',
-  'TCP_KEEPCNT',
-  'TCP_USER_TIMEOUT',
-] as const;
+  ...OPTION_TABLE.map(({ kernelOption }) => kernelOption),
+];
 
 /**
  * What each step the addon names means: the option or check that failed. `syscall` is set
@@ -65,11 +64,7 @@ export const OPTION_SLOTS = [
  * both sides name the same steps.
  */
 export const STEP_MEANINGS: Readonly<Record<string, { option?: string; syscall?: string; notTcp?: string }>> = {
-  SO_KEEPALIVE: { option: 'SO_KEEPALIVE' },
-  TCP_KEEPIDLE: { option: 'TCP_KEEPIDLE' },
-  TCP_KEEPINTVL: { option: 'TCP_KEEPINTVL' },
-  TCP_KEEPCNT: { option: 'TCP_KEEPCNT' },
-  TCP_USER_TIMEOUT: { option: 'TCP_USER_TIMEOUT' },
+  ...Object.fromEntries(OPTION_SLOTS.map((option) => [option, { option }])),
   TCP_INFO: { option: 'TCP_INFO' },
   SO_TYPE: { syscall: 'getsockopt', option: 'SO_TYPE' },
   getsockname: { syscall: 'getsockname' },

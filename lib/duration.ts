@@ -31,3 +31,11 @@ export function parseDuration(text: string, name = 'duration'): number {
   }
   return Number(match[1]) * DURATION_UNITS[match[2]];
 }
+
+/** Writes `ms` the way {@link parseDuration} reads it, in the largest unit that keeps it whole: `10s`, `1500ms`, `2m`. */
+export function writeDuration(ms: number): string {
+  if (ms !== 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms !== 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms !== 0 && ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}

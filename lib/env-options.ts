@@ -1,7 +1,14 @@
 import path from 'node:path';
-import { parseDuration } from './duration.js';
+import { parseDuration, writeDuration } from './duration.js';
 import { invalidArgType, invalidArgValue } from './errors.js';
-import { DEFAULT_PRELOAD_OPTIONS, type KeepAliveOptions, KernelSettings, optionsOf, validateInto } from './options.js';
+import {
+  DEFAULT_PRELOAD_OPTIONS,
+  type KeepAliveOptions,
+  KernelSettings,
+  OPTION_TABLE,
+  optionsOf,
+  validateInto,
+} from './options.js';
 import type { ReportFormat } from './report.js';
 
 /** The environment variable `socket-keepalive/register` reads. */
@@ -19,8 +26,7 @@ export interface KeepAliveSetting {
   report: ReportFormat | undefined;
 }
 
-const DURATION_FIELDS = new Set(['idle', 'interval', 'userTimeout']);
-const FIELDS = ['idle', 'interval', 'count', 'userTimeout', 'servers', 'report'];
+const FIELDS = [...OPTION_TABLE.map(({ name }) => name as string), 'servers', 'report'];
 
 /**
  * Parses a default written as `idle=10s,interval=2s,count=3,userTimeout=20s` (durations
@@ -78,7 +84,7 @@ export function readKeepAliveSetting(
       if (value !== 'text' && value !== 'json' && value !== 'off')
         throw invalidArgValue(field, 'must be text, json or off', value);
       report = value === 'off' ? undefined : value;
-    } else if (DURATION_FIELDS.has(name)) {
+    } else if (OPTION_TABLE.find((spec) => spec.name === name)?.unit === 'ms') {
       options[name] = parseDuration(value, field);
     } else {
       if (!/^\d+$/.test(value)) throw invalidArgValue(field, 'must be a whole number', value);
@@ -99,20 +105,13 @@ export function readKeepAliveSetting(
   };
 }
 
-function formatDuration(ms: number): string {
-  if (ms !== 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms !== 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms !== 0 && ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}
-
 /** Writes a default the way {@link parseKeepAliveSetting} reads it. `options` must be valid. */
 function formatKeepAliveSetting(options: KeepAliveOptions, servers: boolean, report: ReportFormat | undefined): string {
   const fields: string[] = [];
-  if (options.idle !== undefined) fields.push(`idle=${formatDuration(options.idle)}`);
-  if (options.interval !== undefined) fields.push(`interval=${formatDuration(options.interval)}`);
-  if (options.count !== undefined) fields.push(`count=${options.count}`);
-  if (options.userTimeout !== undefined) fields.push(`userTimeout=${formatDuration(options.userTimeout)}`);
+  for (const { name, unit } of OPTION_TABLE) {
+    const value = options[name];
+    if (value !== undefined) fields.push(`${name}=${unit === 'ms' ? writeDuration(value) : value}`);
+  }
   if (!servers) fields.push('servers=off');
   if (report !== undefined) fields.push(`report=${report}`);
   return fields.join(',');
@@ -182,8 +181,7 @@ export function keepAliveEnvironment(
   if (settings.report !== undefined && settings.report !== 'text' && settings.report !== 'json') {
     throw invalidArgValue('settings.report', "must be 'text' or 'json'", settings.report);
   }
-  const { idle, interval, count, userTimeout } = options;
-  if (idle === undefined && interval === undefined && count === undefined && userTimeout === undefined) {
+  if (OPTION_TABLE.every(({ name }) => options[name] === undefined)) {
     throw invalidArgValue('options', 'sets no keepalive option: give idle, interval, count or userTimeout', options);
   }
   const text = formatKeepAliveSetting(options, settings.servers ?? true, settings.report);

@@ -34,13 +34,92 @@ export interface KeepAliveOptions {
   userTimeout?: number;
 }
 
+/** The numeric options, by their name in {@link KeepAliveOptions} and `SOCKET_KEEPALIVE`. */
+export type NumericOption = 'idle' | 'interval' | 'count' | 'userTimeout';
+
+/**
+ * One numeric option, as every part of the package names it: the API field and the
+ * `SOCKET_KEEPALIVE` field (`name`), the socket option it sets (tcp(7)), its unit, the
+ * accepted values (`min` to `max` in steps of `step`, in the API's unit), the value the
+ * preload and `run` give it when it is not written, and its command-line flag.
+ */
+export interface OptionSpec {
+  readonly name: NumericOption;
+  readonly kernelOption: 'TCP_KEEPIDLE' | 'TCP_KEEPINTVL' | 'TCP_KEEPCNT' | 'TCP_USER_TIMEOUT';
+  /** `ms`: a time, milliseconds in the API and written with a unit in text; `probes`: a count. */
+  readonly unit: 'ms' | 'probes';
+  readonly min: number;
+  readonly max: number;
+  readonly step: number;
+  readonly defaultValue: number;
+  readonly flag: string;
+  /** What the option does, for usage text. */
+  readonly summary: string;
+}
+
+/**
+ * The one table of options: validation, `SOCKET_KEEPALIVE`'s parser and formatter, the
+ * commands' flags and usage text read it. The native side numbers the same options in
+ * native/keepalive.h (KEEPALIVE_STEPS); a test holds the two together.
+ */
+export const OPTION_TABLE: readonly OptionSpec[] = Object.freeze(
+  (
+    [
+      {
+        name: 'idle',
+        kernelOption: 'TCP_KEEPIDLE',
+        unit: 'ms',
+        min: 1000,
+        max: 32_767_000,
+        step: 1000,
+        defaultValue: 10_000,
+        flag: '--idle',
+        summary: 'silence before the first probe',
+      },
+      {
+        name: 'interval',
+        kernelOption: 'TCP_KEEPINTVL',
+        unit: 'ms',
+        min: 1000,
+        max: 32_767_000,
+        step: 1000,
+        defaultValue: 2000,
+        flag: '--interval',
+        summary: 'time between unanswered probes',
+      },
+      {
+        name: 'count',
+        kernelOption: 'TCP_KEEPCNT',
+        unit: 'probes',
+        min: 1,
+        max: 127,
+        step: 1,
+        defaultValue: 3,
+        flag: '--count',
+        summary: 'unanswered probes before the connection is dropped',
+      },
+      {
+        name: 'userTimeout',
+        kernelOption: 'TCP_USER_TIMEOUT',
+        unit: 'ms',
+        min: 0,
+        max: 2_147_483_647,
+        step: 1,
+        defaultValue: 20_000,
+        flag: '--user-timeout',
+        summary: 'time sent data may stay unacknowledged',
+      },
+    ] as const satisfies readonly OptionSpec[]
+  ).map((spec) => Object.freeze(spec)),
+);
+
 /** The accepted values of each numeric option: `min` to `max` in steps of `step`. */
-export const KEEPALIVE_LIMITS = Object.freeze({
-  idle: Object.freeze({ min: 1000, max: 32_767_000, step: 1000 }),
-  interval: Object.freeze({ min: 1000, max: 32_767_000, step: 1000 }),
-  count: Object.freeze({ min: 1, max: 127, step: 1 }),
-  userTimeout: Object.freeze({ min: 0, max: 2_147_483_647, step: 1 }),
-});
+export const KEEPALIVE_LIMITS: Readonly<Record<NumericOption, Readonly<{ min: number; max: number; step: number }>>> =
+  Object.freeze(
+    Object.fromEntries(
+      OPTION_TABLE.map(({ name, min, max, step }) => [name, Object.freeze({ min, max, step })]),
+    ) as Record<NumericOption, { min: number; max: number; step: number }>,
+  );
 
 /** Marks a field of {@link KernelSettings} that is left untouched. */
 export const UNSET = -1;
@@ -62,28 +141,25 @@ export class KernelSettings {
   /** Copies the fields `from` sets over this one's. */
   merge(from: KernelSettings): void {
     if (from.enable !== UNSET) this.enable = from.enable;
-    if (from.idle !== UNSET) this.idle = from.idle;
-    if (from.interval !== UNSET) this.interval = from.interval;
-    if (from.count !== UNSET) this.count = from.count;
-    if (from.userTimeout !== UNSET) this.userTimeout = from.userTimeout;
+    for (const { name } of OPTION_TABLE) if (from[name] !== UNSET) this[name] = from[name];
   }
 }
 
-const OPTION_NAMES = 'enable, idle, interval, count, userTimeout';
+const OPTION_NAMES = ['enable', ...OPTION_TABLE.map(({ name }) => name)];
 
 /** The range text of an out-of-range error; built only when there is one. */
-function rangeText(min: number, max: number, step: number): string {
+function rangeText({ min, max, step }: OptionSpec): string {
   return step === 1
     ? `an integer >= ${min} && <= ${max}`
     : `a whole number of seconds in milliseconds (a multiple of ${step}) >= ${min} && <= ${max}`;
 }
 
-/** `value` when it is a number in range and a multiple of `step`; throws otherwise. */
-function checkNumber(value: unknown, name: keyof typeof KEEPALIVE_LIMITS, argName: string): number {
-  const { min, max, step } = KEEPALIVE_LIMITS[name];
+/** `value` when it is a number in range and a multiple of the option's step; throws otherwise. */
+function checkNumber(value: unknown, spec: OptionSpec, argName: string): number {
+  const { name, min, max, step } = spec;
   if (typeof value !== 'number') throw invalidArgType(`${argName}.${name}`, 'of type number', value);
   if (!Number.isInteger(value) || value < min || value > max || value % step !== 0) {
-    throw outOfRange(`${argName}.${name}`, rangeText(min, max, step), value);
+    throw outOfRange(`${argName}.${name}`, rangeText(spec), value);
   }
   return value;
 }
@@ -99,38 +175,31 @@ export function validateInto(options: unknown, into: KernelSettings, argName = '
     throw invalidArgType(argName, 'of type object', options);
   }
   for (const key in options) {
-    if (key === 'enable' || key === 'idle' || key === 'interval' || key === 'count' || key === 'userTimeout') continue;
-    if (!Object.hasOwn(options, key)) continue;
+    if (OPTION_NAMES.includes(key) || !Object.hasOwn(options, key)) continue;
     throw invalidArgType(
       argName,
-      `an object with only the properties ${OPTION_NAMES} (unknown property "${key}")`,
+      `an object with only the properties ${OPTION_NAMES.join(', ')} (unknown property "${key}")`,
       options,
     );
   }
-  const { enable, idle, interval, count, userTimeout } = options as Record<string, unknown>;
+  const { enable } = options as Record<string, unknown>;
   if (enable === undefined) into.enable = UNSET;
   else if (typeof enable === 'boolean') into.enable = enable ? 1 : 0;
   else throw invalidArgType(`${argName}.enable`, 'of type boolean', enable);
-  into.idle = idle === undefined ? UNSET : checkNumber(idle, 'idle', argName);
-  into.interval = interval === undefined ? UNSET : checkNumber(interval, 'interval', argName);
-  into.count = count === undefined ? UNSET : checkNumber(count, 'count', argName);
-  into.userTimeout = userTimeout === undefined ? UNSET : checkNumber(userTimeout, 'userTimeout', argName);
-  if (
-    into.enable === UNSET &&
-    (into.idle !== UNSET || into.interval !== UNSET || into.count !== UNSET || into.userTimeout !== UNSET)
-  ) {
-    into.enable = 1;
+  let tunes = false;
+  for (const spec of OPTION_TABLE) {
+    const value = (options as Record<string, unknown>)[spec.name];
+    into[spec.name] = value === undefined ? UNSET : checkNumber(value, spec, argName);
+    if (value !== undefined) tunes = true;
   }
+  if (into.enable === UNSET && tunes) into.enable = 1;
 }
 
 /** Validated settings as the API's options (ms), with the fields left out absent. */
 export function optionsOf(settings: KernelSettings): KeepAliveOptions {
   const options: KeepAliveOptions = {};
   if (settings.enable !== UNSET) options.enable = settings.enable === 1;
-  if (settings.idle !== UNSET) options.idle = settings.idle;
-  if (settings.interval !== UNSET) options.interval = settings.interval;
-  if (settings.count !== UNSET) options.count = settings.count;
-  if (settings.userTimeout !== UNSET) options.userTimeout = settings.userTimeout;
+  for (const { name } of OPTION_TABLE) if (settings[name] !== UNSET) options[name] = settings[name];
   return options;
 }
 
@@ -140,9 +209,8 @@ export function optionsOf(settings: KernelSettings): KeepAliveOptions {
  * connection to a dead peer fails 20 s after the peer was last heard (the user timeout
  * ends it once a probe is out), one with data in flight 20 s after the data was sent.
  */
-export const DEFAULT_PRELOAD_OPTIONS: Readonly<KeepAliveOptions> = Object.freeze({
-  idle: 10_000,
-  interval: 2000,
-  count: 3,
-  userTimeout: 20_000,
-});
+export const DEFAULT_PRELOAD_OPTIONS: Readonly<Required<Omit<KeepAliveOptions, 'enable'>>> = Object.freeze(
+  Object.fromEntries(OPTION_TABLE.map(({ name, defaultValue }) => [name, defaultValue])) as Required<
+    Omit<KeepAliveOptions, 'enable'>
+  >,
+);

@@ -14,7 +14,9 @@ describe('socket-keepalive command line', () => {
   );
 
   test('option help states the units', async () => {
-    expect((await runCli(['client', '--help'])).stdout).toMatch(/--idle LIST\s+TIME of silence/);
+    expect((await runCli(['client', '--help'])).stdout).toMatch(
+      /--idle LIST\s+silence before the first probe \(1s-32767s, whole seconds; library\)/,
+    );
     expect((await runCli(['server', '--help'])).stdout).toMatch(/--user-timeout TIME/);
     expect((await runCli(['server', '--help'])).stdout).toMatch(
       /TIME: a whole number with its unit, 10s, 1500ms or 2m \(a bare number other than 0 is\nrefused\)/,

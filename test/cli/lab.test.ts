@@ -457,9 +457,9 @@ describe.skipIf(skipLab)('client on a link cut with iptables', () => {
         '--sockets',
         '2',
         '--idle',
-        '2000',
+        '2s',
         '--interval',
-        '1000',
+        '1s',
         '--count',
         '2,3',
       ];

@@ -105,7 +105,7 @@ process.stdin.on('end', () => process.exit(0)).resume();
     const { code, stdout } = await cliRun(['run', '--help']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^Usage: socket-keepalive run \[options\] -- <command>/);
-    expect(stdout).toMatch(/--idle TIME\s+silence before the first probe, 1s-32767s, whole seconds \(default 10s\)/);
+    expect(stdout).toMatch(/--idle TIME\s+silence before the first probe \(1s-32767s, whole seconds; default 10s\)/);
     expect(stdout).toMatch(
       /TIME: a whole number with its unit, 10s, 1500ms or 2m \(a bare number other than 0 is\nrefused\)/,
     );

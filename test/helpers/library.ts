@@ -22,6 +22,8 @@ export type {
   KeepAliveState,
   KeepAliveStats,
   KeepAliveTarget,
+  NumericOption,
+  OptionSpec,
   TcpInfo,
   TcpState,
 } from '../../lib/index.js';
@@ -49,6 +51,7 @@ export const {
   DEAD_PEER_CHANNEL,
   keepAliveStats,
   parseDuration,
+  OPTION_TABLE,
 } = requireBuilt(libraryPath) as typeof Library;
 
 /** The parser of SOCKET_KEEPALIVE and the preload's path, from the build like the rest. */

@@ -44,8 +44,8 @@ export const runSetup: Setup = {
     process.execPath,
     path.join(root, 'dist', 'demo', 'cli.js'),
     'run',
-    ...['--idle', String(tuned.idle), '--interval', String(tuned.interval), '--count', String(tuned.count)],
-    ...['--user-timeout', String(tuned.userTimeout), '--quiet', '--'],
+    ...['--idle', `${tuned.idle}ms`, '--interval', `${tuned.interval}ms`, '--count', String(tuned.count)],
+    ...['--user-timeout', `${tuned.userTimeout}ms`, '--quiet', '--'],
   ],
 };
 
