@@ -1,13 +1,20 @@
 /** Formatting shared by the command-line tools: durations, kernel values, tables. */
 import type { KeepAliveState } from 'socket-keepalive';
 
-/** "850 ms", "4.0 s", "2 min 5 s", "2 h 11 min"; "never" for Infinity. */
+/**
+ * "850 ms", "4.0 s", "2 min 5 s", "2 h 11 min"; "never" for Infinity. Rounded to the unit
+ * it is written in before it is split, so a remainder is never 60 s or 60 min
+ * (539_700 ms is "9 min 0 s", not "8 min 60 s").
+ */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms)) return 'never';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
-  if (ms < 7_200_000) return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
-  return `${Math.floor(ms / 3_600_000)} h ${Math.round((ms % 3_600_000) / 60_000)} min`;
+  if (Math.round(ms) < 1000) return `${Math.round(ms)} ms`;
+  const tenths = Math.round(ms / 100);
+  if (tenths < 1200) return `${(tenths / 10).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 7200) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  const minutes = Math.round(ms / 60_000);
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 /** "on 2s/1s/x10 ut 3000ms": keepalive switch, idle/interval/count, user timeout. */
