@@ -1,6 +1,6 @@
 /** Command-line argument handling shared by the subcommands. */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { parseDuration } from 'socket-keepalive';
+import { parseDuration } from 'socket-keepalive/text';
 
 /** A bad command line: reported with the command's usage, exit code 2. */
 export class UsageError extends Error {}

@@ -1,5 +1,5 @@
 /** `socket-keepalive client`: connections with per-socket keepalive, watched live. */
-import { OPTION_TABLE } from 'socket-keepalive';
+import { OPTION_TABLE } from 'socket-keepalive/text';
 import { duration, integer, parse, perSocket, UsageError } from './args.js';
 import { Connection, type ConnectionSpec, MODES, type Mode } from './connection.js';
 import { KEEPALIVE_FLAG_SPEC, keepAliveFlag, keepAliveFlagUsage } from './flags.js';

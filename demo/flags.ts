@@ -1,5 +1,6 @@
 /** The keepalive flags `server`, `client` and `run` share, one per row of the library's option table. */
-import { type KeepAliveOptions, type NumericOption, OPTION_TABLE, type OptionSpec } from 'socket-keepalive';
+import type { KeepAliveOptions } from 'socket-keepalive';
+import { type NumericOption, OPTION_TABLE, type OptionSpec } from 'socket-keepalive/text';
 import { duration, integer } from './args.js';
 
 /** util.parseArgs' spec of the keepalive flags: `idle`, `interval`, `count`, `user-timeout`. */

@@ -2,13 +2,8 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  DEFAULT_PRELOAD_OPTIONS,
-  type KeepAliveSetting,
-  keepAliveEnvironment,
-  type OptionSpec,
-  parseKeepAliveSetting,
-} from 'socket-keepalive';
+import { DEFAULT_PRELOAD_OPTIONS, keepAliveEnvironment } from 'socket-keepalive';
+import { type KeepAliveSetting, type OptionSpec, parseKeepAliveSetting } from 'socket-keepalive/text';
 import { parse, UsageError } from './args.js';
 import { KEEPALIVE_FLAG_SPEC, keepAliveFlags, keepAliveFlagUsage } from './flags.js';
 

@@ -1,7 +1,7 @@
 /**
  * ESM entry point. It re-exports the CommonJS build, so that `import` and `require`
  * share one copy of the library and its record of tuned sockets. The list is index.ts's
- * (test/library/exports.test.ts holds them equal).
+ * (test/library/index.test.ts holds them equal).
  * @packageDocumentation
  */
 // The declarations name Node's types: this loads them in a project whose tsconfig has "types": [] (what `tsc --init` writes).
@@ -23,17 +23,11 @@ export {
   inspectProcess,
   KEEPALIVE_LIMITS,
   type KeepAliveOptions,
-  type KeepAliveSetting,
   type KeepAliveState,
   type KeepAliveStats,
   type KeepAliveTarget,
   keepAliveEnvironment,
   keepAliveStats,
-  type NumericOption,
-  OPTION_TABLE,
-  type OptionSpec,
-  parseDuration,
-  parseKeepAliveSetting,
   retransmissionLimitMs,
   setDefaultKeepAlive,
   setKeepAlive,

@@ -17,18 +17,10 @@ export {
   setDefaultKeepAlive,
 } from './default.js';
 export { type DetectionTime, detectionTime, retransmissionLimitMs } from './detection.js';
-export { parseDuration } from './duration.js';
-export { type KeepAliveSetting, keepAliveEnvironment, parseKeepAliveSetting } from './env-options.js';
+export { keepAliveEnvironment } from './env-options.js';
 export { type InspectedSocket, inspectProcess } from './inspect.js';
 export { getKeepAlive, type KeepAliveState, setKeepAlive } from './keepalive.js';
-export {
-  DEFAULT_PRELOAD_OPTIONS,
-  KEEPALIVE_LIMITS,
-  type KeepAliveOptions,
-  type NumericOption,
-  OPTION_TABLE,
-  type OptionSpec,
-} from './options.js';
+export { DEFAULT_PRELOAD_OPTIONS, KEEPALIVE_LIMITS, type KeepAliveOptions } from './options.js';
 export { type DeadPeerCause, type KeepAliveStats, keepAliveStats } from './stats.js';
 export type { KeepAliveTarget } from './target.js';
 export { getTcpInfo, type TcpInfo, type TcpState } from './tcp-info.js';

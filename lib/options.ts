@@ -141,7 +141,10 @@ export class KernelSettings {
   /** Copies the fields `from` sets over this one's. */
   merge(from: KernelSettings): void {
     if (from.enable !== UNSET) this.enable = from.enable;
-    for (const { name } of OPTION_TABLE) if (from[name] !== UNSET) this[name] = from[name];
+    for (let index = 0; index < OPTION_TABLE.length; index++) {
+      const { name } = OPTION_TABLE[index];
+      if (from[name] !== UNSET) this[name] = from[name];
+    }
   }
 }
 
@@ -187,7 +190,10 @@ export function validateInto(options: unknown, into: KernelSettings, argName = '
   else if (typeof enable === 'boolean') into.enable = enable ? 1 : 0;
   else throw invalidArgType(`${argName}.enable`, 'of type boolean', enable);
   let tunes = false;
-  for (const spec of OPTION_TABLE) {
+  // Indexed loops: for...of over the frozen table allocates an iterator per call (measured
+  // by test/library/keepalive.allocation.test.ts), and this runs on every setKeepAlive.
+  for (let index = 0; index < OPTION_TABLE.length; index++) {
+    const spec = OPTION_TABLE[index];
     const value = (options as Record<string, unknown>)[spec.name];
     into[spec.name] = value === undefined ? UNSET : checkNumber(value, spec, argName);
     if (value !== undefined) tunes = true;

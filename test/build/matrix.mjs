@@ -59,9 +59,9 @@ const root = path.join(import.meta.dirname, '..', '..');
 // own node. It is a vitest suite, and vitest needs Node 20: on Node 18 the check scripts
 // above are what runs.
 const SHAPES = [
-  'test/library/deployments.test.ts',
+  'test/integration/deployments.test.ts',
   'test/library/default.test.ts',
-  'test/library/core-persistence.test.ts',
+  'test/library/prototypes.test.ts',
 ];
 function deploymentShapes(node, version) {
   if (Number(version.split('.')[0]) < 20) return 'not run (vitest needs Node 20)';

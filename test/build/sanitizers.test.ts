@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { missingTools, skipWithout } from '../helpers/requirements.js';
-import { copyWorkingTree, nestedEnv, root } from '../helpers/tree.js';
+import { CORE_TESTS, copyWorkingTree, nestedEnv, root } from '../helpers/tree.js';
 
 // The addon under AddressSanitizer + UndefinedBehaviorSanitizer (the core and property
 // tests, in a copy of the tree built with -fsanitize) and under valgrind memcheck
@@ -24,12 +24,9 @@ function run(command: string, args: string[], options: { cwd?: string; env: Node
 
 const SANITIZER_REPORT = /AddressSanitizer|LeakSanitizer|runtime error:/;
 
-/** The core and property tests, wherever test/ keeps them. */
+/** The core tests (with the property test) that `tree` has. */
 function coreAndPropertyTests(tree: string): string[] {
-  return fs
-    .readdirSync(path.join(tree, 'test'), { recursive: true, encoding: 'utf8' })
-    .filter((file) => /(^|\/)(core-[^/]*|property)\.test\.ts$/.test(file))
-    .map((file) => path.join('test', file));
+  return CORE_TESTS.filter((file) => fs.existsSync(path.join(tree, file)));
 }
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ska-sanitizers-'));

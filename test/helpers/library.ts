@@ -18,12 +18,9 @@ export type {
   DetectionTime,
   InspectedSocket,
   KeepAliveOptions,
-  KeepAliveSetting,
   KeepAliveState,
   KeepAliveStats,
   KeepAliveTarget,
-  NumericOption,
-  OptionSpec,
   TcpInfo,
   TcpState,
 } from '../../lib/index.js';
@@ -46,12 +43,9 @@ export const {
   setDefaultKeepAlive,
   getDefaultKeepAlive,
   keepAliveEnvironment,
-  parseKeepAliveSetting,
   DEFAULT_PRELOAD_OPTIONS,
   DEAD_PEER_CHANNEL,
   keepAliveStats,
-  parseDuration,
-  OPTION_TABLE,
 } = requireBuilt(libraryPath) as typeof Library;
 
 /** The parser of SOCKET_KEEPALIVE and the preload's path, from the build like the rest. */

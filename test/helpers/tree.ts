@@ -6,6 +6,20 @@ import path from 'node:path';
 export const root = path.join(__dirname, '..', '..');
 
 /**
+ * The core tests: the library's own modules against the kernel, the ones the sanitized,
+ * cmake-js and other builds of the addon must pass too.
+ */
+export const CORE_TESTS = [
+  'binding',
+  'detection',
+  'keepalive',
+  'options.property',
+  'prototypes',
+  'socket',
+  'target',
+].map((module) => `test/library/${module}.test.ts`);
+
+/**
  * Copies the working tree (files git tracks, and untracked ones it does not ignore) to
  * `destination`, with node_modules linked rather than copied: a clean tree to build in
  * without touching this one's build/ or dist/.

@@ -2,15 +2,9 @@
 // the options reads it. Each row must reach each part.
 import { expect, test } from 'vitest';
 import { captureError } from '../helpers/errors.js';
-import {
-  DEFAULT_PRELOAD_OPTIONS,
-  KEEPALIVE_LIMITS,
-  keepAliveEnvironment,
-  OPTION_TABLE,
-  parseKeepAliveSetting,
-  setKeepAlive,
-} from '../helpers/library.js';
+import { DEFAULT_PRELOAD_OPTIONS, KEEPALIVE_LIMITS, keepAliveEnvironment, setKeepAlive } from '../helpers/library.js';
 import { runCli } from '../helpers/run.js';
+import { OPTION_TABLE, parseKeepAliveSetting } from '../helpers/text.js';
 
 test('the limits and the defaults are the rows of the table', () => {
   for (const { name, min, max, step, defaultValue } of OPTION_TABLE) {

@@ -7,13 +7,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, test } from 'vitest';
 import { captureError } from '../helpers/errors.js';
-import {
-  DEFAULT_PRELOAD_OPTIONS,
-  envOptions,
-  keepAliveEnvironment,
-  parseKeepAliveSetting,
-} from '../helpers/library.js';
+import { DEFAULT_PRELOAD_OPTIONS, envOptions, keepAliveEnvironment } from '../helpers/library.js';
 import { type RunResult, runNode } from '../helpers/run.js';
+import { parseKeepAliveSetting } from '../helpers/text.js';
 import { root } from '../helpers/tree.js';
 
 const { REGISTER_PATH } = envOptions;

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect, test } from 'vitest';
 import { libraryPath } from '../helpers/library.js';
+import { textPath } from '../helpers/text.js';
 import { root } from '../helpers/tree.js';
 
 /** The names in the `export { ... }` and `export type { ... }` lists of a source file, split into types and values. */
@@ -42,11 +43,24 @@ test('lib/index.mts and test/helpers/library.ts export what lib/index.ts exports
   expect(exportLists('test/helpers/library.ts')).toEqual(index);
 });
 
-test('the built CommonJS and ESM entry points export those values and nothing else', async () => {
-  const { values } = exportLists('lib/index.ts');
-  const commonJs = createRequire(__filename)(libraryPath) as Record<string, unknown>;
+test('lib/text.mts and test/helpers/text.ts export what lib/text.ts exports, which the root does not', () => {
+  const text = exportLists('lib/text.ts');
+  expect(exportLists('lib/text.mts')).toEqual(text);
+  expect(exportLists('test/helpers/text.ts')).toEqual(text);
+  const index = exportLists('lib/index.ts');
+  expect([...index.values, ...index.types].filter((name) => [...text.values, ...text.types].includes(name))).toEqual(
+    [],
+  );
+});
+
+test.each([
+  ['lib/index.ts', libraryPath, 'index.mjs'],
+  ['lib/text.ts', textPath, 'text.mjs'],
+])('the built CommonJS and ESM entry points of %s export its values and nothing else', async (source, cjs, mjs) => {
+  const { values } = exportLists(source);
+  const commonJs = createRequire(__filename)(cjs) as Record<string, unknown>;
   expect(Object.keys(commonJs).sort()).toEqual(values);
-  const esm = (await import(pathToFileURL(path.join(root, 'dist', 'index.mjs')).href)) as Record<string, unknown>;
+  const esm = (await import(pathToFileURL(path.join(root, 'dist', mjs)).href)) as Record<string, unknown>;
   expect(
     Object.keys(esm)
       .filter((name) => name !== 'default')

@@ -57,7 +57,7 @@ describe('cluster', () => {
 
   /** Runs the cluster fixture and returns the worker's messages about one accepted connection. */
   async function runCluster(policy: 'rr' | 'none', tune: 'before-listen' | 'after-listening'): Promise<Message[]> {
-    const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'cluster-server.cjs')], {
+    const child = spawn(process.execPath, [path.join(__dirname, 'apps', 'cluster-server.cjs')], {
       env: {
         ...process.env,
         LIBRARY: libraryPath,

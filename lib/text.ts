@@ -1,0 +1,10 @@
+/**
+ * `socket-keepalive/text`: the settings as people write them, for tools that read or
+ * write them the way `socket-keepalive run` and the preload do: the option table (each
+ * option's name, kernel option, unit, limits, default and flag), times written with a
+ * unit, and the `SOCKET_KEEPALIVE` format. Applications tune with the root export.
+ * @packageDocumentation
+ */
+export { parseDuration } from './duration.js';
+export { type KeepAliveSetting, parseKeepAliveSetting } from './env-options.js';
+export { type NumericOption, OPTION_TABLE, type OptionSpec } from './options.js';
