@@ -23,17 +23,72 @@ export function formatState(state: KeepAliveState): string {
   return state.userTimeout > 0 ? `${keepalive} ut ${state.userTimeout}ms` : keepalive;
 }
 
+/** Each column's width: its widest cell, header included. */
+function columnWidths(header: string[], rows: string[][]): number[] {
+  return header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+}
+
 /** A plain-text table with a header rule; columns padded to their widest cell. */
 export function formatTable(header: string[], rows: string[][]): string {
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
-  );
+  const widths = columnWidths(header, rows);
   const line = (cells: string[]) =>
     cells
       .map((cell, column) => (cell ?? '').padEnd(widths[column]))
       .join('  ')
       .trimEnd();
   return [line(header), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/**
+ * {@link formatTable} folded to `width` columns: when the table is wider, the columns
+ * after the first `keep` are split, in order, into as few groups as fit, and each group
+ * is printed as a table of its own with the first `keep` columns in front, so that each
+ * row can still be told apart. A column too wide to fit even beside the `keep` ones gets a
+ * table of its own, whole: nothing is cut.
+ */
+export function formatFoldedTable(header: string[], rows: string[][], width = 120, keep = 1): string {
+  const widths = columnWidths(header, rows);
+  const kept = [...widths.keys()].slice(0, keep);
+  const keptWidth = kept.reduce((sum, column) => sum + widths[column] + 2, 0);
+  const groups: number[][] = [];
+  let used = width;
+  for (let column = keep; column < header.length; column++) {
+    if (used + widths[column] > width) {
+      groups.push([]);
+      used = keptWidth;
+    }
+    groups[groups.length - 1].push(column);
+    used += widths[column] + 2;
+  }
+  return groups
+    .map((group) => {
+      const columns = [...kept, ...group];
+      const pick = (cells: string[]) => columns.map((column) => cells[column] ?? '');
+      return formatTable(pick(header), rows.map(pick));
+    })
+    .join('\n\n');
+}
+
+/**
+ * `text` broken at spaces into lines of at most `width` characters, never between a number
+ * and its unit ("3.3 s"); a longer word keeps a line of its own, whole.
+ */
+export function wrapText(text: string, width = 120): string {
+  const words = text.split(' ').reduce<string[]>((joined, word, index, all) => {
+    const unit = /^(ms|s|min|h)\b/.test(word) && /\d$/.test(all[index - 1] ?? '');
+    if (unit) joined[joined.length - 1] += ` ${word}`;
+    else joined.push(word);
+    return joined;
+  }, []);
+  const lines: string[] = [];
+  let line = '';
+  for (const word of words) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  return [...lines, line].join('\n');
 }
 
 /** "127.0.0.1:7654", "[::1]:7654": an address and port as a URL writes them. */
