@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { createHosts, cutLink, destroyHosts, missingRequirements, SERVER_ADDRESS } from '../../demo/lab/netns.js';
 import { bunBinary, denoBinary } from '../../demo/node-release.js';
 import { bareBin, installInto, packWorkingTree } from '../helpers/packed.js';
 import { missingTools, skipWithout } from '../helpers/requirements.js';
@@ -485,3 +486,71 @@ describe('the README, top to bottom, as a newcomer follows it', () => {
     expect(examples.length).toBeGreaterThanOrEqual(2);
   }, 120_000);
 });
+
+describe('what the README shows when a peer dies', () => {
+  test.skipIf(skipWithout('the README dead-peer output test', missingRequirements()))(
+    "the README's command behind a real cut prints its lines: the same words, times within a second of its own",
+    async () => {
+      const block = README_BLOCKS.find(({ language, body }) => language === 'text' && body.startsWith('$ '));
+      if (!block) throw new Error('the README shows no command output ("$ " block)');
+      const [command, ...shown] = block.body.trimEnd().split('\n');
+      // The app the README's output comes from, as docs/why.md gives it.
+      const why = fs.readFileSync(path.join(root, 'docs', 'why.md'), 'utf8');
+      const appSource = /^## What you see when a peer dies\n[\s\S]*?^```js\n([\s\S]*?)^```/m.exec(why)?.[1];
+      expect(appSource).toBeDefined();
+      const directory = path.join(work, 'dead-peer-app');
+      fs.mkdirSync(directory);
+      fs.symlinkSync(path.join(app, 'node_modules'), path.join(directory, 'node_modules'));
+      fs.writeFileSync(path.join(directory, 'app.js'), appSource as string);
+      const hosts = createHosts();
+      const echo = spawn('ip', ['netns', 'exec', hosts.server, process.execPath, '-e', ECHO_SERVER, SERVER_ADDRESS], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      try {
+        await new Promise((resolve) => echo.stdout.once('data', resolve));
+        const ip = execFileSync('sh', ['-c', 'command -v ip'], { encoding: 'utf8' }).trim();
+        const child = spawn(ip, ['netns', 'exec', hosts.client, 'sh', '-c', command.slice(2)], {
+          cwd: directory,
+          env: { ...env, DB_HOST: SERVER_ADDRESS },
+        });
+        const lines: string[] = [];
+        for (const stream of [child.stdout, child.stderr])
+          readline.createInterface({ input: stream as NodeJS.ReadableStream }).on('line', (line) => lines.push(line));
+        const exited = finished(child);
+        await vi.waitFor(() => expect(lines.filter((line) => line.endsWith(' connected'))).toHaveLength(2), {
+          timeout: 10_000,
+        });
+        cutLink(hosts, 7701);
+        const { code } = await exited;
+        expect(code).toBe(0);
+        // Each line the README shows, its times and ports as patterns; stdout and stderr may interleave otherwise.
+        const times: number[] = [];
+        for (const line of shown) {
+          const pattern = line
+            .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+            .replace(/:\d{4,5}\\\)/g, ':\\d+\\)')
+            .replace(/\d+\\\.\d s/g, '(\\d+\\.\\d) s');
+          const match = lines.map((seen) => new RegExp(`^${pattern}$`).exec(seen)).find(Boolean);
+          expect(match, `no line like "${line}" in:\n${lines.join('\n')}`).toBeTruthy();
+          const [readme, measured] = [new RegExp(`^${pattern}$`).exec(line), match] as RegExpExecArray[];
+          for (let index = 1; index < readme.length; index++) {
+            expect(Math.abs(Number(measured[index]) - Number(readme[index])), line).toBeLessThanOrEqual(1);
+            times.push(Number(measured[index]));
+          }
+        }
+        expect(lines).toHaveLength(shown.length);
+        expect(times.length).toBeGreaterThanOrEqual(6);
+      } finally {
+        echo.kill('SIGKILL');
+        destroyHosts(hosts);
+      }
+    },
+    60_000,
+  );
+});
+
+/** The echo server the README's dead-peer output was measured against: port 7701 on the address given. */
+const ECHO_SERVER = `require('node:net').createServer((socket) => {
+  socket.on('error', () => {});
+  socket.on('data', (data) => socket.write(data));
+}).listen(7701, process.argv[1], () => console.log('listening'));`;
