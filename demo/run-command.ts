@@ -1,4 +1,4 @@
-/** `socket-keepalive run`: runs a command with keepalive on every TCP connection of its Node processes. */
+/** `socket-keepalive run`: runs a command with keepalive on every TCP connection it and the processes it starts make. */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,29 +6,37 @@ import { DEFAULT_PRELOAD_OPTIONS, keepAliveEnvironment } from 'socket-keepalive'
 import { type KeepAliveSetting, type OptionSpec, parseKeepAliveSetting } from 'socket-keepalive/text';
 import { parse, UsageError } from './args.js';
 import { KEEPALIVE_FLAG_SPEC, keepAliveFlags, keepAliveFlagUsage } from './flags.js';
+import { nativePreload } from './preload-reach.js';
 
 const defaultWords = (spec: OptionSpec) =>
   `; default ${spec.unit === 'ms' ? `${spec.defaultValue / 1000}s` : spec.defaultValue}`;
 
 export const RUN_USAGE = `Usage: socket-keepalive run [options] -- <command> [args...]
 
-Runs a command (e.g. node app.js, npm start) so that every TCP connection its Node.js
-processes make, and every server they start, has keepalive and TCP_USER_TIMEOUT set,
-with no change to the application: a connection to a dead peer then fails with
-ETIMEDOUT 20 s after the peer was last heard (with the defaults: the user timeout ends
-an idle connection once a keepalive probe is out, and one with data in flight).
-Worker threads and the Node.js child processes it starts are covered too.
+Runs a command (e.g. node app.js, npm start, python3 app.py) so that every TCP
+connection it and the processes it starts make, and every server they start, has
+keepalive and TCP_USER_TIMEOUT set, with no change to the application: a connection to
+a dead peer then fails with ETIMEDOUT 20 s after the peer was last heard (with the
+defaults: the user timeout ends an idle connection once a keepalive probe is out, and
+one with data in flight; set before connect(), it also bounds the connection attempt).
+
+Two layers do it. The preload library (a shared library, added to LD_PRELOAD) sets the
+options in every dynamically linked program at connect() and listen(), whatever code
+opens the socket: Bun's and Deno's own APIs, libpq, Python. Where it cannot reach the
+command (statically linked, set-user-ID, a C library it is not built for) run says so in
+one line and starts the command all the same.
 
 It sets SOCKET_KEEPALIVE and adds "--require <absolute path of socket-keepalive/register>"
 to NODE_OPTIONS and "--preload=<that path>" to BUN_OPTIONS (Bun reads those instead) for
-the command. Deno reads neither: "run -- deno run|serve|test|bench|eval ..." puts
+the command, for Node.js Worker threads and where LD_PRELOAD does not reach (inside
+Node.js both are loaded; the options are set once). Deno reads neither: "run -- deno run|serve|test|bench|eval ..." puts
 --preload=<that path> after the subcommand (the preload then needs --allow-read,
---allow-env and --allow-ffi, e.g. -A); other deno commands are refused. Processes that
-are not Node.js, Bun or Deno ignore all of it.
+--allow-env and --allow-ffi, e.g. -A); other deno commands are refused.
 
 Options:
 ${keepAliveFlagUsage(defaultWords)}
   --no-servers           leave listening servers (and the connections they accept) alone
+  --no-native            no preload library (LD_PRELOAD): only Node.js, Bun and Deno are tuned
   --report FORMAT        a line on stderr for each dead peer found: text or json (default none)
   --quiet                do not print the settings on stderr
   -h, --help             this help
@@ -98,6 +106,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(own, {
     ...KEEPALIVE_FLAG_SPEC,
     'no-servers': { type: 'boolean', default: false },
+    'no-native': { type: 'boolean', default: false },
     report: { type: 'string' },
     quiet: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
@@ -144,7 +153,14 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (!values.quiet)
     console.error(`socket-keepalive run: SOCKET_KEEPALIVE=${environment.SOCKET_KEEPALIVE} ${started.join(' ')}`);
 
-  const child = spawn(started[0], started.slice(1), { stdio: 'inherit', env: { ...process.env, ...environment } });
+  const native = values['no-native'] ? {} : nativePreload(started[0], process.env.LD_PRELOAD);
+  if (native.note !== undefined) console.error(native.note);
+  const env = {
+    ...process.env,
+    ...environment,
+    ...(native.LD_PRELOAD === undefined ? {} : { LD_PRELOAD: native.LD_PRELOAD }),
+  };
+  const child = spawn(started[0], started.slice(1), { stdio: 'inherit', env });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
   return new Promise<number>((resolve) => {

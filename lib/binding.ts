@@ -36,6 +36,19 @@ interface Addon {
   forgetSocket(fd: number): void;
   /** The peer's address and port (SO_PEERNAME: also once the kernel closed the connection), or a failure. */
   peerAddress(fd: number): { address: string; port: number } | number;
+  /** 1 when the preload library (native/preload.c) is loaded into this process and tunes its sockets. */
+  preloadActive(): number;
+  /** The preload library stops keeping its values on `fd` and reporting it: lib/ has taken the socket over. */
+  releaseFromPreload(fd: number): void;
+  /** The numeric fields of SOCKET_KEEPALIVE as the preload library reads them (native/keepalive-format.h). */
+  readonly preloadFields: readonly {
+    name: string;
+    unit: string;
+    min: number;
+    max: number;
+    step: number;
+    defaultValue: number;
+  }[];
   /** The five options, indexed as {@link OPTION_SLOTS}: what setKeepAlive applies and getKeepAlive reads. */
   readonly options: Int32Array;
   /** What getTcpInfo reads, one element per name of `tcpInfoFields`. */
@@ -147,6 +160,15 @@ export function applyToFd(
   options[4] = userTimeout;
   const result = addon.setKeepAlive(fd, knownTcp);
   if (result < 0) throw failure(result, 'setsockopt', fd);
+}
+
+/**
+ * Takes `fd` over from the preload library, which set the same options on it at connect()
+ * or listen(): it stops keeping its values there and leaves the socket's dead-peer report
+ * to lib/. Nothing happens where the preload library is not loaded.
+ */
+export function releaseFromPreload(fd: number): void {
+  binding().releaseFromPreload(fd);
 }
 
 /** Reads SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT of `fd` into `out`. */

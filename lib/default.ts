@@ -44,6 +44,8 @@ export const DEFAULT_KEEPALIVE_WARNING = 'SOCKET_KEEPALIVE_DEFAULT_FAILED';
 /** The default in force, with its options validated into the addon's form. */
 interface ActiveDefault extends DefaultKeepAlive {
   readonly settings: KernelSettings;
+  /** The preload library sets these same options at connect() and listen(). */
+  readonly inKernel: boolean;
 }
 
 let current: ActiveDefault | null = null;
@@ -74,7 +76,7 @@ function tuneAtConnect(this: net.Socket): void {
   try {
     if (isUnixDomain(this)) return;
     if (active.filter !== undefined && active.filter(this) === false) return;
-    tuneSocket(this, active.settings);
+    tuneSocket(this, active.settings, active.inKernel);
   } catch (error) {
     warnOnce(error, `a connection to ${this.remoteAddress}:${this.remotePort}`);
   }
@@ -87,7 +89,7 @@ function tuneAtListening(this: net.Server): void {
   const listener = listenerOf(this);
   if (listener === UNIX_LISTENER || listener === NOT_LISTENING) return;
   try {
-    tuneServer(this, active.settings);
+    tuneServer(this, active.settings, active.inKernel);
   } catch (error) {
     warnOnce(error, 'the listening socket of a server');
   }
@@ -156,7 +158,8 @@ function validateSettings(settings: unknown): { servers: boolean; filter: Defaul
  *   socket with {@link tuneAgent}) before it connects or listens keeps only its own; the
  *   fields of a later explicit call win over the default's.
  * - Unix domain sockets and pipes are skipped. Sockets owned by native code (e.g.
- *   `pg-native`) are out of reach.
+ *   `pg-native`) are out of its reach: the preload library ({@link preloadLibrary},
+ *   loaded with `LD_PRELOAD`, as `socket-keepalive run` does) reaches them.
  * - The default never throws into the application: a connection it cannot tune stays open
  *   with the kernel's values, reported once, as a process warning with code
  *   `SOCKET_KEEPALIVE_DEFAULT_FAILED`. Once tuned, a socket follows {@link setKeepAlive}'s
@@ -194,11 +197,18 @@ export function setDefaultKeepAlive(options: KeepAliveOptions | null, settings?:
 
 /**
  * {@link setDefaultKeepAlive} with options already validated (the preload's, read from
- * the environment). Loads the addon first: throws where there is none.
+ * the environment). Loads the addon first: throws where there is none. `inKernel`: the
+ * preload library (LD_PRELOAD) sets the same options at connect() and listen(), so each
+ * socket is only taken over from it (lib/tuning.ts applyOrTakeOver).
  */
-export function useDefault(settings: KernelSettings, servers: boolean, filter?: DefaultKeepAlive['filter']): void {
+export function useDefault(
+  settings: KernelSettings,
+  servers: boolean,
+  filter?: DefaultKeepAlive['filter'],
+  inKernel = false,
+): void {
   binding();
-  current = Object.freeze({ options: Object.freeze(optionsOf(settings)), servers, filter, settings });
+  current = Object.freeze({ options: Object.freeze(optionsOf(settings)), servers, filter, settings, inKernel });
   installHooks();
 }
 

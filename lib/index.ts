@@ -21,6 +21,7 @@ export { keepAliveEnvironment } from './env-options.js';
 export { type InspectedSocket, inspectProcess } from './inspect.js';
 export { getKeepAlive, type KeepAliveState, setKeepAlive } from './keepalive.js';
 export { DEFAULT_PRELOAD_OPTIONS, KEEPALIVE_LIMITS, type KeepAliveOptions } from './options.js';
+export { type Libc, type PreloadLibrary, preloadLibrary } from './preload-library.js';
 export { type DeadPeerCause, type KeepAliveStats, keepAliveStats } from './stats.js';
 export type { KeepAliveTarget } from './target.js';
 export { getTcpInfo, type TcpInfo, type TcpState } from './tcp-info.js';

@@ -34,9 +34,13 @@ import { syncBuiltinESMExports } from 'node:module';
 import workerThreads from 'node:worker_threads';
 import { useDefault } from './default.js';
 import { KEEPALIVE_VARIABLE, nodeOptionsWithRegister, REGISTER_PATH, readKeepAliveSetting } from './env-options.js';
+import { preloadLibraryActive } from './preload-library.js';
 import { reportDeadPeersTo } from './report.js';
 
-/** Exit code for a bad SOCKET_KEEPALIVE: Node's own code for an invalid argument. */
+/**
+ * Exit code for a bad SOCKET_KEEPALIVE: Node's own code for an invalid argument. The
+ * preload library (native/preload.c) stops a program with the same code and line.
+ */
 const INVALID_ARGUMENT_EXIT = 9;
 /** worker_threads environment data key: the default, passed on to every new Worker. */
 const ENVIRONMENT_DATA_KEY = 'socket-keepalive:default';
@@ -81,7 +85,7 @@ function readSetting(): { text: string; read: ReturnType<typeof readKeepAliveSet
     return { text, read: readKeepAliveSetting(text) };
   } catch (error) {
     process.stderr.write(
-      `socket-keepalive/register: ${KEEPALIVE_VARIABLE}=${JSON.stringify(text)} is refused: ${(error as Error).message}\n`,
+      `socket-keepalive: ${KEEPALIVE_VARIABLE}=${JSON.stringify(text)} is refused: ${(error as Error).message}\n`,
     );
     process.exit(INVALID_ARGUMENT_EXIT);
   }
@@ -94,7 +98,9 @@ function register(): void {
   const { text, read } = readSetting();
   if (read === null) return;
   try {
-    useDefault(read.settings, read.setting.servers);
+    // Under LD_PRELOAD, the preload library read the same variable and set the options at
+    // connect() and listen(): the default takes each socket over from it without a syscall.
+    useDefault(read.settings, read.setting.servers, undefined, preloadLibraryActive());
   } catch (error) {
     // The setting was valid: what failed is loading the native addon.
     if (workerThreads.isMainThread) {

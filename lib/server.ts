@@ -21,6 +21,7 @@ import {
   UNIX_LISTENER,
 } from './target.js';
 import {
+  applyOrTakeOver,
   applyRestore,
   applySettings,
   kTuning,
@@ -37,13 +38,14 @@ const listening = { fd: -1, knownTcp: true };
  * Applies `settings` to a listening server's socket now, and records them for every
  * later 'listening'. Throws for a server listening on a Unix domain socket; in a cluster
  * worker under round-robin scheduling the options go on each accepted socket instead.
+ * `inKernel`: the preload library set them at listen() already.
  */
-export function tuneServer(server: net.Server, settings: KernelSettings): void {
+export function tuneServer(server: net.Server, settings: KernelSettings, inKernel = false): void {
   const listener = listenerOf(server);
   if (listener === UNIX_LISTENER) throw listenerError(server, listener);
   if (listener >= 0) {
     listening.fd = listener;
-    applySettings(listening, settings);
+    applyOrTakeOver(listening, settings, inKernel);
   }
   let tuning = serverTuningOf(server);
   const first = tuning === undefined;

@@ -12,20 +12,20 @@ import type { KernelSettings } from './options.js';
 import { applyOnConnect, wrapPrototypes } from './prototypes.js';
 import { counts } from './stats.js';
 import { socketDescriptor, tcpSocketOf } from './target.js';
-import { applySettings, kTuning, SocketTuning, socketTuningOf, type Tunable } from './tuning.js';
+import { applyOrTakeOver, kTuning, SocketTuning, socketTuningOf, type Tunable } from './tuning.js';
 
 /**
  * Applies `settings` to a socket now if it is connected, and records them: a socket not
  * connected yet gets them when it connects. All or nothing: a failure throws before
- * anything is recorded.
+ * anything is recorded. `inKernel`: the preload library set them at connect() already.
  */
-export function tuneSocket(target: net.Socket | Http2Session, settings: KernelSettings): void {
+export function tuneSocket(target: net.Socket | Http2Session, settings: KernelSettings, inKernel = false): void {
   if (target.destroyed) throw socketClosed();
   const socket = tcpSocketOf(target);
   if (socket !== target && socket.destroyed) throw socketClosed();
   const descriptor = socketDescriptor(socket);
   const connected = descriptor.fd >= 0 && !socket.connecting;
-  if (connected) applySettings(descriptor, settings);
+  if (connected) applyOrTakeOver(descriptor, settings, inKernel);
   let tuning = socketTuningOf(socket);
   if (tuning === undefined) {
     tuning = new SocketTuning(socket);

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import type * as net from 'node:net';
-import { applyToFd } from './binding.js';
+import { applyToFd, releaseFromPreload } from './binding.js';
 import { KernelSettings, UNSET } from './options.js';
 import { counts } from './stats.js';
 import type { Descriptor } from './target.js';
@@ -78,6 +78,16 @@ function apply(
 /** Applies every field `settings` sets. Throws a system error naming the option that failed. */
 export function applySettings({ fd, knownTcp }: Descriptor, settings: KernelSettings): void {
   apply(fd, knownTcp, settings.enable, settings.idle, settings.interval, settings.count, settings.userTimeout);
+}
+
+/**
+ * Applies every field `settings` sets, or, when `inKernel` says the preload library has
+ * already set the same options on the socket (`SOCKET_KEEPALIVE` read by both), takes the
+ * socket over from it with no setsockopt: each connection gets its options once.
+ */
+export function applyOrTakeOver(descriptor: Descriptor, settings: KernelSettings, inKernel: boolean): void {
+  if (inKernel) releaseFromPreload(descriptor.fd);
+  else applySettings(descriptor, settings);
 }
 
 /**

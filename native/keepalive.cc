@@ -13,8 +13,10 @@
 #include <string>
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <netinet/in.h>
 
+#include "keepalive-format.h"
 #include "keepalive.h"
 #include "socket-lookup.h"
 
@@ -66,8 +68,60 @@ Napi::Value OnTcpFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), result);
 }
 
+// The functions of the preload library (native/preload.c) when LD_PRELOAD loaded it into
+// this process; null otherwise.
+struct PreloadLibrary {
+  int (*active)();
+  void (*release)(int fd);
+};
+
+const PreloadLibrary& Preload() {
+  static const PreloadLibrary library = {
+      reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "socket_keepalive_preload_active")),
+      reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "socket_keepalive_preload_release"))};
+  return library;
+}
+
 // setKeepAlive(fd, knownTcp): the options of `options` (negative: left untouched).
 int Apply(int fd, SharedArrays& shared) { return ApplyKeepAlive(fd, shared.option_values); }
+
+// preloadActive(): 1 when the preload library is loaded and tunes this process's sockets.
+Napi::Value PreloadActiveCall(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), Preload().active != nullptr ? Preload().active() : 0);
+}
+
+// releaseFromPreload(fd): lib/ takes over a socket the preload library tuned.
+Napi::Value ReleaseFromPreloadCall(const Napi::CallbackInfo& info) {
+  int fd;
+  if (ReadInt(info[0], "fd", &fd) && Preload().release != nullptr) Preload().release(fd);
+  return Napi::Value();
+}
+
+// The numeric fields of SOCKET_KEEPALIVE as the preload library reads them.
+Napi::Array PreloadFields(Napi::Env env) {
+  struct Field {
+    const char* name;
+    const char* unit;
+    double min, max, step, default_value;
+  };
+#define KEEPALIVE_FORMAT_FIELD(name, unit, min, max, step, fallback) {#name, unit, min, max, step, fallback},
+  static const Field fields[] = {KEEPALIVE_FORMAT_FIELDS(KEEPALIVE_FORMAT_FIELD)};
+#undef KEEPALIVE_FORMAT_FIELD
+  Napi::Array array = Napi::Array::New(env);
+  for (const Field& field : fields) {
+    Napi::Object row = Napi::Object::New(env);
+    row.Set("name", field.name);
+    row.Set("unit", field.unit);
+    row.Set("min", field.min);
+    row.Set("max", field.max);
+    row.Set("step", field.step);
+    row.Set("defaultValue", field.default_value);
+    row.Freeze();
+    array.Set(array.Length(), row);
+  }
+  array.Freeze();
+  return array;
+}
 
 // getKeepAlive(fd, knownTcp): the kernel's values into `options`.
 int Read(int fd, SharedArrays& shared) { return ReadKeepAlive(fd, shared.option_values); }
@@ -164,6 +218,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("peerAddress", Napi::Function::New<PeerAddressCall>(env, "peerAddress"));
   exports.Set("findSocket", Napi::Function::New<FindSocketCall>(env, "findSocket"));
   exports.Set("forgetSocket", Napi::Function::New<ForgetSocketCall>(env, "forgetSocket"));
+  exports.Set("preloadActive", Napi::Function::New<PreloadActiveCall>(env, "preloadActive"));
+  exports.Set("releaseFromPreload", Napi::Function::New<ReleaseFromPreloadCall>(env, "releaseFromPreload"));
+  exports.Set("preloadFields", PreloadFields(env));
   exports.Set("options", shared->options.Value());
   exports.Set("tcpInfo", shared->tcp_info.Value());
   // What lib/ needs to read the calls above, from the tables it is compiled from.

@@ -61,10 +61,18 @@ int CheckTcpSocket(int fd) {
   return Failure(EPROTOTYPE, kNotTcpOther);
 }
 
+// The syscall itself where there is one, not libc's setsockopt: under LD_PRELOAD the
+// preload library (preload.c) interposes setsockopt and puts its own idle, interval and
+// count back on a socket it tuned, while what this library is asked to set must win.
 int SetOption(int fd, Step step, int value) {
   const Option& option = kOptions[step];
   if (option.name == kUnsupported) return Failure(ENOTSUP, step);
-  if (setsockopt(fd, option.level, option.name, &value, sizeof(value)) != 0) return Failure(errno, step);
+#if defined(__linux__) && defined(SYS_setsockopt)
+  const long result = syscall(SYS_setsockopt, fd, option.level, option.name, &value, sizeof(value));
+#else
+  const int result = setsockopt(fd, option.level, option.name, &value, sizeof(value));
+#endif
+  if (result != 0) return Failure(errno, step);
   return 0;
 }
 

@@ -23,12 +23,15 @@ afterAll(() => {
 });
 
 describe('npm pack', () => {
-  test('the tarball carries the linux-x64 and linux-arm64 prebuilds, the docs the README links, and no development build files', () => {
+  test('the tarball carries the linux-x64 and linux-arm64 prebuilds (addon and preload library), the docs the README links, and no development build files', () => {
     const contents = run('tar', ['tzf', tarball], work).split('\n');
     expect(contents).toEqual(
       expect.arrayContaining([
         'package/prebuilds/linux-x64/socket-keepalive.node',
         'package/prebuilds/linux-arm64/socket-keepalive.node',
+        'package/prebuilds/linux-x64/socket-keepalive-preload.so',
+        'package/prebuilds/linux-x64/socket-keepalive-preload-musl.so',
+        'package/prebuilds/linux-arm64/socket-keepalive-preload.so',
         'package/dist/index.js',
         'package/dist/index.mjs',
         'package/dist/index.d.ts',

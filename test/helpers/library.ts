@@ -21,6 +21,8 @@ export type {
   KeepAliveState,
   KeepAliveStats,
   KeepAliveTarget,
+  Libc,
+  PreloadLibrary,
   TcpInfo,
   TcpState,
 } from '../../lib/index.js';
@@ -46,6 +48,7 @@ export const {
   DEFAULT_PRELOAD_OPTIONS,
   DEAD_PEER_CHANNEL,
   keepAliveStats,
+  preloadLibrary,
 } = requireBuilt(libraryPath) as typeof Library;
 
 /** The parser of SOCKET_KEEPALIVE and the preload's path, from the build like the rest. */

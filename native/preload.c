@@ -1,0 +1,803 @@
+/* The preload library of socket-keepalive: loaded with LD_PRELOAD, it gives every TCP
+ * socket of the process (AF_INET or AF_INET6, protocol TCP) the options of
+ * SOCKET_KEEPALIVE, read with the rules of lib/env-options.ts, whatever code opens it:
+ *
+ * - connect(): the options are set before the real call, so TCP_USER_TIMEOUT also bounds
+ *   the SYN retries, for blocking and non-blocking connects;
+ * - listen() (unless servers=off): accepted connections inherit them from the kernel;
+ * - setsockopt(): on a socket this library tuned, TCP_KEEPIDLE, TCP_KEEPINTVL and
+ *   TCP_KEEPCNT from the program run (their result is the program's), then this
+ *   library's value is set again; SO_KEEPALIVE and TCP_USER_TIMEOUT pass unchanged;
+ * - close(): on a socket it tuned, with report=text|json, a line on stderr when the
+ *   kernel ended the connection because the peer stopped answering.
+ *
+ * MPTCP sockets, which take the same options, are tuned too.
+ *
+ * The sockets it tuned are kept in a bitmap of FD_BOUND bits (atomic, no lock: safe with
+ * threads and across fork()). A descriptor at or above FD_BOUND is tuned at connect() and
+ * listen() all the same, but neither kept tuned nor reported.
+ *
+ * No errno and no return value the program sees is changed: each call of the library's
+ * own saves and restores errno. Only the symbols interposed and the two functions the
+ * addon calls (socket_keepalive_preload_*) are exported. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "keepalive-format.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+#ifndef SO_PEERNAME
+#define SO_PEERNAME 28
+#endif
+
+/* Node's own exit code for an invalid argument, as lib/register.ts exits with. */
+#define INVALID_ARGUMENT_EXIT 9
+#define FD_BOUND 65536
+
+enum Field {
+#define FIELD_ENUMERATOR(name, unit, min, max, step, fallback) FIELD_##name,
+  KEEPALIVE_FORMAT_FIELDS(FIELD_ENUMERATOR)
+#undef FIELD_ENUMERATOR
+      FIELD_COUNT
+};
+
+struct FieldSpec {
+  const char* name;
+  const char* unit;
+  long min, max, step, fallback;
+};
+
+static const struct FieldSpec kFields[FIELD_COUNT] = {
+#define FIELD_SPEC(name, unit, min, max, step, fallback) {#name, unit, min, max, step, fallback},
+    KEEPALIVE_FORMAT_FIELDS(FIELD_SPEC)
+#undef FIELD_SPEC
+};
+
+enum Report { REPORT_OFF, REPORT_TEXT, REPORT_JSON };
+
+struct Setting {
+  int active; /* 0 for SOCKET_KEEPALIVE=off */
+  int servers;
+  enum Report report;
+  long values[FIELD_COUNT]; /* ms, or the count */
+};
+
+static struct Setting setting;
+
+/* ---- the real functions ---- */
+
+typedef int (*connect_fn)(int, const struct sockaddr*, socklen_t);
+typedef int (*listen_fn)(int, int);
+typedef int (*setsockopt_fn)(int, int, int, const void*, socklen_t);
+typedef int (*close_fn)(int);
+typedef int (*accept_fn)(int, struct sockaddr*, socklen_t*);
+typedef int (*accept4_fn)(int, struct sockaddr*, socklen_t*, int);
+typedef int (*socket_fn)(int, int, int);
+typedef int (*dup2_fn)(int, int);
+typedef int (*dup3_fn)(int, int, int);
+
+/* Resolved on first use (another library's constructor may call before ours ran). Two
+ * threads resolving at once store the same pointer. */
+#define REAL(name)                                                                   \
+  static name##_fn real_##name(void) {                                               \
+    static name##_fn resolved;                                                       \
+    name##_fn fn = __atomic_load_n(&resolved, __ATOMIC_ACQUIRE);                     \
+    if (fn == NULL) {                                                                \
+      fn = (name##_fn)dlsym(RTLD_NEXT, #name);                                       \
+      __atomic_store_n(&resolved, fn, __ATOMIC_RELEASE);                             \
+    }                                                                                \
+    return fn;                                                                       \
+  }
+REAL(connect)
+REAL(listen)
+REAL(setsockopt)
+REAL(close)
+REAL(accept)
+REAL(accept4)
+REAL(socket)
+REAL(dup2)
+REAL(dup3)
+
+/* ---- the bitmap of sockets this library tuned ---- */
+
+#define WORD_BITS (8 * sizeof(unsigned long))
+static unsigned long tuned[FD_BOUND / WORD_BITS];
+
+static int in_bound(int fd) { return fd >= 0 && fd < FD_BOUND; }
+static unsigned long bit_of(int fd) { return 1UL << ((unsigned)fd % WORD_BITS); }
+static unsigned long* word_of(int fd) { return &tuned[(unsigned)fd / WORD_BITS]; }
+
+static int is_tuned(int fd) {
+  return in_bound(fd) && (__atomic_load_n(word_of(fd), __ATOMIC_RELAXED) & bit_of(fd)) != 0;
+}
+
+static void mark(int fd, int on) {
+  if (!in_bound(fd)) return;
+  if (on)
+    __atomic_fetch_or(word_of(fd), bit_of(fd), __ATOMIC_RELAXED);
+  else if (is_tuned(fd))
+    __atomic_fetch_and(word_of(fd), ~bit_of(fd), __ATOMIC_RELAXED);
+}
+
+/* Clears the bit; returns whether it was set. */
+static int take(int fd) {
+  if (!is_tuned(fd)) return 0;
+  return (__atomic_fetch_and(word_of(fd), ~bit_of(fd), __ATOMIC_RELAXED) & bit_of(fd)) != 0;
+}
+
+/* ---- applying ---- */
+
+/* The kernel's value of a field: seconds for idle and interval. */
+static int kernel_value(enum Field field) {
+  long value = setting.values[field];
+  return (int)(field == FIELD_idle || field == FIELD_interval ? value / 1000 : value);
+}
+
+/* The addon's order (keepalive.h kApplyOrder): the tuning first, SO_KEEPALIVE last. */
+static int apply(int fd) {
+  static const int names[] = {TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT};
+  setsockopt_fn set = real_setsockopt();
+  for (int field = 0; field < FIELD_COUNT; field++) {
+    int value = kernel_value((enum Field)field);
+    if (set(fd, IPPROTO_TCP, names[field], &value, sizeof(value)) != 0) return -1;
+  }
+  int on = 1;
+  return set(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+}
+
+/* Tunes fd unless tuned already (a repeated connect() of a non-blocking socket). No check
+ * of the socket's kind costs a syscall: a socket that is not TCP (UDP, SCTP, raw, Unix)
+ * refuses the first option, TCP_KEEPIDLE, with ENOPROTOOPT or EOPNOTSUPP, and is left as
+ * it was. */
+static void tune(int fd) {
+  if (is_tuned(fd)) return;
+  int saved = errno;
+  if (apply(fd) == 0) mark(fd, 1);
+  errno = saved;
+}
+
+EXPORT int connect(int fd, const struct sockaddr* address, socklen_t length) {
+  if (setting.active && address != NULL && length >= sizeof(sa_family_t) &&
+      (address->sa_family == AF_INET || address->sa_family == AF_INET6))
+    tune(fd);
+  return real_connect()(fd, address, length);
+}
+
+EXPORT int listen(int fd, int backlog) {
+  if (setting.active && setting.servers) tune(fd);
+  return real_listen()(fd, backlog);
+}
+
+EXPORT int setsockopt(int fd, int level, int name, const void* value, socklen_t length) {
+  setsockopt_fn set = real_setsockopt();
+  int result = set(fd, level, name, value, length);
+  if (result == 0 && level == IPPROTO_TCP && is_tuned(fd)) {
+    int field = name == TCP_KEEPIDLE ? FIELD_idle
+                : name == TCP_KEEPINTVL ? FIELD_interval
+                : name == TCP_KEEPCNT   ? FIELD_count
+                                        : -1;
+    if (field >= 0) {
+      int saved = errno;
+      int ours = kernel_value((enum Field)field);
+      set(fd, IPPROTO_TCP, name, &ours, sizeof(ours));
+      errno = saved;
+    }
+  }
+  return result;
+}
+
+/* A new descriptor number: whatever the number held before is gone. */
+EXPORT int socket(int domain, int type, int protocol) {
+  int fd = real_socket()(domain, type, protocol);
+  mark(fd, 0);
+  return fd;
+}
+
+/* An accepted connection inherits the listener's options, and so its tracking. */
+EXPORT int accept(int fd, struct sockaddr* address, socklen_t* length) {
+  int accepted = real_accept()(fd, address, length);
+  mark(accepted, is_tuned(fd));
+  return accepted;
+}
+
+EXPORT int accept4(int fd, struct sockaddr* address, socklen_t* length, int flags) {
+  int accepted = real_accept4()(fd, address, length, flags);
+  mark(accepted, is_tuned(fd));
+  return accepted;
+}
+
+EXPORT int dup2(int from, int to) {
+  int fd = real_dup2()(from, to);
+  if (fd >= 0 && fd != from) mark(fd, is_tuned(from));
+  return fd;
+}
+
+EXPORT int dup3(int from, int to, int flags) {
+  int fd = real_dup3()(from, to, flags);
+  if (fd >= 0) mark(fd, is_tuned(from));
+  return fd;
+}
+
+/* ---- text: a growable buffer, or a fixed one ---- */
+
+/* The report is written into a fixed buffer on the stack: close() may run in a child
+ * between fork() and exec(), where malloc is not safe to call. */
+struct Text {
+  char* data;
+  size_t length, capacity;
+  int fixed;
+};
+
+#define FIXED_TEXT(buffer) {buffer, 0, sizeof(buffer), 1}
+
+static void put_bytes(struct Text* text, const char* bytes, size_t count) {
+  if (text->fixed && text->length + count + 1 > text->capacity) count = text->capacity - text->length - 1;
+  if (text->length + count + 1 > text->capacity) {
+    size_t capacity = (text->length + count + 1) * 2;
+    char* grown = realloc(text->data, capacity);
+    if (grown == NULL) return;
+    text->data = grown;
+    text->capacity = capacity;
+  }
+  memcpy(text->data + text->length, bytes, count);
+  text->length += count;
+  text->data[text->length] = '\0';
+}
+
+static void put(struct Text* text, const char* string) { put_bytes(text, string, strlen(string)); }
+
+static void put_long(struct Text* text, long value) {
+  char digits[24];
+  snprintf(digits, sizeof(digits), "%ld", value);
+  put(text, digits);
+}
+
+/* ---- the report ---- */
+
+static void put_endpoint(struct Text* text, const struct sockaddr_storage* address, int json) {
+  char host[INET6_ADDRSTRLEN] = "";
+  int port = 0;
+  if (address->ss_family == AF_INET) {
+    const struct sockaddr_in* in = (const struct sockaddr_in*)address;
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+    port = ntohs(in->sin_port);
+  } else if (address->ss_family == AF_INET6) {
+    const struct sockaddr_in6* in6 = (const struct sockaddr_in6*)address;
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+    port = ntohs(in6->sin6_port);
+  }
+  if (json) {
+    /* the two JSON fields, address then port; absent when unknown, as JSON.stringify leaves undefined out */
+    if (host[0] == '\0') return;
+    put(text, "\"");
+    put(text, host);
+    put(text, "\",");
+    put_long(text, port);
+    return;
+  }
+  if (host[0] == '\0') {
+    put(text, "an unknown address");
+    return;
+  }
+  int six = strchr(host, ':') != NULL;
+  if (six) put(text, "[");
+  put(text, host);
+  put(text, six ? "]:" : ":");
+  put_long(text, port);
+}
+
+/* Number.prototype.toFixed(1) of ms / 1000, followed by " s", as lib/report.ts writes it.
+ * toFixed rounds an exact tie up; printf rounds it to even. A tie is exact only when
+ * ms / 1000 is a multiple of 0.05 that a double holds exactly (ms % 250 == 0). */
+static void put_seconds(struct Text* text, long ms) {
+  char digits[32];
+  if (ms % 250 == 0 && ms % 100 == 50)
+    snprintf(digits, sizeof(digits), "%ld.%ld s", (ms + 50) / 1000, ((ms + 50) % 1000) / 100);
+  else
+    snprintf(digits, sizeof(digits), "%.1f s", (double)ms / 1000);
+  put(text, digits);
+}
+
+/* lib/detection.ts predictDetection(...).idle, for options that are all set. */
+static long predicted_idle(void) {
+  long idle = setting.values[FIELD_idle], interval = setting.values[FIELD_interval];
+  long user_timeout = setting.values[FIELD_userTimeout];
+  if (user_timeout == 0) return idle + setting.values[FIELD_count] * interval;
+  long ticks = user_timeout > idle ? (user_timeout - idle + interval - 1) / interval : 1;
+  return idle + (ticks < 1 ? 1 : ticks) * interval;
+}
+
+/* lib/detection.ts retransmissionLimitMs(): RTO 200 ms doubling to 120 s, tcp_retries2 times. */
+static long retransmission_limit(void) {
+  long retries = 15;
+  char digits[16] = "";
+  int fd = open("/proc/sys/net/ipv4/tcp_retries2", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (read(fd, digits, sizeof(digits) - 1) > 0) retries = strtol(digits, NULL, 10);
+    real_close()(fd);
+  }
+  const long rto_min = 200, rto_max = 120000, linear = 9; /* floor(log2(rto_max / rto_min)) */
+  return retries <= linear ? ((2L << retries) - 1) * rto_min : ((2L << linear) - 1) * rto_min + (retries - linear) * rto_max;
+}
+
+static const char* const kCauseNames[] = {"keepalive", "user-timeout", "retransmissions"};
+static const char* const kCauseWords[] = {"keepalive probes unanswered", "user timeout", "retransmission limit"};
+
+/* Called before the real close() of a socket this library tuned. The kernel ended the
+ * connection for silence when TCP_INFO says CLOSE and keepalive probes or retransmissions
+ * were outstanding on a connection that was open (an RTT was measured, which a connect
+ * that never opened or was refused does not have); an error still pending on the socket
+ * (SO_ERROR) settles it: ETIMEDOUT or nothing. */
+static void report_if_dead(int fd) {
+  struct tcp_info info;
+  socklen_t length = sizeof(info);
+  memset(&info, 0, sizeof(info));
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0 || info.tcpi_state != TCP_CLOSE) return;
+  int pending = 0;
+  length = sizeof(pending);
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &pending, &length) != 0) pending = 0;
+  if (pending != 0 && pending != ETIMEDOUT) return;
+  if (info.tcpi_rtt == 0 || (info.tcpi_probes == 0 && info.tcpi_retransmits == 0)) return;
+
+  struct sockaddr_storage local, remote;
+  memset(&local, 0, sizeof(local));
+  memset(&remote, 0, sizeof(remote));
+  length = sizeof(local);
+  if (getsockname(fd, (struct sockaddr*)&local, &length) != 0) local.ss_family = AF_UNSPEC;
+  /* SO_PEERNAME refuses a buffer longer than the address (see sockopt.cc ReadPeerName) */
+  length = local.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERNAME, &remote, &length) != 0) remote.ss_family = AF_UNSPEC;
+
+  int cause = info.tcpi_probes > 0 && info.tcpi_retransmits == 0 ? 0 : setting.values[FIELD_userTimeout] > 0 ? 1 : 2;
+  long predicted = cause == 0 ? predicted_idle() : cause == 1 ? setting.values[FIELD_userTimeout] : retransmission_limit();
+  long silent = info.tcpi_last_data_recv < info.tcpi_last_ack_recv ? info.tcpi_last_data_recv : info.tcpi_last_ack_recv;
+
+  char buffer[640];
+  struct Text line = FIXED_TEXT(buffer);
+  if (setting.report == REPORT_JSON) {
+    /* the fields of lib/dead-peer.ts DeadPeer, in its order, but the socket */
+    struct {
+      const char* name;
+      const struct sockaddr_storage* address;
+    } ends[] = {{"local", &local}, {"remote", &remote}};
+    put(&line, "{");
+    for (int end = 0; end < 2; end++) {
+      if (ends[end].address->ss_family == AF_UNSPEC) continue;
+      put(&line, "\"");
+      put(&line, ends[end].name);
+      put(&line, "Address\":");
+      char pair_buffer[80] = "";
+      struct Text pair = FIXED_TEXT(pair_buffer);
+      put_endpoint(&pair, ends[end].address, 1);
+      char* comma = strrchr(pair_buffer, ',');
+      if (comma != NULL) {
+        put_bytes(&line, pair_buffer, (size_t)(comma - pair_buffer));
+        put(&line, ",\"");
+        put(&line, ends[end].name);
+        put(&line, "Port\":");
+        put(&line, comma + 1);
+        put(&line, ",");
+      }
+    }
+    put(&line, "\"cause\":\"");
+    put(&line, kCauseNames[cause]);
+    put(&line, "\",\"silentMs\":");
+    put_long(&line, silent);
+    put(&line, ",\"probes\":");
+    put_long(&line, info.tcpi_probes);
+    put(&line, ",\"retransmits\":");
+    put_long(&line, info.tcpi_retransmits);
+    put(&line, ",\"options\":{\"enable\":true");
+    for (int field = 0; field < FIELD_COUNT; field++) {
+      put(&line, ",\"");
+      put(&line, kFields[field].name);
+      put(&line, "\":");
+      put_long(&line, setting.values[field]);
+    }
+    put(&line, "},\"predictedMs\":");
+    put_long(&line, predicted);
+    put(&line, "}\n");
+  } else {
+    put(&line, "socket-keepalive: dead peer ");
+    put_endpoint(&line, &remote, 0);
+    put(&line, " (from ");
+    put_endpoint(&line, &local, 0);
+    put(&line, "): ");
+    put(&line, kCauseWords[cause]);
+    put(&line, ", ");
+    put_seconds(&line, silent);
+    put(&line, " silent, predicted ");
+    put_seconds(&line, predicted);
+    put(&line, "\n");
+  }
+  if (write(STDERR_FILENO, line.data, line.length) < 0) {
+    /* nowhere to say it */
+  }
+}
+
+EXPORT int close(int fd) {
+  if (take(fd) && setting.report != REPORT_OFF) {
+    int saved = errno;
+    report_if_dead(fd);
+    errno = saved;
+  }
+  return real_close()(fd);
+}
+
+/* ---- what the addon calls (through dlsym(RTLD_DEFAULT), lib/binding.ts) ---- */
+
+/* 1 when this library tunes the sockets of this process: the JavaScript default read from
+ * the same SOCKET_KEEPALIVE then leaves the setsockopt calls to it. */
+EXPORT int socket_keepalive_preload_active(void) { return setting.active; }
+
+/* The JavaScript layer takes fd over (it tuned it, keeps it tuned, and reports it): this
+ * library neither keeps its values on it nor reports it. */
+EXPORT void socket_keepalive_preload_release(int fd) { mark(fd, 0); }
+
+/* ---- reading SOCKET_KEEPALIVE: the rules of lib/env-options.ts, its messages ---- */
+
+/* The length of the JavaScript whitespace (String.prototype.trim) at text, in UTF-8; 0 if none. */
+static size_t space_at(const unsigned char* text, size_t left) {
+  if (left == 0) return 0;
+  unsigned char c = text[0];
+  if (c == ' ' || (c >= '\t' && c <= '\r')) return 1;
+  if (left >= 2 && c == 0xC2 && text[1] == 0xA0) return 2; /* U+00A0 */
+  if (left < 3) return 0;
+  unsigned code = ((unsigned)(c & 0x0F) << 12) | ((unsigned)(text[1] & 0x3F) << 6) | (text[2] & 0x3F);
+  if ((c & 0xF0) != 0xE0 || (text[1] & 0xC0) != 0x80 || (text[2] & 0xC0) != 0x80) return 0;
+  if (code == 0x1680 || (code >= 0x2000 && code <= 0x200A) || code == 0x2028 || code == 0x2029 || code == 0x202F ||
+      code == 0x205F || code == 0x3000 || code == 0xFEFF)
+    return 3;
+  return 0;
+}
+
+/* Trims [*start, *end) as String.prototype.trim does. */
+static void trim(const char* text, size_t* start, size_t* end) {
+  const unsigned char* bytes = (const unsigned char*)text;
+  size_t step;
+  while ((step = space_at(bytes + *start, *end - *start)) > 0) *start += step;
+  size_t last = *start; /* the end of the last character that is not whitespace */
+  for (size_t at = *start; at < *end;) {
+    step = space_at(bytes + at, *end - at);
+    if (step == 0) {
+      at++;
+      while (at < *end && (bytes[at] & 0xC0) == 0x80) at++;
+      last = at;
+    } else {
+      at += step;
+    }
+  }
+  *end = last;
+}
+
+/* JSON.stringify of a string (UTF-8 in, UTF-8 out). */
+static void put_json_string(struct Text* text, const char* string, size_t length) {
+  put(text, "\"");
+  for (size_t at = 0; at < length; at++) {
+    unsigned char c = (unsigned char)string[at];
+    char escape[8];
+    if (c == '"' || c == '\\') {
+      escape[0] = '\\';
+      escape[1] = (char)c;
+      put_bytes(text, escape, 2);
+    } else if (c < 0x20) {
+      const char* named = c == '\b' ? "\\b" : c == '\f' ? "\\f" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+      if (named != NULL) {
+        put(text, named);
+      } else {
+        snprintf(escape, sizeof(escape), "\\u%04x", c);
+        put(text, escape);
+      }
+    } else {
+      put_bytes(text, (const char*)&c, 1);
+    }
+  }
+  put(text, "\"");
+}
+
+/* One line of util.inspect(string): its quote chosen and its characters escaped as Node does. */
+static void put_inspected_line(struct Text* text, const char* string, size_t length, char quote) {
+  put_bytes(text, &quote, 1);
+  for (size_t at = 0; at < length; at++) {
+    unsigned char c = (unsigned char)string[at];
+    char escape[8];
+    if (c < 0x20 || c == 0x7F) {
+      const char* named = c == '\b' ? "\\b" : c == '\t' ? "\\t" : c == '\n' ? "\\n" : c == '\f' ? "\\f" : c == '\r' ? "\\r" : NULL;
+      if (named != NULL) {
+        put(text, named);
+      } else {
+        snprintf(escape, sizeof(escape), "\\x%02X", c);
+        put(text, escape);
+      }
+    } else if (c == 0xC2 && at + 1 < length && (unsigned char)string[at + 1] >= 0x80 &&
+               (unsigned char)string[at + 1] <= 0x9F) {
+      snprintf(escape, sizeof(escape), "\\x%02X", (unsigned char)string[++at]); /* U+0080 to U+009F */
+      put(text, escape);
+    } else if ((c == '\'' && quote == '\'') || c == '\\') {
+      escape[0] = '\\';
+      escape[1] = (char)c;
+      put_bytes(text, escape, 2);
+    } else {
+      put_bytes(text, (const char*)&c, 1);
+    }
+  }
+  put_bytes(text, &quote, 1);
+}
+
+/* util.inspect(string) at the top level: a string longer than 16 and 76 characters (UTF-16
+ * units) is written one quoted piece per line ending in \n, joined with " +\n". */
+static void put_inspected(struct Text* text, const char* string, size_t length) {
+  int single = memchr(string, '\'', length) != NULL;
+  int dbl = memchr(string, '"', length) != NULL;
+  int back = memchr(string, '`', length) != NULL;
+  int template = 0;
+  for (size_t at = 0; at + 1 < length; at++) template |= string[at] == '$' && string[at + 1] == '{';
+  char quote = !single ? '\'' : !dbl ? '"' : !back && !template ? '`' : '\'';
+  size_t units = 0;
+  for (size_t at = 0; at < length; at++) {
+    unsigned char c = (unsigned char)string[at];
+    if ((c & 0xC0) != 0x80) units += c >= 0xF0 ? 2 : 1;
+  }
+  if (units <= 76 || memchr(string, '\n', length) == NULL) {
+    put_inspected_line(text, string, length, quote);
+    return;
+  }
+  size_t start = 0;
+  for (size_t at = 0; at < length; at++) {
+    if (string[at] != '\n' || at + 1 == length) continue;
+    put_inspected_line(text, string + start, at + 1 - start, quote);
+    put(text, " +\n");
+    start = at + 1;
+  }
+  put_inspected_line(text, string + start, length - start, quote);
+}
+
+/* Number.prototype.toString() of a non-negative double that holds an integer, or Infinity. */
+static void put_js_number(struct Text* text, double value) {
+  if (value > 1.7976931348623157e308) {
+    put(text, "Infinity");
+    return;
+  }
+  char shortest[40];
+  for (int precision = 1; precision <= 17; precision++) {
+    snprintf(shortest, sizeof(shortest), "%.*e", precision - 1, value);
+    if (strtod(shortest, NULL) == value) break;
+  }
+  /* shortest is d[.ddd]e[+-]XX: the digits and the exponent n of the spec (value = 0.digits * 10^n) */
+  char digits[24];
+  size_t count = 0;
+  char* exponent_at = strchr(shortest, 'e');
+  for (char* at = shortest; at < exponent_at; at++)
+    if (*at != '.') digits[count++] = *at;
+  while (count > 1 && digits[count - 1] == '0') count--;
+  long n = strtol(exponent_at + 1, NULL, 10) + 1;
+  if (value == 0) {
+    put(text, "0");
+  } else if ((long)count <= n && n <= 21) {
+    put_bytes(text, digits, count);
+    for (long zero = (long)count; zero < n; zero++) put(text, "0");
+  } else {
+    put_bytes(text, digits, 1);
+    if (count > 1) {
+      put(text, ".");
+      put_bytes(text, digits + 1, count - 1);
+    }
+    put(text, "e+");
+    put_long(text, n - 1);
+  }
+}
+
+/* invalidArgValue (lib/errors.ts): The argument 'NAME' REASON. Received type string ('VALUE') */
+static void invalid_value(struct Text* message, const char* name, size_t name_length, const char* reason,
+                          const char* value, size_t value_length) {
+  put(message, "The argument '");
+  put_bytes(message, name, name_length);
+  put(message, "' ");
+  put(message, reason);
+  put(message, ". Received type string (");
+  put_inspected(message, value, value_length);
+  put(message, ")");
+}
+
+static void field_name(struct Text* name, const char* field, size_t length) {
+  put(name, "SOCKET_KEEPALIVE.");
+  put_bytes(name, field, length);
+}
+
+static int is_digits(const char* text, size_t length) {
+  if (length == 0) return 0;
+  for (size_t at = 0; at < length; at++)
+    if (text[at] < '0' || text[at] > '9') return 0;
+  return 1;
+}
+
+/* Reads SOCKET_KEEPALIVE (text, never NULL) into out. Returns 0, or -1 with the message of
+ * the error lib/env-options.ts throws in message. */
+static int parse_setting(const char* text, struct Setting* out, struct Text* message) {
+  static const char* const kNames[] = {"idle", "interval", "count", "userTimeout", "servers", "report"};
+  const size_t kNameCount = sizeof(kNames) / sizeof(kNames[0]);
+  size_t length = strlen(text);
+  size_t start = 0, end = length;
+  trim(text, &start, &end);
+  memset(out, 0, sizeof(*out));
+  if (end - start == 3 && memcmp(text + start, "off", 3) == 0) return 0;
+  out->active = 1;
+  out->servers = 1;
+  out->report = REPORT_OFF;
+  double values[FIELD_COUNT];
+  int given[FIELD_COUNT] = {0};
+  int seen[6] = {0};
+  for (size_t item = 0; item <= length;) {
+    const char* comma = memchr(text + item, ',', length - item);
+    size_t item_end = comma == NULL ? length : (size_t)(comma - text);
+    size_t name_start = item, name_end = item_end, value_start = item_end, value_end = item_end;
+    const char* equals = memchr(text + item, '=', item_end - item);
+    if (equals != NULL) {
+      name_end = (size_t)(equals - text);
+      value_start = name_end + 1;
+    }
+    size_t all_start = item, all_end = item_end;
+    trim(text, &all_start, &all_end);
+    item = item_end + 1;
+    if (all_start == all_end) continue;
+    trim(text, &name_start, &name_end);
+    trim(text, &value_start, &value_end);
+    const char* name = text + name_start;
+    size_t name_length = name_end - name_start;
+    const char* value = text + value_start;
+    size_t value_length = value_end - value_start;
+    size_t which = 0;
+    while (which < kNameCount && !(strlen(kNames[which]) == name_length && memcmp(kNames[which], name, name_length) == 0))
+      which++;
+    if (which == kNameCount) {
+      struct Text reason = {0};
+      put(&reason, "has an unknown field \"");
+      put_bytes(&reason, name, name_length);
+      put(&reason, "\": write name=value pairs of idle, interval, count, userTimeout, servers, report, separated by commas, or off");
+      invalid_value(message, "SOCKET_KEEPALIVE", 16, reason.data, text, length);
+      free(reason.data);
+      return -1;
+    }
+    if (seen[which]) {
+      struct Text reason = {0};
+      put(&reason, "gives the field \"");
+      put_bytes(&reason, name, name_length);
+      put(&reason, "\" twice");
+      invalid_value(message, "SOCKET_KEEPALIVE", 16, reason.data, text, length);
+      free(reason.data);
+      return -1;
+    }
+    seen[which] = 1;
+    struct Text field = {0};
+    field_name(&field, name, name_length);
+    int failed = 0;
+    if (which == 4) {
+      if (value_length == 2 && memcmp(value, "on", 2) == 0)
+        out->servers = 1;
+      else if (value_length == 3 && memcmp(value, "off", 3) == 0)
+        out->servers = 0;
+      else
+        failed = (invalid_value(message, field.data, field.length, "must be on or off", value, value_length), 1);
+    } else if (which == 5) {
+      if (value_length == 4 && memcmp(value, "text", 4) == 0)
+        out->report = REPORT_TEXT;
+      else if (value_length == 4 && memcmp(value, "json", 4) == 0)
+        out->report = REPORT_JSON;
+      else if (value_length == 3 && memcmp(value, "off", 3) == 0)
+        out->report = REPORT_OFF;
+      else
+        failed = (invalid_value(message, field.data, field.length, "must be text, json or off", value, value_length), 1);
+    } else if (strcmp(kFields[which].unit, "ms") == 0) {
+      /* lib/duration.ts parseDuration */
+      size_t digits = 0;
+      while (digits < value_length && value[digits] >= '0' && value[digits] <= '9') digits++;
+      const char* unit = value + digits;
+      size_t unit_length = value_length - digits;
+      double scale = unit_length == 2 && memcmp(unit, "ms", 2) == 0 ? 1
+                     : unit_length == 1 && unit[0] == 's'        ? 1000
+                     : unit_length == 1 && unit[0] == 'm'        ? 60000
+                     : unit_length == 1 && unit[0] == 'h'        ? 3600000
+                     : unit_length == 0                          ? -1
+                                                                 : 0;
+      char* number = strndup(value, digits);
+      double written = number == NULL ? 0 : strtod(number, NULL);
+      if (digits == 0 || scale == 0) {
+        failed = (invalid_value(message, field.data, field.length,
+                                "must be a duration: a whole number followed by ms, s, m or h, e.g. 10s", value,
+                                value_length),
+                  1);
+      } else if (scale < 0 && written != 0) {
+        /* a bare number: 8 may mean 8 s or 8 ms */
+        struct Text reason = {0};
+        put(&reason, "needs a unit: write ");
+        put_bytes(&reason, value, digits);
+        put(&reason, "s or ");
+        put_bytes(&reason, value, digits);
+        put(&reason, "ms");
+        failed = (invalid_value(message, field.data, field.length, reason.data, value, value_length), 1);
+        free(reason.data);
+      } else {
+        values[which] = scale < 0 ? 0 : written * scale;
+        given[which] = 1;
+      }
+      free(number);
+    } else {
+      if (!is_digits(value, value_length)) {
+        failed = (invalid_value(message, field.data, field.length, "must be a whole number", value, value_length), 1);
+      } else {
+        char* number = strndup(value, value_length);
+        values[which] = strtod(number, NULL);
+        free(number);
+        given[which] = 1;
+      }
+    }
+    free(field.data);
+    if (failed) return -1;
+  }
+  int any = 0;
+  for (int which = 0; which < FIELD_COUNT; which++) any |= given[which];
+  /* lib/options.ts validateInto, in its order */
+  for (int which = 0; which < FIELD_COUNT; which++) {
+    const struct FieldSpec* spec = &kFields[which];
+    if (!any || !given[which]) {
+      out->values[which] = spec->fallback;
+      continue;
+    }
+    double value = values[which];
+    if (value < (double)spec->min || value > (double)spec->max || (long)value % spec->step != 0) {
+      put(message, "The value of \"SOCKET_KEEPALIVE.");
+      put(message, spec->name);
+      put(message, "\" is out of range. It must be ");
+      char range[160];
+      if (spec->step == 1)
+        snprintf(range, sizeof(range), "an integer >= %ld && <= %ld", spec->min, spec->max);
+      else
+        snprintf(range, sizeof(range), "a whole number of seconds in milliseconds (a multiple of %ld) >= %ld && <= %ld",
+                 spec->step, spec->min, spec->max);
+      put(message, range);
+      put(message, ". Received ");
+      put_js_number(message, value);
+      return -1;
+    }
+    out->values[which] = (long)value;
+  }
+  return 0;
+}
+
+/* Reads text into out; returns 0, or -1 with the line lib/register.ts writes for a refused
+ * SOCKET_KEEPALIVE in line. */
+static int read_text(const char* text, struct Setting* out, struct Text* line) {
+  struct Text message = {0};
+  int result = parse_setting(text, out, &message);
+  if (result != 0) {
+    put(line, "socket-keepalive: SOCKET_KEEPALIVE=");
+    put_json_string(line, text, strlen(text));
+    put(line, " is refused: ");
+    put(line, message.data == NULL ? "" : message.data);
+    put(line, "\n");
+  }
+  free(message.data);
+  return result;
+}
+
+/* A refused SOCKET_KEEPALIVE stops the program with lib/register.ts's line and exit code. */
+__attribute__((constructor)) static void read_setting(void) {
+  const char* text = getenv("SOCKET_KEEPALIVE");
+  struct Text line = {0};
+  if (read_text(text == NULL ? "" : text, &setting, &line) == 0) return;
+  if (line.data != NULL && write(STDERR_FILENO, line.data, line.length) < 0) {
+    /* the exit code says it */
+  }
+  _exit(INVALID_ARGUMENT_EXIT);
+}
