@@ -320,6 +320,40 @@ const QUICK_EXAMPLE = (() => {
   return block.body;
 })();
 
+describe("the README's anchors", () => {
+  /** The anchors GitHub and npm give a Markdown file's headings: lower case, punctuation dropped, spaces as "-". */
+  const anchorsOf = (file: string) =>
+    new Set(
+      [...fs.readFileSync(path.join(root, file), 'utf8').matchAll(/^#+ (.*)$/gm)].map(([, title]) =>
+        title
+          .toLowerCase()
+          .replace(/[^\w\- ]/g, '')
+          .replaceAll(' ', '-'),
+      ),
+    );
+
+  test('every link with an anchor, from the README and into it from docs/, names a heading that exists', () => {
+    const links: { from: string; file: string; anchor: string }[] = [];
+    for (const from of [
+      'README.md',
+      ...fs
+        .readdirSync(path.join(root, 'docs'))
+        .filter((name) => name.endsWith('.md'))
+        .map((name) => `docs/${name}`),
+    ]) {
+      const text = fs.readFileSync(path.join(root, from), 'utf8');
+      for (const [, target, anchor] of text.matchAll(/\]\(([^)\s#]*\.md|)#([\w-]+)\)/g)) {
+        const file = target === '' ? from : path.normalize(path.join(path.dirname(from), target));
+        // From docs/, only the links into the README: the README is what this file follows.
+        if (from === 'README.md' || file === 'README.md') links.push({ from, file, anchor });
+      }
+    }
+    expect(links.length).toBeGreaterThan(5);
+    const missing = links.filter(({ file, anchor }) => !anchorsOf(file).has(anchor));
+    expect(missing).toEqual([]);
+  });
+});
+
 describe('type declarations', () => {
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const PROJECTS = {
