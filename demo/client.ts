@@ -14,6 +14,10 @@ the peer, and state. When a socket dies it prints the error, how long after the 
 went silent, and how many keepalive probes it had sent unanswered (TCP_INFO, sampled
 every 250 ms while open); at the end, a summary of every socket.
 
+On loopback (127.0.0.1, ::1) nothing cuts the link, so no peer dies: after 10 s with
+every socket open the client says so. To see a dead peer found, cut a real link (the
+server on another machine) or run socket-keepalive lab, which cuts one on this machine.
+
 Options (LIST: one value for every socket its mode uses it on, or comma-separated,
 one per socket, an empty item leaving that socket's unset; TIME: with its unit, 10s,
 1500ms or 2m, as in SOCKET_KEEPALIVE):
@@ -123,9 +127,24 @@ function summary(connections: Connection[], stopped: ReadonlySet<Connection>): s
   return formatTable(['socket', 'mode', 'kernel values', 'end', 'probes sent before the end', 'silent for'], rows);
 }
 
+/** How long every socket must stay open on loopback before the client says that nothing cuts it. */
+const LOOPBACK_NOTE_AFTER_MS = 10_000;
+
+const LOOPBACK_NOTE =
+  `every socket still open after ${LOOPBACK_NOTE_AFTER_MS / 1000} s: nothing cuts a loopback link, so no peer ` +
+  'dies here; to see a dead peer found, run socket-keepalive lab';
+
+/** True when `connection` is open to a loopback address (127.0.0.0/8, ::1, or 127.x written as IPv6). */
+function openOnLoopback(connection: Connection): boolean {
+  const address = connection.socket.remoteAddress ?? '';
+  return connection.report.state === 'open' && (/^(::ffff:)?127\./.test(address) || address === '::1');
+}
+
 /** Where the client writes: JSON lines, a live view redrawn in place (a terminal), or plain lines. */
 class ClientOutput {
   private drawn = 0;
+  /** Lines shown under the live view, redrawn with it. */
+  private readonly notes: string[] = [];
 
   constructor(
     private readonly json: boolean,
@@ -153,11 +172,18 @@ class ClientOutput {
     }
   }
 
-  /** Redraws the live view, one line per socket. */
+  /** A line about the run as a whole: under the live view, or on stderr beside JSON. */
+  note(text: string): void {
+    if (this.json) console.error(`socket-keepalive client: ${text}`);
+    else if (this.live) this.notes.push(text);
+    else console.log(text);
+  }
+
+  /** Redraws the live view, one line per socket, then the notes. */
   draw(connections: Connection[]): void {
     if (!this.live) return;
     const now = Date.now();
-    const lines = connections.map((connection) => statusLine(connection, now));
+    const lines = [...connections.map((connection) => statusLine(connection, now)), ...this.notes];
     process.stdout.write((this.drawn ? `\x1b[${this.drawn}A` : '') + lines.map((line) => `\x1b[2K${line}\n`).join(''));
     this.drawn = lines.length;
   }
@@ -224,6 +250,9 @@ export async function clientCommand(argv: string[]): Promise<number> {
     output.draw(connections);
   }, 250);
   const stopWriting = writeEvery(connections, writeInterval);
+  const loopbackNote = setTimeout(() => {
+    if (connections.every(openOnLoopback)) output.note(LOOPBACK_NOTE);
+  }, LOOPBACK_NOTE_AFTER_MS);
   const stop = () => {
     for (const connection of connections) {
       if (connection.report.state !== 'closed') stopped.add(connection);
@@ -234,6 +263,7 @@ export async function clientCommand(argv: string[]): Promise<number> {
   process.once('SIGTERM', stop);
   await done;
   clearInterval(ticker);
+  clearTimeout(loopbackNote);
   stopWriting();
   output.end(connections);
   process.off('SIGINT', stop);

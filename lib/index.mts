@@ -4,6 +4,8 @@
  * (test/library/index.test.ts holds them equal).
  * @packageDocumentation
  */
+// The declarations name Node's types: this loads them in a project whose tsconfig has "types": [] (what `tsc --init` writes).
+/// <reference types="node" preserve="true" />
 export {
   DEAD_PEER_CHANNEL,
   DEFAULT_PRELOAD_OPTIONS,

@@ -4,6 +4,8 @@
  * Linux semantics; see tcp(7): https://man7.org/linux/man-pages/man7/tcp.7.html
  * @packageDocumentation
  */
+// The declarations name Node's types: this loads them in a project whose tsconfig has "types": [] (what `tsc --init` writes).
+/// <reference types="node" preserve="true" />
 
 export { tuneAgent } from './agent.js';
 export { DEAD_PEER_CHANNEL, type DeadPeer } from './dead-peer.js';

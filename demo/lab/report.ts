@@ -1,7 +1,7 @@
 /** The lab's results: one per row, the heal check, and the final table. */
 import type { DeadPeerCause, KeepAliveState } from 'socket-keepalive';
 import type { ConnectionReport, DeadPeerReport } from '../connection.js';
-import { formatDuration, formatState, formatTable } from '../format.js';
+import { formatDuration, formatFoldedTable, formatState, wrapText } from '../format.js';
 import {
   causeMismatches,
   detectionMismatches,
@@ -238,7 +238,7 @@ export function printReport(report: LabReport): void {
   ]);
   const header = ['#', 'configuration', 'Node', 'kernel values', 'predicted', 'measured', 'error'];
   header.push('dead-peer channel', 'probes on the wire');
-  console.log(`\n${formatTable(header, rows)}`);
+  console.log(`\n${formatFoldedTable(header, rows)}`);
   console.log(
     [
       '',
@@ -253,23 +253,24 @@ export function printReport(report: LabReport): void {
     ].join('\n'),
   );
   for (const row of report.rows.filter((candidate) => candidate.note && candidate.outcome !== 'unavailable')) {
-    console.log(`\n#${report.rows.indexOf(row) + 1} ${row.label}: ${row.note}.`);
+    console.log(`\n${wrapText(`#${report.rows.indexOf(row) + 1} ${row.label}: ${row.note}.`)}`);
   }
   const heal = report.heal;
   if (heal) {
     const survived = heal.survived ? 'the connection survived' : `the connection died (${heal.errorCode})`;
-    console.log(
-      `\nheal: link cut for ${HEAL.cutMs / 1000} s then restored: ${survived}, ` +
-        `${heal.echoed} of ${heal.written} bytes written during the cut came back` +
-        `${heal.inOrder ? ', in order' : ', NOT in order'}.`,
-    );
+    const healed =
+      `heal: link cut for ${HEAL.cutMs / 1000} s then restored: ${survived}, ` +
+      `${heal.echoed} of ${heal.written} bytes written during the cut came back` +
+      `${heal.inOrder ? ', in order' : ', NOT in order'}.`;
+    console.log(`\n${wrapText(healed)}`);
   }
-  console.log(`\n${report.beforeConnect}`);
+  console.log(`\n${wrapText(report.beforeConnect)}`);
   const mismatched = report.rows.filter((row) => row.mismatches.length > 0);
   if (mismatched.length === 0) {
     console.log('\nEvery detection time, wire trace and dead-peer report matches its configuration.');
   }
   for (const row of mismatched) {
+    // One line per row, whatever its length, so that a search for MISMATCH finds each whole.
     console.log(`\nMISMATCH #${report.rows.indexOf(row) + 1} ${row.label} (${row.node}): ${row.mismatches.join('; ')}`);
   }
   console.log(`\nlab finished in ${formatDuration(report.durationMs)}; namespaces and rules removed.`);

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { createHosts, cutLink, destroyHosts, missingRequirements, SERVER_ADDRESS } from '../../demo/lab/netns.js';
 import { bunBinary, denoBinary } from '../../demo/node-release.js';
 import { bareBin, installInto, packWorkingTree } from '../helpers/packed.js';
 import { missingTools, skipWithout } from '../helpers/requirements.js';
@@ -307,6 +308,52 @@ describe('README links resolve inside the package', () => {
   });
 });
 
+/** The README's fenced blocks in order: the language after the fence, the body, and the paragraph that follows. */
+const README_BLOCKS = [
+  ...fs.readFileSync(path.join(root, 'README.md'), 'utf8').matchAll(/^```(\w*)\n([\s\S]*?)^```\n\n?([^\n]*)/gm),
+].map(([, language, body, after]) => ({ language, body, after }));
+
+/** The README's quick example: the TypeScript block the README says to save as example.mts. */
+const QUICK_EXAMPLE = (() => {
+  const block = README_BLOCKS.find(({ language, after }) => language === 'ts' && after.includes('`example.mts`'));
+  if (!block) throw new Error('the README has no TypeScript block followed by "Saved as `example.mts`"');
+  return block.body;
+})();
+
+describe("the README's anchors", () => {
+  /** The anchors GitHub and npm give a Markdown file's headings: lower case, punctuation dropped, spaces as "-". */
+  const anchorsOf = (file: string) =>
+    new Set(
+      [...fs.readFileSync(path.join(root, file), 'utf8').matchAll(/^#+ (.*)$/gm)].map(([, title]) =>
+        title
+          .toLowerCase()
+          .replace(/[^\w\- ]/g, '')
+          .replaceAll(' ', '-'),
+      ),
+    );
+
+  test('every link with an anchor, from the README and into it from docs/, names a heading that exists', () => {
+    const links: { from: string; file: string; anchor: string }[] = [];
+    for (const from of [
+      'README.md',
+      ...fs
+        .readdirSync(path.join(root, 'docs'))
+        .filter((name) => name.endsWith('.md'))
+        .map((name) => `docs/${name}`),
+    ]) {
+      const text = fs.readFileSync(path.join(root, from), 'utf8');
+      for (const [, target, anchor] of text.matchAll(/\]\(([^)\s#]*\.md|)#([\w-]+)\)/g)) {
+        const file = target === '' ? from : path.normalize(path.join(path.dirname(from), target));
+        // From docs/, only the links into the README: the README is what this file follows.
+        if (from === 'README.md' || file === 'README.md') links.push({ from, file, anchor });
+      }
+    }
+    expect(links.length).toBeGreaterThan(5);
+    const missing = links.filter(({ file, anchor }) => !anchorsOf(file).has(anchor));
+    expect(missing).toEqual([]);
+  });
+});
+
 describe('type declarations', () => {
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const PROJECTS = {
@@ -331,7 +378,7 @@ describe('type declarations', () => {
   };
 
   test.each(Object.entries(PROJECTS))(
-    'a %s project (no esModuleInterop, no skipLibCheck) compiles, and refuses setKeepAlive({ hello: 1 })',
+    "a %s project (no esModuleInterop, no skipLibCheck) compiles the README's quick example, and refuses setKeepAlive({ hello: 1 })",
     (name, project) => {
       const directory = path.join(work, `types-${name}`);
       fs.mkdirSync(path.join(directory, 'node_modules', '@types'), { recursive: true });
@@ -344,6 +391,7 @@ describe('type declarations', () => {
         path.join(directory, 'node_modules', '@types', 'node'),
       );
       fs.writeFileSync(path.join(directory, 'package.json'), '{"name":"types","private":true}');
+      const example = project.file.replace('index', 'example');
       const compilerOptions = {
         module: project.module,
         moduleResolution: project.moduleResolution,
@@ -354,28 +402,25 @@ describe('type declarations', () => {
       };
       fs.writeFileSync(
         path.join(directory, 'tsconfig.json'),
-        JSON.stringify({ compilerOptions, files: [project.file] }),
+        JSON.stringify({ compilerOptions, files: [project.file, example] }),
       );
-      const compile = (body: string) => {
-        fs.writeFileSync(
-          path.join(directory, project.file),
-          `${project.code}\nimport * as net from 'node:net';\n${body}\n`,
-        );
-        try {
-          execFileSync(process.execPath, [tsc, '-p', '.'], {
-            cwd: directory,
-            encoding: 'utf8',
-            stdio: ['ignore', 'pipe', 'pipe'],
-          });
-          return '';
-        } catch (error) {
-          return (error as { stdout: string }).stdout;
-        }
-      };
-      // One compile (each takes seconds): the first call is fine, the second the only error.
-      const errors = compile(
-        "setKeepAlive(net.connect(80, 'localhost'), { idle: 10_000 });\nsetKeepAlive({ hello: 1 }, { idle: 10_000 });",
+      fs.writeFileSync(path.join(directory, example), QUICK_EXAMPLE);
+      fs.writeFileSync(
+        path.join(directory, project.file),
+        `${project.code}\nimport * as net from 'node:net';\n` +
+          "setKeepAlive(net.connect(80, 'localhost'), { idle: 10_000 });\nsetKeepAlive({ hello: 1 }, { idle: 10_000 });\n",
       );
+      // One compile (each takes seconds): the example and the first call are fine, the second the only error.
+      let errors = '';
+      try {
+        execFileSync(process.execPath, [tsc, '-p', '.'], {
+          cwd: directory,
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+      } catch (error) {
+        errors = (error as { stdout: string }).stdout;
+      }
       expect(errors.trim().split('\n')).toEqual([
         expect.stringMatching(/^index\.m?ts\(4,\d+\): error TS\d+: .*'hello'/),
       ]);
@@ -383,19 +428,24 @@ describe('type declarations', () => {
   );
 });
 
-describe("the README's commands and examples run as written", () => {
-  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
-  const blocks = [...readme.matchAll(/^```(sh|ts)\n([\s\S]*?)^```/gm)].map(([, language, body]) => ({
-    language,
-    body,
-  }));
+describe('the README, top to bottom, as a newcomer follows it', () => {
   const shell = (script: string, cwd = app) => runProgram('sh', ['-c', script], { cwd, env });
+  const DEFAULTS = { enable: true, idle: 10_000, interval: 2000, count: 3, userTimeout: 20_000 };
 
-  test('every shell command: npm install, npx socket-keepalive run, the bin, the two variables', async () => {
-    const shellBlocks = blocks.filter((block) => block.language === 'sh').map((block) => block.body.trim());
-    expect(shellBlocks.length).toBeGreaterThanOrEqual(4);
+  test('every shell command and every TypeScript example, in the order the README shows them', async () => {
     const ran: string[] = [];
-    for (const block of shellBlocks) {
+    /** The TypeScript examples met so far, each saved where the README says (or by its index), and what its comments show. */
+    const examples: { file: string; shown: string[] }[] = [];
+    for (const [index, { language, body, after }] of README_BLOCKS.entries()) {
+      if (language === 'ts') {
+        const file = after.includes('`example.mts`') ? 'example.mts' : `readme-example-${index}.mts`;
+        fs.writeFileSync(path.join(app, file), body);
+        // A comment that shows a value ("// { idle: 16000, ... }") is printed (console.log may break it over lines).
+        examples.push({ file, shown: [...body.matchAll(/^\s*\/\/ (\{.*\})/gm)].map(([, value]) => value) });
+        continue;
+      }
+      if (language !== 'sh') continue;
+      const block = body.trim();
       if (block.split('\n').every((line) => /^[A-Z_]+=/.test(line))) {
         // The variables of a deployment: /app stands for wherever the application is.
         const script = `${block.replaceAll('/app/', `${app}/`)}\nexport ${block
@@ -404,13 +454,7 @@ describe("the README's commands and examples run as written", () => {
           .join(' ')}\nnode app.js`;
         const { code, stdout, stderr } = await shell(script);
         expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-        expect(JSON.parse(stdout)).toEqual({
-          enable: true,
-          idle: 10_000,
-          interval: 2000,
-          count: 3,
-          userTimeout: 20_000,
-        });
+        expect(JSON.parse(stdout)).toEqual(DEFAULTS);
         ran.push(block);
         continue;
       }
@@ -422,49 +466,125 @@ describe("the README's commands and examples run as written", () => {
           const install = installInto(fresh, tarball, env);
           expect(install.status, install.output).toBe(0);
           expect((await runProgram('node', ['-e', "require('socket-keepalive')"], { cwd: fresh, env })).code).toBe(0);
-        } else if (/^npx socket-keepalive run -- (bun app\.js|deno run -A app\.mjs)$/.test(command)) {
+        } else if (
+          /^\.\/node_modules\/\.bin\/socket-keepalive run -- (bun app\.js|deno run -A app\.mjs)$/.test(command)
+        ) {
           // Bun and Deno, from their npm packages, where the README's reader has them: on PATH.
           const runtime = command.includes('-- bun') ? 'bun' : 'deno';
           const binary = path.join(path.dirname(env.PATH as string), 'bin', runtime);
           if (!fs.existsSync(binary)) fs.symlinkSync(runtime === 'bun' ? bunBinary() : denoBinary(), binary);
           const { code, stdout, stderr } = await shell(command);
           expect(code, stderr).toBe(0);
-          expect(JSON.parse(stdout)).toMatchObject({
-            enable: true,
-            idle: 10_000,
-            interval: 2000,
-            count: 3,
-            userTimeout: 20_000,
-          });
-        } else if (
-          /^(npx socket-keepalive|\.\/node_modules\/\.bin\/socket-keepalive) run .*-- node app\.js$/.test(command)
-        ) {
+          expect(JSON.parse(stdout)).toMatchObject(DEFAULTS);
+        } else if (/^\.\/node_modules\/\.bin\/socket-keepalive run .*-- node app\.js$/.test(command)) {
           const { code, stdout, stderr } = await shell(command);
           expect(code, stderr).toBe(0);
-          expect(JSON.parse(stdout)).toMatchObject({ enable: true });
+          expect(JSON.parse(stdout)).toMatchObject(DEFAULTS);
+        } else if (command === 'npm install --save-dev typescript @types/node') {
+          // The TypeScript and Node types the package's own tests use stand in for the registry's.
+          for (const name of ['typescript', '@types/node']) {
+            fs.mkdirSync(path.dirname(path.join(app, 'node_modules', name)), { recursive: true });
+            fs.symlinkSync(path.join(root, 'node_modules', name), path.join(app, 'node_modules', name));
+          }
+          fs.symlinkSync(path.join('..', 'typescript', 'bin', 'tsc'), path.join(app, 'node_modules', '.bin', 'tsc'));
+        } else if (command === 'npx tsc --init') {
+          const { code, stderr } = await shell(command);
+          expect(code, stderr).toBe(0);
+          // What `tsc --init` writes today: every one of these makes a careless example fail.
+          const written = fs.readFileSync(path.join(app, 'tsconfig.json'), 'utf8');
+          for (const option of ['"strict": true', '"verbatimModuleSyntax": true', '"types": []'])
+            expect(written).toContain(option);
+        } else if (command === 'npx tsc && node example.mjs') {
+          const { code, stdout, stderr } = await shell(command);
+          expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+          const example = examples.find(({ file }) => file === 'example.mts');
+          expect(example?.shown.length).toBeGreaterThanOrEqual(2);
+          for (const value of example?.shown ?? []) expect(stdout.replace(/\s+/g, ' ')).toContain(value);
+          // The other examples were compiled by the same `npx tsc`: each runs as it is.
+          for (const other of examples.filter(({ file }) => file !== 'example.mts')) {
+            const result = await runProgram('node', [other.file.replace(/\.mts$/, '.mjs')], { cwd: app, env });
+            expect(result.code, result.stderr).toBe(0);
+            for (const value of other.shown) expect(result.stdout.replace(/\s+/g, ' ')).toContain(value);
+          }
+          ran.push(...examples.map(({ file }) => file));
         } else {
           throw new Error(`a README command this test does not know how to run: ${line}`);
         }
         ran.push(command);
       }
     }
-    expect(ran).toContain('npx socket-keepalive run -- node app.js');
-  }, 60_000);
-
-  test('every TypeScript example runs as an ES module and prints what its comments show', async () => {
-    const examples = blocks.filter((block) => block.language === 'ts');
+    expect(ran).toContain('./node_modules/.bin/socket-keepalive run -- node app.js');
+    expect(ran).toContain('example.mts');
+    // Every TypeScript example was compiled and run.
+    expect(ran.filter((entry) => entry.endsWith('.mts'))).toHaveLength(examples.length);
     expect(examples.length).toBeGreaterThanOrEqual(2);
-    let checked = 0;
-    for (const [index, { body }] of examples.entries()) {
-      const file = path.join(app, `readme-example-${index}.mjs`);
-      fs.writeFileSync(file, body);
-      const { code, stdout, stderr } = await runProgram('node', [file], { cwd: app, env });
-      expect(code, stderr).toBe(0);
-      // A comment that shows a value ("// { idle: 16000, ... }") is printed (console.log may break it over lines).
-      const shown = [...body.matchAll(/^\s*\/\/ (\{.*\})/gm)].map(([, value]) => value);
-      for (const value of shown) expect(stdout.replace(/\s+/g, ' ')).toContain(value);
-      checked += shown.length;
-    }
-    expect(checked).toBeGreaterThanOrEqual(2);
-  });
+  }, 120_000);
 });
+
+describe('what the README shows when a peer dies', () => {
+  test.skipIf(skipWithout('the README dead-peer output test', missingRequirements()))(
+    "the README's command behind a real cut prints its lines: the same words, times within a second of its own",
+    async () => {
+      const block = README_BLOCKS.find(({ language, body }) => language === 'text' && body.startsWith('$ '));
+      if (!block) throw new Error('the README shows no command output ("$ " block)');
+      const [command, ...shown] = block.body.trimEnd().split('\n');
+      // The app the README's output comes from, as docs/why.md gives it.
+      const why = fs.readFileSync(path.join(root, 'docs', 'why.md'), 'utf8');
+      const appSource = /^## What you see when a peer dies\n[\s\S]*?^```js\n([\s\S]*?)^```/m.exec(why)?.[1];
+      expect(appSource).toBeDefined();
+      const directory = path.join(work, 'dead-peer-app');
+      fs.mkdirSync(directory);
+      fs.symlinkSync(path.join(app, 'node_modules'), path.join(directory, 'node_modules'));
+      fs.writeFileSync(path.join(directory, 'app.js'), appSource as string);
+      const hosts = createHosts();
+      const echo = spawn('ip', ['netns', 'exec', hosts.server, process.execPath, '-e', ECHO_SERVER, SERVER_ADDRESS], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      try {
+        await new Promise((resolve) => echo.stdout.once('data', resolve));
+        const ip = execFileSync('sh', ['-c', 'command -v ip'], { encoding: 'utf8' }).trim();
+        const child = spawn(ip, ['netns', 'exec', hosts.client, 'sh', '-c', command.slice(2)], {
+          cwd: directory,
+          env: { ...env, DB_HOST: SERVER_ADDRESS },
+        });
+        const lines: string[] = [];
+        for (const stream of [child.stdout, child.stderr])
+          readline.createInterface({ input: stream as NodeJS.ReadableStream }).on('line', (line) => lines.push(line));
+        const exited = finished(child);
+        await vi.waitFor(() => expect(lines.filter((line) => line.endsWith(' connected'))).toHaveLength(2), {
+          timeout: 10_000,
+        });
+        cutLink(hosts, 7701);
+        const { code } = await exited;
+        expect(code).toBe(0);
+        // Each line the README shows, its times and ports as patterns; stdout and stderr may interleave otherwise.
+        const times: number[] = [];
+        for (const line of shown) {
+          const pattern = line
+            .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+            .replace(/:\d{4,5}\\\)/g, ':\\d+\\)')
+            .replace(/\d+\\\.\d s/g, '(\\d+\\.\\d) s');
+          const match = lines.map((seen) => new RegExp(`^${pattern}$`).exec(seen)).find(Boolean);
+          expect(match, `no line like "${line}" in:\n${lines.join('\n')}`).toBeTruthy();
+          const [readme, measured] = [new RegExp(`^${pattern}$`).exec(line), match] as RegExpExecArray[];
+          for (let index = 1; index < readme.length; index++) {
+            expect(Math.abs(Number(measured[index]) - Number(readme[index])), line).toBeLessThanOrEqual(1);
+            times.push(Number(measured[index]));
+          }
+        }
+        expect(lines).toHaveLength(shown.length);
+        expect(times.length).toBeGreaterThanOrEqual(6);
+      } finally {
+        echo.kill('SIGKILL');
+        destroyHosts(hosts);
+      }
+    },
+    60_000,
+  );
+});
+
+/** The echo server the README's dead-peer output was measured against: port 7701 on the address given. */
+const ECHO_SERVER = `require('node:net').createServer((socket) => {
+  socket.on('error', () => {});
+  socket.on('data', (data) => socket.write(data));
+}).listen(7701, process.argv[1], () => console.log('listening'));`;

@@ -93,6 +93,30 @@ describe('server and client on loopback, --json', () => {
     });
   });
 
+  test('on loopback, with every socket still open after 10 s, the client says nothing cuts the link and names lab', async () => {
+    const note =
+      'every socket still open after 10 s: nothing cuts a loopback link, so no peer dies here; ' +
+      'to see a dead peer found, run socket-keepalive lab\n';
+    // As the README's reader runs it: text into a pipe (plain lines), and --json (the note on stderr).
+    const started = Date.now();
+    const text = spawnCli(['client', '--port', String(port), '--sockets', '3', '--idle', '2s', '--count', '2,5,9']);
+    const json = spawnCli(['client', '--port', String(port), '--idle', '2s', '--json']);
+    let stdout = '';
+    let stderr = '';
+    text.stdout?.on('data', (chunk) => (stdout += chunk));
+    json.stderr?.on('data', (chunk) => (stderr += chunk));
+    await vi.waitFor(() => expect(stdout.endsWith(note) && stderr === `socket-keepalive client: ${note}`).toBe(true), {
+      timeout: 20_000,
+      interval: 200,
+    });
+    // Said once, after the sockets opened, and only once 10 s had passed.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(10_000);
+    expect(stdout.split(note)).toHaveLength(2);
+    expect(stdout.match(/^#\d /gm)).toHaveLength(3);
+    for (const child of [text, json]) child.kill('SIGINT');
+    await Promise.all([text, json].map((child) => new Promise((resolve) => child.on('exit', resolve))));
+  }, 30_000);
+
   test("the client reports each socket's effective values and how it closed", async () => {
     const client = spawnCli([
       'client',

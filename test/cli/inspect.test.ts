@@ -63,6 +63,35 @@ describe('socket-keepalive inspect', () => {
     expect(seen - 1).toBeLessThanOrEqual(secondsSinceFirst + 0.9);
   });
 
+  test('a process with no TCP sockets of its own shows those of its descendants, each with its pid and parent', async () => {
+    // As npx starts an app: a process that holds no TCP socket, whose grandchild holds them.
+    const app =
+      "const net = require('net'); const server = net.createServer().listen(0, '127.0.0.1', () => " +
+      "net.connect(server.address().port, '127.0.0.1', () => console.log('up'))); setTimeout(() => {}, 30000);";
+    const launcher = `require('child_process').spawn(process.execPath, ['-e', ${JSON.stringify(
+      `require('child_process').spawn(process.execPath, ['-e', ${JSON.stringify(app)}], { stdio: 'inherit' })`,
+    )}], { stdio: 'inherit' }); setTimeout(() => {}, 30000);`;
+    const top = spawn(process.execPath, ['-e', launcher]);
+    try {
+      await new Promise((resolve) => top.stdout.once('data', resolve));
+      const text = await runCli(['inspect', String(top.pid)]);
+      expect(text.code).toBe(0);
+      const [, own, child, parent] =
+        /^process (\d+)\nno TCP sockets of its own\n\nprocess (\d+) \(.*\), child of (\d+)\n/.exec(text.stdout) ?? [];
+      expect(Number(own)).toBe(top.pid);
+      expect(child).toBeDefined();
+      // The grandchild: its parent is the middle process, not the one given.
+      expect([Number(parent), Number(child)]).not.toContain(top.pid);
+      expect(text.stdout).toMatch(/\n\d+ +127\.0\.0\.1:\d+ +\*:0 +LISTEN /);
+      expect(text.stdout.match(/ ESTABLISHED /g)).toHaveLength(2);
+      const sockets = JSON.parse((await runCli(['inspect', String(top.pid), '--json'])).stdout) as { pid: number }[];
+      expect(sockets).toHaveLength(3);
+      for (const socket of sockets) expect(socket.pid).toBe(Number(child));
+    } finally {
+      top.kill();
+    }
+  });
+
   test('without ptrace permission it says so and exits 1', async (context) => {
     if (skipWithout('the permission test', process.getuid?.() === 0 ? [] : ['root'], 'to set up two users'))
       context.skip();

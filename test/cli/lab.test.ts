@@ -35,6 +35,15 @@ const skipApps =
 
 const namespaces = () => labNamespaces().map(({ name }) => name);
 
+/** Row `n` of the lab's printed table, the parts it is folded into joined back: "1  library: ...  v20.20.2  ...". */
+function printedRow(stdout: string, n: number): string {
+  const parts = stdout
+    .split('\n')
+    .filter((line) => line.startsWith(`${n} `))
+    .map((line) => line.slice(String(n).length).trim());
+  return `${n}  ${parts.join('  ')}`;
+}
+
 async function waitUntil(what: string, ms: number, check: () => boolean): Promise<void> {
   for (const started = Date.now(); !check(); await new Promise((resolve) => setTimeout(resolve, 50))) {
     if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}`);
@@ -323,25 +332,28 @@ describe.skipIf(skipLab)('network-failure lab', () => {
         'note: the pg and ioredis rows are left out: pg and ioredis cannot be loaded; to run them, "npm install pg ioredis" ' +
           'in the project where socket-keepalive is installed, or run "npx -p socket-keepalive -p pg -p ioredis socket-keepalive lab"',
       ]);
-      expect(stdout).toMatch(/^9 +Node setKeepAlive\(true, 500\)/m);
+      // The table fits 120 columns, folded into tables each led by the row's number.
+      const tableLines = stdout.split('\n').filter((line) => /^(\d+|#|-+) /.test(line));
+      expect(tableLines.filter((line) => line.length > 120)).toEqual([]);
+      expect(printedRow(stdout, 9)).toMatch(/^9 +Node setKeepAlive\(true, 500\)/);
       // Their rows are in the table, as not run, and why.
-      expect(stdout).toMatch(
+      expect(printedRow(stdout, 10)).toMatch(
         new RegExp(
           `^10 +pg Client.* ${process.version.replace(/\./g, '\\.')} .* not run +pg and ioredis cannot be loaded`,
-          'm',
         ),
       );
       // The dead-peer channel's column: the cause and the silence of what the library tuned.
-      expect(stdout).toMatch(/ error +dead-peer channel +probes on the wire$/m);
-      expect(stdout).toMatch(
-        /^1 +library: idle 2 s, interval 1 s, count 2 .* ETIMEDOUT +keepalive, 4\.\d s silent +2 @ /m,
+      expect(stdout).toMatch(/^# .* error +dead-peer channel( |$)/m);
+      expect(stdout).toMatch(/^# .*probes on the wire$/m);
+      expect(printedRow(stdout, 1)).toMatch(
+        /^1 +library: idle 2 s, interval 1 s, count 2 .* ETIMEDOUT +keepalive, 4\.\d s silent +2 @ /,
       );
-      expect(stdout).toMatch(
-        /^3 +library: userTimeout 3000 ms, data in flight .* ETIMEDOUT +user-timeout, \d+\.\d s silent +none, /m,
+      expect(printedRow(stdout, 3)).toMatch(
+        /^3 +library: userTimeout 3000 ms, data in flight .* ETIMEDOUT +user-timeout, \d+\.\d s silent +none, /,
       );
       // Too short a window for the retransmission limit's doubling timer: not waited for.
-      expect(stdout).toMatch(
-        /^4 +library: idle 2 s, interval 1 s, count 2, data in flight .* 3\.0 s \(tcp_retries2 3\) +not waited for /m,
+      expect(printedRow(stdout, 4)).toMatch(
+        /^4 +library: idle 2 s, interval 1 s, count 2, data in flight .* 3\.0 s \(tcp_retries2 3\) +not waited for /,
       );
       expect(stdout).toContain('Every detection time, wire trace and dead-peer report matches its configuration.');
       expect(code).toBe(0);
@@ -542,9 +554,11 @@ describe("the lab's checks of the dead-peer channel and of the retransmission li
     try {
       printReport({ windowMs: 75_000, durationMs: 80_000, rows: [wrong], heal: null, beforeConnect: '' });
       const output = printed.mock.calls.map(([line]) => String(line)).join('\n');
+      // The row's cells, across the two tables the row is folded into (each led by its number).
       expect(output).toMatch(
-        /^1 +library: idle 2 s, interval 1 s, count 2 .* ETIMEDOUT +user-timeout, 4\.0 s silent +2 @ 2\.0 s, 3\.0 s, then RST$/m,
+        /^1 +library: idle 2 s, interval 1 s, count 2 +v20\.20\.2 +on {2}2s\/1s\/x2 +4\.0 s +4\.0 s +ETIMEDOUT$/m,
       );
+      expect(output).toMatch(/^1 +user-timeout, 4\.0 s silent +2 @ 2\.0 s, 3\.0 s, then RST$/m);
       expect(output).toContain(
         'MISMATCH #1 library: idle 2 s, interval 1 s, count 2 (v20.20.2): the dead-peer channel reported cause user-timeout, expected keepalive',
       );
@@ -552,6 +566,42 @@ describe("the lab's checks of the dead-peer channel and of the retransmission li
     } finally {
       printed.mockRestore();
     }
+  });
+
+  test("a real run's report prints within 120 columns, every row's cells kept (fixtures/lab-report.json: lab --json)", () => {
+    const real = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'lab-report.json'), 'utf8')) as LabReport;
+    const printed = vi.spyOn(console, 'log').mockImplementation(() => {});
+    let output: string;
+    try {
+      printReport(real);
+      output = printed.mock.calls.map(([line]) => String(line)).join('\n');
+    } finally {
+      printed.mockRestore();
+    }
+    const lines = output.split('\n');
+    expect(lines.filter((line) => line.length > 120)).toEqual([]);
+    // Each folded table is led by the row numbers 1 to 13, in order, and the header's columns all appear.
+    const tables = output.split('\n\n').filter((block) => /^\n?# /.test(block));
+    expect(tables.length).toBeGreaterThanOrEqual(2);
+    for (const table of tables)
+      expect(
+        table
+          .trim()
+          .split('\n')
+          .slice(2)
+          .map((line) => line.split(' ')[0]),
+      ).toEqual(real.rows.map((_, index) => String(index + 1)));
+    for (const title of [
+      'configuration',
+      'kernel values',
+      'predicted',
+      'measured',
+      'dead-peer channel',
+      'probes on the wire',
+    ])
+      expect(output).toContain(title);
+    expect(output).toMatch(/^4 +library: idle 2 s, interval 1 s, count 2, data in flight /m);
+    expect(output).toMatch(/^4 +3\.0 s \(tcp_retries2 3\) +6\.9 s +ETIMEDOUT +retransmissions, 7\.6 s silent/m);
   });
 
   test('a message about a connection the library did not tune fails the row', () => {
