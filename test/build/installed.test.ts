@@ -557,12 +557,13 @@ describe('what the README shows when a peer dies', () => {
         cutLink(hosts, 7701);
         const { code } = await exited;
         expect(code).toBe(0);
-        // Each line the README shows, its times and ports as patterns; stdout and stderr may interleave otherwise.
+        // Each line the README shows, its times, ports and timestamps as patterns; stdout and stderr may interleave otherwise.
         const times: number[] = [];
         for (const line of shown) {
           const pattern = line
             .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
             .replace(/:\d{4,5}\\\)/g, ':\\d+\\)')
+            .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\\\.\d{3}Z/g, '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z')
             .replace(/\d+\\\.\d s/g, '(\\d+\\.\\d) s');
           const match = lines.map((seen) => new RegExp(`^${pattern}$`).exec(seen)).find(Boolean);
           expect(match, `no line like "${line}" in:\n${lines.join('\n')}`).toBeTruthy();
