@@ -106,6 +106,7 @@ describe.skipIf(skip)('without the addon, the dead-peer channel behind a real cu
     expect(done.ended).toEqual({ idle: 'ETIMEDOUT', fakeTimeout: 'ETIMEDOUT' });
     expect(done.messages).toEqual([
       {
+        at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
         destroyed: true,
         localAddress: '10.213.0.2',
         localPort: ports.idle,
@@ -119,6 +120,7 @@ describe.skipIf(skip)('without the addon, the dead-peer channel behind a real cu
       keepalive: 0,
       'user-timeout': 0,
       retransmissions: 0,
+      'zero-window': 0,
     });
   });
 });
