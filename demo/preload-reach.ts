@@ -1,7 +1,9 @@
 /**
  * Whether the preload library (LD_PRELOAD) can reach a command `run` starts, read from the
  * command's file: its ELF program headers (PT_INTERP, the dynamic loader, names the C
- * library; none means statically linked) and its set-user-ID and set-group-ID bits.
+ * library; none means statically linked), its section names (`.go.buildinfo` marks a Go
+ * program, whose net package makes its own syscalls, dynamically linked or not) and its
+ * set-user-ID and set-group-ID bits.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,8 +13,14 @@ const PT_INTERP = 3;
 const SET_USER_ID = 0o4000;
 const SET_GROUP_ID = 0o2000;
 
-/** The dynamic loader an ELF file names (PT_INTERP): `''` for none (statically linked), `undefined` when it is not ELF. */
-function interpreterOf(file: string): string | undefined {
+/** The section every Go program since Go 1.13 carries (its build information). */
+const GO_SECTION = '.go.buildinfo';
+
+/**
+ * What an ELF file says of how it links: the dynamic loader it names (PT_INTERP, `''` for
+ * none: statically linked) and whether it is a Go program; `undefined` when it is not ELF.
+ */
+function linkingOf(file: string): { interpreter: string; go: boolean } | undefined {
   const descriptor = fs.openSync(file, 'r');
   try {
     const header = Buffer.alloc(64);
@@ -24,21 +32,30 @@ function interpreterOf(file: string): string | undefined {
     const u32 = (buffer: Buffer, at: number) => (little ? buffer.readUInt32LE(at) : buffer.readUInt32BE(at));
     const word = (buffer: Buffer, at: number) =>
       is64 ? Number(little ? buffer.readBigUInt64LE(at) : buffer.readBigUInt64BE(at)) : u32(buffer, at);
-    const tableAt = word(header, is64 ? 32 : 28);
-    const entrySize = u16(header, is64 ? 54 : 42);
-    const entries = u16(header, is64 ? 56 : 44);
-    const table = Buffer.alloc(entrySize * entries);
-    fs.readSync(descriptor, table, 0, table.length, tableAt);
-    for (let entry = 0; entry < entries; entry++) {
-      const at = entry * entrySize;
-      if (u32(table, at) !== PT_INTERP) continue;
-      const offset = word(table, at + (is64 ? 8 : 4));
-      const size = word(table, at + (is64 ? 32 : 16));
-      const name = Buffer.alloc(size);
-      fs.readSync(descriptor, name, 0, size, offset);
-      return name.toString('latin1').replace(/\0+$/, '');
+    const read = (at: number, length: number) => {
+      const buffer = Buffer.alloc(length);
+      fs.readSync(descriptor, buffer, 0, length, at);
+      return buffer;
+    };
+    const programs = read(word(header, is64 ? 32 : 28), u16(header, is64 ? 54 : 42) * u16(header, is64 ? 56 : 44));
+    let interpreter = '';
+    for (let at = 0; at < programs.length; at += u16(header, is64 ? 54 : 42)) {
+      if (u32(programs, at) !== PT_INTERP) continue;
+      const name = read(word(programs, at + (is64 ? 8 : 4)), word(programs, at + (is64 ? 32 : 16)));
+      interpreter = name.toString('latin1').replace(/\0+$/, '');
     }
-    return '';
+    // The section names: the string table section (e_shstrndx) of the section headers.
+    const sectionSize = u16(header, is64 ? 58 : 46);
+    const sections = read(word(header, is64 ? 40 : 32), sectionSize * u16(header, is64 ? 60 : 48));
+    const names = sections.length === 0 ? undefined : u16(header, is64 ? 62 : 50) * sectionSize;
+    const go =
+      names !== undefined &&
+      names + sectionSize <= sections.length &&
+      read(word(sections, names + (is64 ? 24 : 16)), word(sections, names + (is64 ? 32 : 20)))
+        .toString('latin1')
+        .split('\0')
+        .includes(GO_SECTION);
+    return { interpreter, go };
   } finally {
     fs.closeSync(descriptor);
   }
@@ -80,12 +97,17 @@ export function nativePreload(command: string, inherited: string | undefined): {
   const file = resolveCommand(command);
   if (file === undefined) return {}; // spawn says it cannot start the command
   const program = programOf(file);
-  let interpreter: string | undefined;
+  let linking: ReturnType<typeof linkingOf>;
   try {
-    interpreter = interpreterOf(program);
+    linking = linkingOf(program);
   } catch {
-    interpreter = undefined;
+    linking = undefined;
   }
+  const interpreter = linking?.interpreter;
+  if (linking?.go)
+    return cannot(
+      `${program} is a Go program (its net package calls the kernel itself, not the C library's connect())`,
+    );
   if (interpreter === '') return cannot(`${program} is statically linked (no dynamic loader to read LD_PRELOAD)`);
   const { mode, uid, gid } = fs.statSync(program);
   if ((mode & SET_USER_ID && uid !== process.getuid?.()) || (mode & SET_GROUP_ID && gid !== process.getgid?.()))

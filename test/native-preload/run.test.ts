@@ -79,6 +79,27 @@ describe.skipIf(skipWithout('a statically linked client', missingTools('gcc')))(
     expect(stateOf(sockets, report.port)).toEqual(UNTUNED);
   });
 
+  test('a Go program (a .go.buildinfo section), dynamically linked: one line, and it still runs', async () => {
+    // Go's net package makes its own syscalls; the section is how run tells a Go program.
+    const source = path.join(work, 'go-like.c');
+    fs.writeFileSync(
+      source,
+      '__attribute__((section(".go.buildinfo"), used)) static const char buildinfo[] = "\\xff Go buildinf:";\n' +
+        'int main(void) { return 0; }\n',
+    );
+    const binary = path.join(work, 'go-like');
+    execFileSync('gcc', [source, '-o', binary]);
+    expect(await runCommand([binary])).toEqual({
+      code: 0,
+      stdout: '',
+      stderr: `socket-keepalive run: the preload library cannot reach the sockets of ${binary}: ${binary} is a Go program (its net package calls the kernel itself, not the C library's connect())\n`,
+    });
+    // The same program without the section is reached.
+    fs.writeFileSync(source, 'int main(void) { return 0; }\n');
+    execFileSync('gcc', [source, '-o', binary]);
+    expect(await runCommand([binary])).toEqual({ code: 0, stdout: '', stderr: '' });
+  });
+
   test.skipIf(process.getuid?.() !== 0)('a set-user-ID binary: one line, and it still runs', async () => {
     const binary = path.join(work, 'setuid-true');
     fs.copyFileSync('/bin/true', binary);
