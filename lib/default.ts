@@ -9,9 +9,10 @@ import { invalidArgType } from './errors.js';
 import { settableThroughNode } from './floor.js';
 import { type KeepAliveOptions, KernelSettings, optionsOf, validateInto } from './options.js';
 import { onConnectAndListen } from './prototypes.js';
+import { ATTEMPTS_VISIBLE } from './runtimes.js';
 import { tuneServer } from './server.js';
 import { tuneAttempt, tuneSocket } from './socket.js';
-import { ATTEMPTS_VISIBLE, isUnixDomain, listenerOf, NOT_LISTENING, UNIX_LISTENER } from './target.js';
+import { isUnixDomain, listenerOf, NOT_LISTENING, UNIX_LISTENER } from './target.js';
 import { serverTuningOf, socketTuningOf } from './tuning.js';
 import { WARNING_CODES, warn } from './warnings.js';
 

@@ -17,7 +17,8 @@ import * as net from 'node:net';
 import { addonFailure } from './binding.js';
 import { type UnsupportedError, unsupported } from './errors.js';
 import { KernelSettings, UNSET } from './options.js';
-import { RUNTIME, recordsKeepAliveInterval } from './target.js';
+import { RUNTIME } from './runtimes.js';
+import { recordsKeepAliveInterval } from './target.js';
 
 /**
  * Node's own `socket.setKeepAlive`, as it was when the library loaded: the floor calls it

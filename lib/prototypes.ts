@@ -30,13 +30,13 @@ import { addonLoaded } from './binding.js';
 import { reportDeadPeer } from './dead-peer.js';
 import { failSocket, failSocketSoon } from './failures.js';
 import type { KernelSettings } from './options.js';
+import { serverClasses } from './runtimes.js';
 import {
   acceptingServerOf,
   destroyedByAgentReadGuard,
   handleDescriptor,
   nodeKeepAliveSetting,
   ownerOfHandle,
-  serverClasses,
   socketDescriptor,
   tcpHandleOf,
   tcpHandlePrototypeOf,
@@ -109,7 +109,7 @@ export function applyOnConnect(this: net.Socket): void {
     }
     const attempt = tuning.appliedHandle;
     const descriptor = socketDescriptor(this);
-    if (descriptor.fd < 0) return; // a runtime that hides it; lib/target.ts has warned
+    if (descriptor.fd < 0) return; // a runtime that hides it; lib/runtimes.ts has warned
     if (attempt === undefined || attempt !== tcpHandleOf(this)) applySettings(descriptor, tuning);
     // Applied in SYN-SENT: Node's connect switched keepalive on with its own idle, interval and count.
     else if (nodeKeepAliveSetting(this) !== false) applyRestore(descriptor, true, tuning);

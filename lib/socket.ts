@@ -12,8 +12,9 @@ import { socketClosed } from './errors.js';
 import { applyThroughNode, assertNodeCanSet } from './floor.js';
 import { KernelSettings } from './options.js';
 import { applyOnConnect, needsRestoreAtConnect, watchAttempts, wrapPrototypes } from './prototypes.js';
+import { ATTEMPTS_VISIBLE } from './runtimes.js';
 import { counts } from './stats.js';
-import { ATTEMPTS_VISIBLE, handleDescriptor, socketDescriptor, tcpHandleOf, tcpSocketOf } from './target.js';
+import { handleDescriptor, socketDescriptor, tcpHandleOf, tcpSocketOf } from './target.js';
 import { applyOrTakeOver, applySettings, kTuning, SocketTuning, socketTuningOf, type Tunable } from './tuning.js';
 
 /**
