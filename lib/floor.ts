@@ -22,7 +22,7 @@ import { recordsKeepAliveInterval } from './target.js';
 
 /**
  * Node's own `socket.setKeepAlive`, as it was when the library loaded: the floor calls it
- * directly, never the library's wrapper of it (lib/prototypes.ts), which would re-enter.
+ * directly, never the library's wrapper of it (lib/patches.ts), which would re-enter.
  */
 const nodeSetKeepAlive = net.Socket.prototype.setKeepAlive;
 

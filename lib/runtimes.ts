@@ -25,7 +25,7 @@ export const RUNTIME =
 export const FINDS_BY_ADDRESS = RUNTIME !== 'Node.js';
 
 /**
- * Whether a connection attempt is seen with its descriptor, in SYN-SENT (lib/prototypes.ts
+ * Whether a connection attempt is seen with its descriptor, in SYN-SENT (lib/patches.ts
  * wraps the TCP handle's connect): on Node, not on Bun or Deno, whose handles hide it.
  */
 export const ATTEMPTS_VISIBLE = !FINDS_BY_ADDRESS;

@@ -14,7 +14,7 @@ import { addonLoaded } from './binding.js';
 import { failSocket, warnNotApplied } from './failures.js';
 import { assertNodeCanSet } from './floor.js';
 import { KernelSettings } from './options.js';
-import { wrapPrototypes } from './prototypes.js';
+import { wrapPrototypes } from './patches.js';
 import { counts } from './stats.js';
 import { LISTENER_IN_PRIMARY, listenerError, listenerOf, switchesKeepAliveOn, UNIX_LISTENER } from './target.js';
 import {

@@ -1,7 +1,7 @@
 /**
  * Sockets: options applied now when connected, or deferred to 'connect'. They are kept
  * set across Node's own `socket.setKeepAlive` calls and reconnects by the wrappers in
- * lib/prototypes.ts. Hooks follow the rule in lib/failures.ts.
+ * lib/patches.ts. Hooks follow the rule in lib/failures.ts.
  * @packageDocumentation
  */
 
@@ -11,7 +11,7 @@ import { addonLoaded } from './binding.js';
 import { socketClosed } from './errors.js';
 import { applyThroughNode, assertNodeCanSet } from './floor.js';
 import { KernelSettings } from './options.js';
-import { applyOnConnect, needsRestoreAtConnect, watchAttempts, wrapPrototypes } from './prototypes.js';
+import { applyOnConnect, needsRestoreAtConnect, watchAttempts, wrapPrototypes } from './patches.js';
 import { ATTEMPTS_VISIBLE } from './runtimes.js';
 import { counts } from './stats.js';
 import { handleDescriptor, socketDescriptor, tcpHandleOf, tcpSocketOf } from './target.js';
