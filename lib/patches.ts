@@ -1,6 +1,8 @@
 /**
- * Every wrapper this library puts on Node's prototypes, installed once, on the first
- * tuning of any socket or server (or the first process-wide default), and never removed:
+ * Every patch this library makes to Node: the wrappers it puts on Node's prototypes,
+ * installed once, on the first tuning of any socket or server (or the first
+ * process-wide default), and never removed, and the replacement of
+ * `worker_threads.Worker` by the `socket-keepalive/register` preload:
  *
  * - `net.Socket.prototype.setKeepAlive`: a tuned socket keeps its idle, interval and
  *   count when Node (http.Agent, a client library, the application) calls it again, which
@@ -18,6 +20,8 @@
  * - `net.Server.prototype.listen`: a server goes to the process-wide default's hook.
  * - `net.Socket.prototype._destroy`: a tuned socket the kernel ended with ETIMEDOUT is
  *   reported on the dead-peer channel (lib/dead-peer.ts) while its descriptor is still open.
+ * - `worker_threads.Worker` (for require and import alike), replaced by a subclass that
+ *   gives every new thread the preload (lib/register.ts says how).
  *
  * A socket without tuning pays a property read per `setKeepAlive` or `connect` call and
  * one comparison per destroy; a fresh socket pays nothing to be tracked. Each wrapper
@@ -64,6 +68,27 @@ let attemptsWrapped = false;
 let listenHook: ((server: net.Server) => void) | undefined;
 
 type Destroyable = { _destroy: NonNullable<typeof nodeDestroy> };
+
+/** The options of a new `worker_threads.Worker`. */
+export type WorkerOptions = ConstructorParameters<typeof import('node:worker_threads').Worker>[1];
+
+/**
+ * Replaces `worker_threads.Worker`, for `require` and `import` alike, by a subclass
+ * whose threads start with the options `withOptions` makes of those given.
+ */
+export function patchWorkers(withOptions: (options?: WorkerOptions) => WorkerOptions): void {
+  // Loaded only by the preload, which patches them.
+  const workerThreads = require('node:worker_threads') as typeof import('node:worker_threads');
+  const { syncBuiltinESMExports } = require('node:module') as typeof import('node:module');
+  const BaseWorker = workerThreads.Worker;
+  class Worker extends BaseWorker {
+    constructor(filename: string | URL, options?: WorkerOptions) {
+      super(filename, withOptions(options));
+    }
+  }
+  workerThreads.Worker = Worker;
+  syncBuiltinESMExports();
+}
 
 /** Installs the wrappers (once). */
 export function wrapPrototypes(): void {
