@@ -1,23 +1,30 @@
 /**
  * Every patch this library makes to Node: the wrappers it puts on Node's prototypes,
- * installed once, on the first tuning of any socket or server (or the first
- * process-wide default), and never removed, and the replacement of
- * `worker_threads.Worker` by the `socket-keepalive/register` preload:
+ * each installed once, when the first caller that needs it comes, and never removed,
+ * and the replacement of `worker_threads.Worker` by the `socket-keepalive/register`
+ * preload. A tuned socket or server installs the `setKeepAlive` and `_destroy` wrappers
+ * ({@link keepTuning}); a socket tuned on Node with the addon, the TCP handle's
+ * `connect` wrappers too ({@link watchAttempts}, through the `connect` wrapper when the
+ * socket has no handle yet); the process-wide default, all of them and `listen`
+ * ({@link onConnectAndListen}):
  *
  * - `net.Socket.prototype.setKeepAlive`: a tuned socket keeps its idle, interval and
  *   count when Node (http.Agent, a client library, the application) calls it again, which
  *   makes libuv overwrite them.
- * - `net.Socket.prototype.connect`: a tuned socket gets its options again on each new
+ * - `net.Socket.prototype.connect`: where a socket tuned before it has a handle connects,
+ *   the TCP handle class is found (Node creates the handle and starts the attempt in this
+ *   one call); a socket tuned by the default gets its options again on each new
  *   connection; a socket without tuning goes to the process-wide default's hook.
- * - `connect` and `connect6` of Node's libuv TCP handle class (wrapped at the first
- *   `connect()` on Node, where that class is first seen): they create the descriptor and
+ * - `connect` and `connect6` of Node's libuv TCP handle class (wrapped on Node from the
+ *   handle of the first socket tuned, or in its `connect()`): they create the descriptor and
  *   start the connection, so a tuned socket gets its options right after, in SYN-SENT,
  *   and the user timeout bounds the connection attempt too (the kernel honours
  *   TCP_USER_TIMEOUT there: a connect to a port that drops packets fails with ETIMEDOUT
  *   at the user timeout instead of after net.ipv4.tcp_syn_retries, about 130 s). The
  *   'connect' hook then only puts back what Node's own keepalive call at connect
  *   overwrote, if it made one.
- * - `net.Server.prototype.listen`: a server goes to the process-wide default's hook.
+ * - `net.Server.prototype.listen`: a server goes to the process-wide default's hook
+ *   (installed by the default only).
  * - `net.Socket.prototype._destroy`: a tuned socket the kernel ended with ETIMEDOUT is
  *   reported on the dead-peer channel (lib/dead-peer.ts) while its descriptor is still open.
  * - `worker_threads.Worker` (for require and import alike), replaced by a subclass that
@@ -34,7 +41,7 @@ import { addonLoaded } from './binding.js';
 import { reportDeadPeer } from './dead-peer.js';
 import { failSocket, failSocketSoon } from './failures.js';
 import type { KernelSettings } from './options.js';
-import { serverClasses } from './runtimes.js';
+import { ATTEMPTS_VISIBLE, serverClasses } from './runtimes.js';
 import {
   acceptingServerOf,
   destroyedByAgentReadGuard,
@@ -90,19 +97,24 @@ export function patchWorkers(withOptions: (options?: WorkerOptions) => WorkerOpt
   syncBuiltinESMExports();
 }
 
-/** Installs the wrappers (once). */
-export function wrapPrototypes(): void {
+/**
+ * Installs what every tuned socket or server needs (once): the `setKeepAlive` wrapper
+ * that keeps its options across Node's own calls, and the `_destroy` hook of the
+ * dead-peer report.
+ */
+export function keepTuning(): void {
   if (nodeSetKeepAlive !== undefined) return;
   nodeSetKeepAlive = net.Socket.prototype.setKeepAlive;
-  nodeConnect = net.Socket.prototype.connect;
   nodeDestroy = (net.Socket.prototype as unknown as Destroyable)._destroy;
   net.Socket.prototype.setKeepAlive = setKeepAliveKeepingTuning;
-  net.Socket.prototype.connect = connectKeepingTuning as net.Socket['connect'];
   (net.Socket.prototype as unknown as Destroyable)._destroy = destroyReportingDeadPeer;
-  for (const { prototype } of serverClasses()) {
-    nodeListens.set(prototype, prototype.listen);
-    prototype.listen = listenWithHook as net.Server['listen'];
-  }
+}
+
+/** Installs the `connect` wrapper (once). */
+function wrapConnect(): void {
+  if (nodeConnect !== undefined) return;
+  nodeConnect = net.Socket.prototype.connect;
+  net.Socket.prototype.connect = connectKeepingTuning as net.Socket['connect'];
 }
 
 /**
@@ -118,7 +130,13 @@ export function onConnectAndListen(
   untunedConnectHook = onUntunedConnect;
   untunedAttemptHook = onUntunedAttempt;
   listenHook = onListen;
-  wrapPrototypes();
+  keepTuning();
+  wrapConnect();
+  if (nodeListens.size > 0) return;
+  for (const { prototype } of serverClasses()) {
+    nodeListens.set(prototype, prototype.listen);
+    prototype.listen = listenWithHook as net.Server['listen'];
+  }
 }
 
 /**
@@ -153,13 +171,16 @@ export function needsRestoreAtConnect(socket: net.Socket): boolean {
 }
 
 /**
- * Has the connection attempts of Node's TCP handles come to this module from now on (once:
- * the handle class is found from `socket`, a socket asked to connect before the library
- * wrapped anything).
+ * Has the connection attempts of Node's TCP handles come to this module from now on
+ * (once: the handle class is found from the handle of `socket`, connected or asked to
+ * connect, or, for a socket that has none yet, at its `connect()`, which the `connect`
+ * wrapper then sees). Nothing on Bun and Deno, whose handles hide the attempt.
  */
 export function watchAttempts(socket: net.Socket): void {
   // Without the addon only Node's own call tunes, and only a connected socket.
-  if (!attemptsWrapped && addonLoaded()) wrapAttempts(socket);
+  if (attemptsWrapped || !ATTEMPTS_VISIBLE || !addonLoaded()) return;
+  if (tcpHandleOf(socket) === undefined) wrapConnect();
+  else wrapAttempts(socket);
 }
 
 /** Wraps `connect` and `connect6` of Node's TCP handle class, once, from the first socket asked to connect. */
