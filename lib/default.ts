@@ -8,10 +8,11 @@ import { addonLoaded } from './binding.js';
 import { invalidArgType } from './errors.js';
 import { settableThroughNode } from './floor.js';
 import { type KeepAliveOptions, KernelSettings, optionsOf, validateInto } from './options.js';
-import { onConnectAndListen } from './prototypes.js';
+import { onConnectAndListen } from './patches.js';
+import { ATTEMPTS_VISIBLE } from './runtimes.js';
 import { tuneServer } from './server.js';
 import { tuneAttempt, tuneSocket } from './socket.js';
-import { ATTEMPTS_VISIBLE, isUnixDomain, listenerOf, NOT_LISTENING, UNIX_LISTENER } from './target.js';
+import { isUnixDomain, listenerOf, NOT_LISTENING, UNIX_LISTENER } from './target.js';
 import { serverTuningOf, socketTuningOf } from './tuning.js';
 import { WARNING_CODES, warn } from './warnings.js';
 
@@ -114,7 +115,7 @@ type Hookable = { [kHooked]?: true };
 
 /**
  * Has every `connect()` of a socket without tuning and every `listen()` come here, once,
- * on the first {@link setDefaultKeepAlive} call (lib/prototypes.ts). Every client socket
+ * on the first {@link setDefaultKeepAlive} call (lib/patches.ts). Every client socket
  * in the thread goes through `net.Socket.prototype.connect`: `net.connect`,
  * `new net.Socket().connect()`, `tls.connect`, http(s) agents, HTTP/2 sessions and undici
  * (fetch) all call it, on every Node release. The `net.client.socket` diagnostics channel

@@ -1,6 +1,6 @@
 /**
  * Where a failure inside Node's events goes. The rule for everything this library
- * installs into Node's objects: the wrapped prototype methods (lib/prototypes.ts), the
+ * installs into Node's objects: the wrapped prototype methods (lib/patches.ts), the
  * 'connect' hook of a socket tuned before it connects (lib/socket.ts), a tuned server's
  * 'listening' and 'connection' hooks (lib/server.ts), a tuned agent's `createConnection`
  * (lib/agent.ts).

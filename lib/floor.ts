@@ -17,11 +17,12 @@ import * as net from 'node:net';
 import { addonFailure } from './binding.js';
 import { type UnsupportedError, unsupported } from './errors.js';
 import { KernelSettings, UNSET } from './options.js';
-import { RUNTIME, recordsKeepAliveInterval } from './target.js';
+import { RUNTIME } from './runtimes.js';
+import { recordsKeepAliveInterval } from './target.js';
 
 /**
  * Node's own `socket.setKeepAlive`, as it was when the library loaded: the floor calls it
- * directly, never the library's wrapper of it (lib/prototypes.ts), which would re-enter.
+ * directly, never the library's wrapper of it (lib/patches.ts), which would re-enter.
  */
 const nodeSetKeepAlive = net.Socket.prototype.setKeepAlive;
 

@@ -34,11 +34,11 @@
  *   (its environment cannot be given its own NODE_OPTIONS): there use `--require`.
  * @packageDocumentation
  */
-import { syncBuiltinESMExports } from 'node:module';
 import workerThreads from 'node:worker_threads';
 import { addonLoaded } from './binding.js';
 import { useDefault } from './default.js';
 import { KEEPALIVE_VARIABLE, nodeOptionsWithRegister, REGISTER_PATH, readKeepAliveSetting } from './env-options.js';
+import { patchWorkers, type WorkerOptions } from './patches.js';
 import { preloadLibraryActive } from './preload-library.js';
 import { reportDeadPeersTo } from './report.js';
 import { WARNING_CODES, warn } from './warnings.js';
@@ -52,8 +52,6 @@ const INVALID_ARGUMENT_EXIT = 9;
 const ENVIRONMENT_DATA_KEY = 'socket-keepalive:default';
 /** Marks a thread where the preload already ran (it can be loaded by two routes). */
 const REGISTERED = Symbol.for('socket-keepalive.register');
-
-type WorkerOptions = ConstructorParameters<typeof workerThreads.Worker>[1];
 
 /**
  * Worker options that make the new thread run this preload: `--require` added to an
@@ -70,18 +68,6 @@ function withPreload(options: WorkerOptions = {}): WorkerOptions {
   if (options.env === workerThreads.SHARE_ENV) return options;
   const env = (options.env ?? process.env) as NodeJS.ProcessEnv;
   return { ...options, env: { ...env, NODE_OPTIONS: nodeOptionsWithRegister(env.NODE_OPTIONS) } };
-}
-
-/** Makes `worker_threads.Worker` (for require and import alike) start threads with the preload. */
-function preloadInWorkers(): void {
-  const BaseWorker = workerThreads.Worker;
-  class Worker extends BaseWorker {
-    constructor(filename: string | URL, options?: WorkerOptions) {
-      super(filename, withPreload(options));
-    }
-  }
-  workerThreads.Worker = Worker;
-  syncBuiltinESMExports();
 }
 
 function readSetting(): { text: string; read: ReturnType<typeof readKeepAliveSetting> } {
@@ -123,7 +109,8 @@ function register(): void {
   if (read.setting.report === 'otel') observeOnGlobalProvider();
   else if (read.setting.report !== undefined) reportDeadPeersTo(read.setting.report);
   workerThreads.setEnvironmentData(ENVIRONMENT_DATA_KEY, text);
-  preloadInWorkers();
+  // Every Worker created from now on starts with the preload.
+  patchWorkers(withPreload);
 }
 
 register();

@@ -14,7 +14,7 @@ import { addonLoaded } from './binding.js';
 import { failSocket, warnNotApplied } from './failures.js';
 import { assertNodeCanSet } from './floor.js';
 import { KernelSettings } from './options.js';
-import { wrapPrototypes } from './prototypes.js';
+import { keepTuning } from './patches.js';
 import { counts } from './stats.js';
 import { LISTENER_IN_PRIMARY, listenerError, listenerOf, switchesKeepAliveOn, UNIX_LISTENER } from './target.js';
 import {
@@ -55,7 +55,7 @@ export function tuneServer(server: net.Server, settings: KernelSettings, inKerne
     tuning = new ServerTuning();
     (server as Tunable<ServerTuning>)[kTuning] = tuning;
     counts.listenersTuned++;
-    wrapPrototypes();
+    keepTuning();
   }
   tuning.merge(settings);
   // Listeners go on after the merge: adding one emits 'newListener' into application code.
@@ -82,7 +82,7 @@ function tuneConnectionsThroughNode(server: net.Server, settings: KernelSettings
     tuning = new ServerTuning();
     (server as Tunable<ServerTuning>)[kTuning] = tuning;
     counts.listenersTuned++;
-    wrapPrototypes();
+    keepTuning();
   }
   tuning.merge(settings);
   perConnection(server, tuning, PerConnection.ApplyAll);

@@ -1,7 +1,8 @@
 /**
- * Sockets: options applied now when connected, or deferred to 'connect'. They are kept
- * set across Node's own `socket.setKeepAlive` calls and reconnects by the wrappers in
- * lib/prototypes.ts. Hooks follow the rule in lib/failures.ts.
+ * Sockets: options applied now when connected, or deferred to the connection attempt
+ * (on Node) or 'connect'. They are kept set across Node's own `socket.setKeepAlive`
+ * calls by the wrapper in lib/patches.ts, and across reconnects by the socket's
+ * 'connect' hook and the attempt wrappers there. Hooks follow the rule in lib/failures.ts.
  * @packageDocumentation
  */
 
@@ -11,9 +12,10 @@ import { addonLoaded } from './binding.js';
 import { socketClosed } from './errors.js';
 import { applyThroughNode, assertNodeCanSet } from './floor.js';
 import { KernelSettings } from './options.js';
-import { applyOnConnect, needsRestoreAtConnect, watchAttempts, wrapPrototypes } from './prototypes.js';
+import { applyOnConnect, keepTuning, needsRestoreAtConnect, watchAttempts } from './patches.js';
+import { ATTEMPTS_VISIBLE } from './runtimes.js';
 import { counts } from './stats.js';
-import { ATTEMPTS_VISIBLE, handleDescriptor, socketDescriptor, tcpHandleOf, tcpSocketOf } from './target.js';
+import { handleDescriptor, socketDescriptor, tcpHandleOf, tcpSocketOf } from './target.js';
 import { applyOrTakeOver, applySettings, kTuning, SocketTuning, socketTuningOf, type Tunable } from './tuning.js';
 
 /**
@@ -56,15 +58,16 @@ export function tuneSocket(target: net.Socket | Http2Session, settings: KernelSe
     tuning = new SocketTuning(socket);
     (socket as Tunable<SocketTuning>)[kTuning] = tuning;
     counts.socketsTuned++;
-    wrapPrototypes();
+    keepTuning();
   }
   tuning.merge(settings);
   if (attempting) tuning.appliedHandle = tcpHandleOf(socket);
-  if (!connected && !tuning.appliesOnConnect) {
+  // Also on a connected socket: a net.Socket can connect again, and its new connection gets the options too.
+  if (!tuning.appliesOnConnect) {
     tuning.appliesOnConnect = true;
     socket.prependListener('connect', applyOnConnect);
   }
-  if (socket.connecting) watchAttempts(socket);
+  watchAttempts(socket);
   // A TLS socket over another socket: its own setKeepAlive must find the tuning too.
   if (target !== socket && target instanceof net.Socket) (target as Tunable<SocketTuning>)[kTuning] = tuning;
 }

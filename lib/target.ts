@@ -4,21 +4,26 @@
  * file descriptor of the TCP socket underneath. This is the only module that reads
  * Node's internals (`_handle`, a TLS handle's `_parent`/`_parentWrap`, the libuv handle
  * classes, `socket.server`, `server.keepAlive`, Node's keepalive flag, the cluster
- * round-robin handle); everything else asks it.
- *
- * Other runtimes: Bun's handles carry an `fd` too (its net.Server handle is a plain
- * object with one), but its http.Server and the sockets that accepts have no handle,
- * and Deno's handles have no `fd`: there the descriptor is found from the socket's
- * addresses (native/socket-lookup.h), and where even that fails the socket is left as
- * the runtime made it, with one process warning.
+ * round-robin handle); everything else asks it. Where a handle shows no descriptor (Bun's
+ * http.Server and the sockets it accepts, Deno), it asks lib/runtimes.ts, which finds
+ * it from the socket's addresses. What a listener that cannot be read is, and the error
+ * for it (`listenerError`), stay beside `listenerOf`, which tells them apart, and
+ * `readableDescriptor`, which throws it.
  * @packageDocumentation
  */
 import cluster from 'node:cluster';
 import type { Http2Session } from 'node:http2';
 import * as net from 'node:net';
-import { binding } from './binding.js';
 import { invalidArgType, invalidArgValue, outOfRange, serverNotRunning, socketClosed, systemError } from './errors.js';
-import { warnNotApplied } from './failures.js';
+import {
+  FINDS_BY_ADDRESS,
+  type FoundFdHolder,
+  isOtherServer,
+  listenerFdByAddress,
+  RUNTIME,
+  socketFdByAddress,
+  unreachable,
+} from './runtimes.js';
 
 /**
  * What the functions of this library act on: a `net.Socket` (a `tls.TLSSocket` is one,
@@ -39,6 +44,9 @@ interface NodeHandle {
 }
 
 type Internals = { _handle?: NodeHandle | null };
+
+/** A handle, or a socket or server without one, that may hold a descriptor found by address (lib/runtimes.ts). */
+type Holder = NodeHandle & FoundFdHolder;
 
 const TARGET_TYPES =
   'an instance of net.Socket, tls.TLSSocket, net.Server or an HTTP/2 session, or a file descriptor number';
@@ -153,104 +161,6 @@ export function handleDescriptor(handle: object): Descriptor {
   return found;
 }
 
-/** The runtime this process runs on, as its users call it. */
-export const RUNTIME =
-  process.versions.bun !== undefined ? 'Bun' : process.versions.deno !== undefined ? 'Deno' : 'Node.js';
-
-/**
- * Whether descriptors the runtime does not show are found from the socket's addresses:
- * on Deno (whose handles have no `fd`) and Bun (whose http.Server has no handle at all,
- * nor have the sockets it accepts).
- */
-const FINDS_BY_ADDRESS = RUNTIME !== 'Node.js';
-
-/**
- * Whether a connection attempt is seen with its descriptor, in SYN-SENT (lib/prototypes.ts
- * wraps the TCP handle's connect): on Node, not on Bun or Deno, whose handles hide it.
- */
-export const ATTEMPTS_VISIBLE = !FINDS_BY_ADDRESS;
-
-/**
- * The server classes whose `listen` the process-wide default wraps: net.Server, and on
- * Bun http.Server too (https.Server extends it), which is not a net.Server there.
- */
-export function serverClasses(): { prototype: { listen: net.Server['listen'] } }[] {
-  if (RUNTIME !== 'Bun') return [net.Server];
-  // Loaded only on Bun, where its server is not a net.Server.
-  const http = require('node:http') as typeof import('node:http');
-  return http.Server.prototype instanceof net.Server ? [net.Server] : [net.Server, http.Server];
-}
-
-/** A server of another class than net.Server (Bun's http.Server): an emitter that listens and has an address. */
-function isOtherServer(value: unknown): value is net.Server {
-  const server = value as Partial<net.Server> | null;
-  return (
-    typeof server === 'object' &&
-    server !== null &&
-    typeof server.listen === 'function' &&
-    typeof server.address === 'function' &&
-    typeof server.prependListener === 'function'
-  );
-}
-
-/**
- * Reports, once per thread, a connected socket or a listening server whose descriptor
- * could not be found: it keeps the runtime's settings and stays usable.
- */
-function reportUnreachable(what: string, addresses: string): void {
-  warnNotApplied(
-    what,
-    `${RUNTIME} exposes no file descriptor for it, and none of this process's descriptors has the addresses ` +
-      `${addresses}. It keeps ${RUNTIME}'s keepalive settings and stays usable; further such sockets are not reported`,
-    'unreachable descriptor',
-  );
-}
-
-/**
- * The fd of a socket (with `remote`) or listener (without) whose handle hides it, found
- * from its addresses; cached on the handle, and given back to the lookup at `owner`'s
- * 'close'. -1, with one warning, when no descriptor matches.
- */
-function fdByAddress(
-  handle: NodeHandle & { [kFd]?: number },
-  owner: net.Socket | net.Server,
-  local: net.AddressInfo,
-  remote: { address: string; port: number } | null,
-): number {
-  const fd = binding().findSocket(local.address, local.port, remote?.address ?? '', remote?.port ?? 0);
-  const addresses = `${local.address}:${local.port}${remote === null ? '' : ` -> ${remote.address}:${remote.port}`}`;
-  if (fd < 0) {
-    reportUnreachable(remote === null ? 'the listening socket of a server' : 'a socket', addresses);
-    return -1;
-  }
-  handle[kFd] = fd;
-  // The holder may be a server that listens again (Bun's http.Server has no handle to drop).
-  (owner as net.Socket).once('close', () => {
-    delete handle[kFd];
-    binding().forgetSocket(fd);
-  });
-  return fd;
-}
-
-/**
- * {@link fdByAddress} for a connected socket, cached on `holder` (its handle, or the
- * socket where it has none); -1 while it is not connected, and once it is destroyed.
- */
-function socketFdByAddress(socket: net.Socket, holder: NodeHandle & { [kFd]?: number }): number {
-  const cached = holder[kFd];
-  if (cached !== undefined) return cached;
-  if (socket.connecting || socket.destroyed) return -1;
-  const { localAddress, localPort, remoteAddress, remotePort } = socket;
-  if (localAddress === undefined || localPort === undefined || remoteAddress === undefined || remotePort === undefined)
-    return -1;
-  return fdByAddress(
-    holder,
-    socket,
-    { address: localAddress, port: localPort, family: '' },
-    { address: remoteAddress, port: remotePort },
-  );
-}
-
 /**
  * The fd of a libuv handle, -1 while it has none. A non-negative fd is cached: it stays
  * the handle's until the handle is closed, and Node drops a closed handle.
@@ -316,14 +226,15 @@ export function socketDescriptor(socket: net.Socket): Descriptor {
   found.fd = -1;
   found.knownTcp = false;
   if (handle == null) {
-    if (FINDS_BY_ADDRESS) found.fd = socketFdByAddress(socket, socket as NodeHandle);
+    if (FINDS_BY_ADDRESS) found.fd = socketFdByAddress(socket, socket as Holder);
     return found;
   }
   if (handle.constructor !== TcpHandle && handle._parent !== undefined) handle = handle._parent;
   const kind = handleKind(handle);
   if (kind === PIPE) throw notTcp(socket);
   // FINDS_BY_ADDRESS first: on Node, reading `fd` is a call into C++ that fdOf caches.
-  found.fd = FINDS_BY_ADDRESS && typeof handle.fd !== 'number' ? socketFdByAddress(socket, handle) : fdOf(handle);
+  found.fd =
+    FINDS_BY_ADDRESS && typeof handle.fd !== 'number' ? socketFdByAddress(socket, handle as Holder) : fdOf(handle);
   found.knownTcp = found.fd >= 0 && kind === TCP;
   return found;
 }
@@ -362,7 +273,7 @@ const UNREACHABLE_LISTENER = -4;
  */
 export function listenerOf(server: net.Server): number {
   const handle = (server as unknown as Internals)._handle;
-  if (handle == null) return FINDS_BY_ADDRESS ? otherRuntimeListener(server, server as NodeHandle) : NOT_LISTENING;
+  if (handle == null) return FINDS_BY_ADDRESS ? otherRuntimeListener(server, server as Holder) : NOT_LISTENING;
   const kind = handleKind(handle);
   if (kind === TCP) return fdOf(handle); // NOT_LISTENING while it has none
   if (kind === PIPE) return UNIX_LISTENER;
@@ -375,14 +286,12 @@ export function listenerOf(server: net.Server): number {
  * net.Server), else the descriptor listening on the server's address, cached on
  * `holder` (the handle, or the server where it has none: Bun's http.Server).
  */
-function otherRuntimeListener(server: net.Server, holder: NodeHandle & { [kFd]?: number }): number {
+function otherRuntimeListener(server: net.Server, holder: Holder): number {
   const address = server.address();
   if (address === null) return NOT_LISTENING;
   if (typeof address === 'string') return UNIX_LISTENER;
   if (typeof holder.fd === 'number') return fdOf(holder);
-  const cached = holder[kFd];
-  if (cached !== undefined) return cached;
-  const fd = fdByAddress(holder, server, address, null);
+  const fd = listenerFdByAddress(server, holder, address);
   return fd < 0 ? UNREACHABLE_LISTENER : fd;
 }
 
@@ -399,15 +308,6 @@ export function listenerError(server: net.Server, listener: number): Error {
   }
   if (listener === UNREACHABLE_LISTENER) return unreachable('the listening socket of this server');
   return serverNotRunning();
-}
-
-/** The error for reading a socket or listener whose descriptor the runtime hides and the lookup did not find. */
-function unreachable(what: string): Error {
-  return systemError(
-    'ENOTSUP',
-    'getsockopt',
-    `${RUNTIME} exposes no file descriptor for ${what}, and none of this process's descriptors matched its addresses`,
-  );
 }
 
 /**

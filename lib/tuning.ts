@@ -113,7 +113,7 @@ export function applyRestore({ fd, knownTcp }: Descriptor, enable: boolean, sett
 
 /**
  * Applies every field `settings` sets to a connected socket: through the addon on its
- * descriptor (nothing while a runtime hides it; lib/target.ts has warned), or without
+ * descriptor (nothing while a runtime hides it; lib/runtimes.ts has warned), or without
  * the addon through Node's own call, which `settings` must be checked for
  * (lib/floor.ts `assertNodeCanSet`).
  */

@@ -63,11 +63,7 @@ const root = path.join(import.meta.dirname, '..', '..');
 // Unix paths, Node's own call forms, the process-wide default), run with each release's
 // own node. It is a vitest suite, and vitest needs Node 20: on Node 18 the check scripts
 // above are what runs.
-const SHAPES = [
-  'test/integration/deployments.test.ts',
-  'test/library/default.test.ts',
-  'test/library/prototypes.test.ts',
-];
+const SHAPES = ['test/integration/deployments.test.ts', 'test/library/default.test.ts', 'test/library/patches.test.ts'];
 function deploymentShapes(node, version) {
   if (Number(version.split('.')[0]) < 20) return 'not run (vitest needs Node 20)';
   try {

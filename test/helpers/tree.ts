@@ -9,15 +9,9 @@ export const root = path.join(__dirname, '..', '..');
  * The core tests: the library's own modules against the kernel, the ones the sanitized,
  * cmake-js and other builds of the addon must pass too.
  */
-export const CORE_TESTS = [
-  'binding',
-  'detection',
-  'keepalive',
-  'options.property',
-  'prototypes',
-  'socket',
-  'target',
-].map((module) => `test/library/${module}.test.ts`);
+export const CORE_TESTS = ['binding', 'detection', 'keepalive', 'options.property', 'patches', 'socket', 'target'].map(
+  (module) => `test/library/${module}.test.ts`,
+);
 
 /**
  * Copies the working tree (files git tracks, and untracked ones it does not ignore) to

@@ -4,7 +4,8 @@ import net from 'node:net';
 import type stream from 'node:stream';
 import { describe, expect, test } from 'vitest';
 import { captureError } from '../helpers/errors.js';
-import { getKeepAlive, setKeepAlive, tuneAgent } from '../helpers/library.js';
+import { getKeepAlive, libraryPath, setKeepAlive, tuneAgent } from '../helpers/library.js';
+import { runNode } from '../helpers/run.js';
 import { acceptedSocket, connectTo, startServer, useServer } from '../helpers/sockets.js';
 
 const TUNING = { idle: 5000, interval: 3000, count: 4, userTimeout: 7000 };
@@ -197,4 +198,47 @@ describe('http.Agent', () => {
     expect(captureError(() => tuneAgent(new http.Agent(), { idle: 1 }))).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
     expect(captureError(() => tuneAgent({} as http.Agent, TUNING))).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
   });
+});
+
+/** A script printing which of Node's methods are no longer Node's own after each step. */
+const INSTALLS = `
+const net = require('node:net');
+const lib = require(${JSON.stringify(libraryPath)});
+const owners = { connect: net.Socket.prototype, setKeepAlive: net.Socket.prototype, _destroy: net.Socket.prototype, listen: net.Server.prototype };
+const own = Object.fromEntries(Object.entries(owners).map(([name, owner]) => [name, owner[name]]));
+const patched = () => Object.keys(owners).filter((name) => owners[name][name] !== own[name]);
+const seen = {};
+if (process.argv[1] === 'before-connect') {
+  lib.setKeepAlive(new net.Socket(), { idle: 5000 });
+  console.log(JSON.stringify(patched()));
+  process.exit(0);
+}
+const server = net.createServer().listen(0, '127.0.0.1', () => {
+  lib.setKeepAlive(server, { idle: 5000 });
+  seen.server = patched();
+  const socket = net.connect(server.address().port, '127.0.0.1', () => {
+    lib.setKeepAlive(socket, { idle: 5000 });
+    seen.connectedSocket = patched();
+    lib.setDefaultKeepAlive({ idle: 5000 });
+    seen.default = patched();
+    console.log(JSON.stringify(seen));
+    socket.destroy();
+    server.close();
+  });
+});
+`;
+
+test('each call installs only the patches of Node its feature needs (lib/patches.ts), read in a fresh process', async () => {
+  const { code, stdout, stderr } = await runNode(['-e', INSTALLS]);
+  expect(stderr).toBe('');
+  expect(code).toBe(0);
+  expect(JSON.parse(stdout)).toEqual({
+    server: ['setKeepAlive', '_destroy'],
+    connectedSocket: ['setKeepAlive', '_destroy'],
+    default: ['connect', 'setKeepAlive', '_destroy', 'listen'],
+  });
+  // A socket without a handle yet: its TCP handle class is seen only inside connect().
+  const beforeConnect = await runNode(['-e', INSTALLS, 'before-connect']);
+  expect(beforeConnect.stderr).toBe('');
+  expect(JSON.parse(beforeConnect.stdout)).toEqual(['connect', 'setKeepAlive', '_destroy']);
 });

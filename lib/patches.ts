@@ -1,23 +1,34 @@
 /**
- * Every wrapper this library puts on Node's prototypes, installed once, on the first
- * tuning of any socket or server (or the first process-wide default), and never removed:
+ * Every patch this library makes to Node: the wrappers it puts on Node's prototypes,
+ * each installed once, when the first caller that needs it comes, and never removed,
+ * and the replacement of `worker_threads.Worker` by the `socket-keepalive/register`
+ * preload. A tuned socket or server installs the `setKeepAlive` and `_destroy` wrappers
+ * ({@link keepTuning}); a socket tuned on Node with the addon, the TCP handle's
+ * `connect` wrappers too ({@link watchAttempts}, through the `connect` wrapper when the
+ * socket has no handle yet); the process-wide default, all of them and `listen`
+ * ({@link onConnectAndListen}):
  *
  * - `net.Socket.prototype.setKeepAlive`: a tuned socket keeps its idle, interval and
  *   count when Node (http.Agent, a client library, the application) calls it again, which
  *   makes libuv overwrite them.
- * - `net.Socket.prototype.connect`: a tuned socket gets its options again on each new
+ * - `net.Socket.prototype.connect`: where a socket tuned before it has a handle connects,
+ *   the TCP handle class is found (Node creates the handle and starts the attempt in this
+ *   one call); a socket tuned by the default gets its options again on each new
  *   connection; a socket without tuning goes to the process-wide default's hook.
- * - `connect` and `connect6` of Node's libuv TCP handle class (wrapped at the first
- *   `connect()` on Node, where that class is first seen): they create the descriptor and
+ * - `connect` and `connect6` of Node's libuv TCP handle class (wrapped on Node from the
+ *   handle of the first socket tuned, or in its `connect()`): they create the descriptor and
  *   start the connection, so a tuned socket gets its options right after, in SYN-SENT,
  *   and the user timeout bounds the connection attempt too (the kernel honours
  *   TCP_USER_TIMEOUT there: a connect to a port that drops packets fails with ETIMEDOUT
  *   at the user timeout instead of after net.ipv4.tcp_syn_retries, about 130 s). The
  *   'connect' hook then only puts back what Node's own keepalive call at connect
  *   overwrote, if it made one.
- * - `net.Server.prototype.listen`: a server goes to the process-wide default's hook.
+ * - `net.Server.prototype.listen`: a server goes to the process-wide default's hook
+ *   (installed by the default only).
  * - `net.Socket.prototype._destroy`: a tuned socket the kernel ended with ETIMEDOUT is
  *   reported on the dead-peer channel (lib/dead-peer.ts) while its descriptor is still open.
+ * - `worker_threads.Worker` (for require and import alike), replaced by a subclass that
+ *   gives every new thread the preload (lib/register.ts says how).
  *
  * A socket without tuning pays a property read per `setKeepAlive` or `connect` call and
  * one comparison per destroy; a fresh socket pays nothing to be tracked. Each wrapper
@@ -30,13 +41,13 @@ import { addonLoaded } from './binding.js';
 import { reportDeadPeer } from './dead-peer.js';
 import { failSocket, failSocketSoon } from './failures.js';
 import type { KernelSettings } from './options.js';
+import { ATTEMPTS_VISIBLE, serverClasses } from './runtimes.js';
 import {
   acceptingServerOf,
   destroyedByAgentReadGuard,
   handleDescriptor,
   nodeKeepAliveSetting,
   ownerOfHandle,
-  serverClasses,
   socketDescriptor,
   tcpHandleOf,
   tcpHandlePrototypeOf,
@@ -65,19 +76,45 @@ let listenHook: ((server: net.Server) => void) | undefined;
 
 type Destroyable = { _destroy: NonNullable<typeof nodeDestroy> };
 
-/** Installs the wrappers (once). */
-export function wrapPrototypes(): void {
+/** The options of a new `worker_threads.Worker`. */
+export type WorkerOptions = ConstructorParameters<typeof import('node:worker_threads').Worker>[1];
+
+/**
+ * Replaces `worker_threads.Worker`, for `require` and `import` alike, by a subclass
+ * whose threads start with the options `withOptions` makes of those given.
+ */
+export function patchWorkers(withOptions: (options?: WorkerOptions) => WorkerOptions): void {
+  // Loaded only by the preload, which patches them.
+  const workerThreads = require('node:worker_threads') as typeof import('node:worker_threads');
+  const { syncBuiltinESMExports } = require('node:module') as typeof import('node:module');
+  const BaseWorker = workerThreads.Worker;
+  class Worker extends BaseWorker {
+    constructor(filename: string | URL, options?: WorkerOptions) {
+      super(filename, withOptions(options));
+    }
+  }
+  workerThreads.Worker = Worker;
+  syncBuiltinESMExports();
+}
+
+/**
+ * Installs what every tuned socket or server needs (once): the `setKeepAlive` wrapper
+ * that keeps its options across Node's own calls, and the `_destroy` hook of the
+ * dead-peer report.
+ */
+export function keepTuning(): void {
   if (nodeSetKeepAlive !== undefined) return;
   nodeSetKeepAlive = net.Socket.prototype.setKeepAlive;
-  nodeConnect = net.Socket.prototype.connect;
   nodeDestroy = (net.Socket.prototype as unknown as Destroyable)._destroy;
   net.Socket.prototype.setKeepAlive = setKeepAliveKeepingTuning;
-  net.Socket.prototype.connect = connectKeepingTuning as net.Socket['connect'];
   (net.Socket.prototype as unknown as Destroyable)._destroy = destroyReportingDeadPeer;
-  for (const { prototype } of serverClasses()) {
-    nodeListens.set(prototype, prototype.listen);
-    prototype.listen = listenWithHook as net.Server['listen'];
-  }
+}
+
+/** Installs the `connect` wrapper (once). */
+function wrapConnect(): void {
+  if (nodeConnect !== undefined) return;
+  nodeConnect = net.Socket.prototype.connect;
+  net.Socket.prototype.connect = connectKeepingTuning as net.Socket['connect'];
 }
 
 /**
@@ -93,7 +130,13 @@ export function onConnectAndListen(
   untunedConnectHook = onUntunedConnect;
   untunedAttemptHook = onUntunedAttempt;
   listenHook = onListen;
-  wrapPrototypes();
+  keepTuning();
+  wrapConnect();
+  if (nodeListens.size > 0) return;
+  for (const { prototype } of serverClasses()) {
+    nodeListens.set(prototype, prototype.listen);
+    prototype.listen = listenWithHook as net.Server['listen'];
+  }
 }
 
 /**
@@ -109,7 +152,7 @@ export function applyOnConnect(this: net.Socket): void {
     }
     const attempt = tuning.appliedHandle;
     const descriptor = socketDescriptor(this);
-    if (descriptor.fd < 0) return; // a runtime that hides it; lib/target.ts has warned
+    if (descriptor.fd < 0) return; // a runtime that hides it; lib/runtimes.ts has warned
     if (attempt === undefined || attempt !== tcpHandleOf(this)) applySettings(descriptor, tuning);
     // Applied in SYN-SENT: Node's connect switched keepalive on with its own idle, interval and count.
     else if (nodeKeepAliveSetting(this) !== false) applyRestore(descriptor, true, tuning);
@@ -128,13 +171,16 @@ export function needsRestoreAtConnect(socket: net.Socket): boolean {
 }
 
 /**
- * Has the connection attempts of Node's TCP handles come to this module from now on (once:
- * the handle class is found from `socket`, a socket asked to connect before the library
- * wrapped anything).
+ * Has the connection attempts of Node's TCP handles come to this module from now on
+ * (once: the handle class is found from the handle of `socket`, connected or asked to
+ * connect, or, for a socket that has none yet, at its `connect()`, which the `connect`
+ * wrapper then sees). Nothing on Bun and Deno, whose handles hide the attempt.
  */
 export function watchAttempts(socket: net.Socket): void {
   // Without the addon only Node's own call tunes, and only a connected socket.
-  if (!attemptsWrapped && addonLoaded()) wrapAttempts(socket);
+  if (attemptsWrapped || !ATTEMPTS_VISIBLE || !addonLoaded()) return;
+  if (tcpHandleOf(socket) === undefined) wrapConnect();
+  else wrapAttempts(socket);
 }
 
 /** Wraps `connect` and `connect6` of Node's TCP handle class, once, from the first socket asked to connect. */
