@@ -23,13 +23,13 @@ function whatHappened(message: DeadPeer): string {
   switch (message.cause) {
     case 'keepalive':
       return `idle, keepalive probes unanswered; ${silent}, ${expected}`;
-    case 'user-timeout':
+    case 'userTimeout':
       return `data unacknowledged for ${seconds(message.inFlightMs as number)}, past the user timeout; ${expected}; ${silent}`;
     case 'retransmissions':
       return `data unacknowledged for ${seconds(message.inFlightMs as number)}, retransmission limit reached (no user timeout set); ${expected}; ${silent}`;
     case undefined:
       return 'timed out (cause unknown without the native addon)';
-    case 'zero-window':
+    case 'zeroWindow':
       return `peer alive but took no data for the user timeout, ${seconds(message.predictedMs as number)} (zero window); last heard ${seconds(message.silentMs as number)} before`;
   }
 }

@@ -331,7 +331,7 @@ static long retransmission_limit(void) {
   return retries <= linear ? ((2L << retries) - 1) * rto_min : ((2L << linear) - 1) * rto_min + (retries - linear) * rto_max;
 }
 
-static const char* const kCauseNames[] = {"keepalive", "user-timeout", "retransmissions"};
+static const char* const kCauseNames[] = {"keepalive", "userTimeout", "retransmissions"};
 static const char* const kCauseWords[] = {"keepalive probes unanswered", "user timeout", "retransmission limit"};
 
 /* Called before the real close() of a socket this library tuned. The kernel ended the

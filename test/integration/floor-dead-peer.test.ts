@@ -106,6 +106,7 @@ describe.skipIf(skip)('without the addon, the dead-peer channel behind a real cu
     expect(done.ended).toEqual({ idle: 'ETIMEDOUT', fakeTimeout: 'ETIMEDOUT' });
     expect(done.messages).toEqual([
       {
+        at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
         destroyed: true,
         localAddress: '10.213.0.2',
         localPort: ports.idle,
@@ -117,8 +118,9 @@ describe.skipIf(skip)('without the addon, the dead-peer channel behind a real cu
     // Counted by cause, which is unknown here: not counted.
     expect((done.stats as { deadPeers: unknown }).deadPeers).toEqual({
       keepalive: 0,
-      'user-timeout': 0,
+      userTimeout: 0,
       retransmissions: 0,
+      zeroWindow: 0,
     });
   });
 });

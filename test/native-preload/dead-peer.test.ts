@@ -158,7 +158,7 @@ net.connect(${PORTS.dropped}, '${SERVER_ADDRESS}').on('error', (error) => consol
     });
     expect(line('inFlight')).toMatchObject({
       ...ends,
-      cause: 'user-timeout',
+      cause: 'userTimeout',
       probes: 0,
       options: OPTIONS,
       predictedMs: 5000,
