@@ -147,6 +147,9 @@ function peerOf(fd: number): { address: string; port: number } | undefined {
   }
 }
 
+// The figures and the cause rule below have a twin in C, for the sockets the preload library
+// tunes: native/preload.c figures_of (first_rto, loss_probe, in_flight_of, retransmission_end).
+
 /** The first retransmission timeout of a connection, ms, from TCP_INFO after `retransmits` doublings. */
 function firstRto({ rto, rtt, rttVar, retransmits }: TcpInfo): number {
   const unbacked = rto / 2 ** retransmits;

@@ -16,7 +16,11 @@ function endpoint(address: string | undefined, port: number | undefined): string
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-/** What happened, in words for someone who has not read the documentation. */
+/**
+ * What happened, in words for someone who has not read the documentation. The preload
+ * library writes the same words (native/preload.c put_what_happened, its twin) and the same
+ * line (report_if_dead) for the causes it can tell.
+ */
 function whatHappened(message: DeadPeer): string {
   const expected = `expected ${seconds(message.predictedMs as number)} to ${seconds(message.predictedMaxMs as number)}`;
   const silent = `peer silent ${seconds(message.silentMs as number)}`;
