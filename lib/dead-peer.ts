@@ -7,7 +7,13 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import type * as net from 'node:net';
 import { constants } from 'node:os';
 import { addonLoaded, readPeerAddress } from './binding.js';
-import { keepaliveIntervalDefault, predictDetection, RTO_MAX, RTO_MIN, retransmissionLimitMs } from './detection.js';
+import {
+  keepaliveIntervalDefault,
+  predictDetection,
+  RTO_MAX_MS,
+  RTO_MIN_MS,
+  retransmissionLimitMs,
+} from './detection.js';
 import { type KeepAliveOptions, type KernelSettings, optionsOf, UNSET } from './options.js';
 import { counts, type DeadPeerCause } from './stats.js';
 import { acceptingServerOf, socketDescriptor, tcpSocketOf } from './target.js';
@@ -154,11 +160,11 @@ function peerOf(fd: number): { address: string; port: number } | undefined {
 function firstRto({ rto, rtt, rttVar, retransmits }: TcpInfo): number {
   const unbacked = rto / 2 ** retransmits;
   // Past the ceiling the doublings no longer tell: Linux's own formula (srtt + max(4 x rttvar, TCP_RTO_MIN)).
-  return rto < RTO_MAX ? unbacked : rtt + Math.max(4 * rttVar, RTO_MIN);
+  return rto < RTO_MAX_MS ? unbacked : rtt + Math.max(4 * rttVar, RTO_MIN_MS);
 }
 
 /** The tail loss probe's timeout before the first retransmission timeout (tcp_schedule_loss_probe()): 2 x srtt + TCP_RTO_MIN. */
-const lossProbe = ({ rtt }: TcpInfo) => 2 * rtt + RTO_MIN;
+const lossProbe = ({ rtt }: TcpInfo) => 2 * rtt + RTO_MIN_MS;
 
 /**
  * ms the oldest unacknowledged data had waited when the kernel gave up: since the last
@@ -168,7 +174,7 @@ const lossProbe = ({ rtt }: TcpInfo) => 2 * rtt + RTO_MIN;
 function inFlightOf(info: TcpInfo): number {
   const first = firstRto(info);
   let waited = info.lastDataSent;
-  for (let step = 0; step < info.retransmits; step++) waited += Math.min(first * 2 ** step, RTO_MAX);
+  for (let step = 0; step < info.retransmits; step++) waited += Math.min(first * 2 ** step, RTO_MAX_MS);
   if (info.totalRetransmits > info.retransmits) waited += lossProbe(info);
   return Math.round(waited);
 }
@@ -184,7 +190,7 @@ function retransmissionEnd(info: TcpInfo, bound: number): number {
   let expiry = firstTimeout;
   let timeout = first;
   for (let step = 1; expiry - firstTimeout < bound; step++) {
-    timeout = Math.min(first * 2 ** step, RTO_MAX);
+    timeout = Math.min(first * 2 ** step, RTO_MAX_MS);
     expiry += timeout;
   }
   return Math.round(expiry + timeout * TIMER_WHEEL_LATENESS);

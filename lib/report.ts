@@ -5,16 +5,10 @@
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { DEAD_PEER_CHANNEL, type DeadPeer } from './dead-peer.js';
+import { formatEndpoint as endpoint, formatSeconds as seconds } from './format.js';
 
 /** The report's two forms: a sentence, or one JSON object per line. */
 export type ReportFormat = 'text' | 'json';
-
-function endpoint(address: string | undefined, port: number | undefined): string {
-  if (address === undefined) return 'an unknown address';
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /**
  * What happened, in words for someone who has not read the documentation. The preload

@@ -266,6 +266,8 @@ static void put_long(struct Text* text, long value) {
 
 /* ---- the report ---- */
 
+/* An address and port as lib/format.ts formatEndpoint writes them (its twin), or, with json,
+ * the two JSON fields' values. */
 static void put_endpoint(struct Text* text, const struct sockaddr_storage* address, int json) {
   char host[INET6_ADDRSTRLEN] = "";
   int port = 0;
@@ -298,7 +300,7 @@ static void put_endpoint(struct Text* text, const struct sockaddr_storage* addre
   put_long(text, port);
 }
 
-/* Number.prototype.toFixed(1) of ms / 1000, followed by " s", as lib/report.ts writes it.
+/* Number.prototype.toFixed(1) of ms / 1000, followed by " s": lib/format.ts formatSeconds, its twin.
  * toFixed rounds an exact tie up; printf rounds it to even. A tie is exact only when
  * ms / 1000 is a multiple of 0.05 that a double holds exactly (ms % 250 == 0). */
 static void put_seconds(struct Text* text, long ms) {
