@@ -5,12 +5,15 @@
 // the kernel ended; none for the connection the program closed, the one the server reset,
 // the refused connect, or the connect whose SYNs were dropped, which ends at the user
 // timeout. TCP_INFO as the client read it before each close shows what tells them apart.
+// A second client reports in text, a third without a user timeout (retransmissions): their
+// lines are compared with what lib/report.ts writes for the same figures.
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   CLIENT_ADDRESS,
+  CLIENT_TCP_RETRIES2,
   createHosts,
   cutLink,
   destroyHosts,
@@ -43,17 +46,19 @@ describe.skipIf(skip)('dead peers of a program the preload library tuned', () =>
   let stderr = '';
   let textPorts: Record<string, number>;
   let textStderr = '';
+  let untimedPorts: Record<string, number>;
+  let untimedStderr = '';
   const startedAt = Date.now();
 
   /** The Python client under `run --report <report>`: its stdout messages, its stderr. */
-  function startClient(report: 'json' | 'text') {
+  function startClient(report: 'json' | 'text', userTimeout = '5s', droppedPort = PORTS.dropped) {
     const child = spawn(
       'ip',
       [
         ...['netns', 'exec', hosts.client, process.execPath, cliPath, 'run', '--quiet', '--report', report],
-        ...['--idle', '2s', '--interval', '1s', '--count', '3', '--user-timeout', '5s', '--'],
+        ...['--idle', '2s', '--interval', '1s', '--count', '3', '--user-timeout', userTimeout, '--'],
         ...['python3', path.join(fixtures, 'dead-peer.py'), SERVER_ADDRESS],
-        ...[PORTS.echo, PORTS.reset, PORTS.refused, PORTS.dropped].map(String),
+        ...[PORTS.echo, PORTS.reset, PORTS.refused, droppedPort].map(String),
       ],
       { env: { ...process.env, SOCKET_KEEPALIVE: undefined, NODE_OPTIONS: undefined, LD_PRELOAD: undefined } },
     );
@@ -85,13 +90,15 @@ describe.skipIf(skip)('dead peers of a program the preload library tuned', () =>
     ]);
     await new Promise((resolve) => server.stdout?.once('data', resolve));
     cutLink(hosts, PORTS.dropped);
-    // Two clients, the same connections: one reports in JSON, the other in text.
-    const clients = [startClient('json'), startClient('text')];
-    const [connectedJson, connectedText] = await Promise.all(
+    // Three clients, the same connections: one reports in JSON, one in text, and one in JSON
+    // without a user timeout (the client's tcp_retries2, CLIENT_TCP_RETRIES2, ends its data in flight).
+    const clients = [startClient('json'), startClient('text'), startClient('json', '0', 0)];
+    const [connectedJson, connectedText, connectedUntimed] = await Promise.all(
       clients.map((client) => client.message('connected', 10_000)),
     );
     connected = connectedJson as typeof connected;
     textPorts = (connectedText as typeof connected).ports;
+    untimedPorts = (connectedUntimed as typeof connected).ports;
     cutLink(hosts, PORTS.echo);
     for (const client of clients) client.child.stdin?.write('go\n');
     const [doneJson] = await Promise.all(clients.map((client) => client.message('done', 30_000)));
@@ -102,7 +109,7 @@ describe.skipIf(skip)('dead peers of a program the preload library tuned', () =>
           new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(null))),
       ),
     );
-    [stderr, textStderr] = clients.map((client) => client.stderr());
+    [stderr, textStderr, untimedStderr] = clients.map((client) => client.stderr());
   }, 60_000);
 
   afterAll(() => {
@@ -198,5 +205,26 @@ net.connect(${PORTS.dropped}, '${SERVER_ADDRESS}').on('error', (error) => consol
       expect(shape(text as string), name).toBe(shape(formatDeadPeer(fields, 'text')));
     }
     expect(reportLines(textStderr)).toHaveLength(2);
+  });
+  test('without a user timeout: retransmissions for the data in flight, by the figures of lib/dead-peer.ts', () => {
+    expect(CLIENT_TCP_RETRIES2).toBe(3);
+    const lines = reportLines(untimedStderr).map((line) => ({ raw: line, fields: JSON.parse(line) }));
+    expect(lines).toHaveLength(2);
+    const line = (name: string) => lines.find(({ fields }) => fields.localPort === untimedPorts[name]);
+    const options = { ...OPTIONS, userTimeout: 0 };
+    expect(line('idle')?.fields).toMatchObject({
+      cause: 'keepalive',
+      options,
+      predictedMs: 5000,
+      predictedMaxMs: 6125,
+    });
+    const inFlight = line('inFlight') as { raw: string; fields: DeadPeer };
+    // retransmissionLimitMs() of tcp_retries2 3: 200 ms doubling, (2^4 - 1) x 200 ms.
+    expect(inFlight.fields).toMatchObject({ cause: 'retransmissions', probes: 0, options, predictedMs: 3000 });
+    expect(inFlight.fields.inFlightMs).toBeGreaterThanOrEqual(3000);
+    expect(inFlight.fields.inFlightMs).toBeLessThanOrEqual(inFlight.fields.predictedMaxMs as number);
+    expect(inFlight.fields.predictedMaxMs).toBeGreaterThan(1.8 * 3000);
+    expect(inFlight.fields.predictedMaxMs).toBeLessThan(2.5 * 3000);
+    expect(formatDeadPeer(inFlight.fields, 'json')).toBe(inFlight.raw);
   });
 });
