@@ -90,8 +90,3 @@ export function wrapText(text: string, width = 120): string {
   }
   return [...lines, line].join('\n');
 }
-
-/** "127.0.0.1:7654", "[::1]:7654": an address and port as a URL writes them. */
-export function formatAddress(host: string | undefined, port: number | undefined): string {
-  return `${host?.includes(':') ? `[${host}]` : host}:${port}`;
-}

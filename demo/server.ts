@@ -1,9 +1,10 @@
 /** `socket-keepalive server`: an echo server that shows each connection's keepalive and fate. */
 import * as net from 'node:net';
 import { getKeepAlive, setKeepAlive } from 'socket-keepalive';
+import { formatEndpoint } from 'socket-keepalive/text';
 import { integer, parse } from './args.js';
 import { KEEPALIVE_FLAG_SPEC, keepAliveFlags, keepAliveFlagUsage } from './flags.js';
-import { formatAddress, formatDuration, formatState } from './format.js';
+import { formatDuration, formatState } from './format.js';
 
 export const SERVER_USAGE = `Usage: socket-keepalive server [options]
 
@@ -42,7 +43,7 @@ export async function serverCommand(argv: string[]): Promise<number> {
   const open = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     open.add(socket);
-    const peer = formatAddress(socket.remoteAddress, socket.remotePort);
+    const peer = formatEndpoint(socket.remoteAddress, socket.remotePort);
     const openedAt = Date.now();
     const keepalive = getKeepAlive(socket);
     let code: string | undefined;
@@ -67,7 +68,7 @@ export async function serverCommand(argv: string[]): Promise<number> {
   try {
     await listening;
   } catch (error) {
-    const address = formatAddress(values.host, port);
+    const address = formatEndpoint(values.host, port);
     console.error(`socket-keepalive server: cannot listen on ${address}: ${(error as Error).message}`);
     return 1;
   }
@@ -75,7 +76,7 @@ export async function serverCommand(argv: string[]): Promise<number> {
   const keepalive = getKeepAlive(server);
   print(
     { event: 'listening', host: address.address, port: address.port, keepalive },
-    `listening on ${formatAddress(address.address, address.port)}  listener keepalive ${formatState(keepalive)}`,
+    `listening on ${formatEndpoint(address.address, address.port)}  listener keepalive ${formatState(keepalive)}`,
   );
   await new Promise<void>((resolve) => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());

@@ -7,7 +7,13 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import type * as net from 'node:net';
 import { constants } from 'node:os';
 import { addonLoaded, readPeerAddress } from './binding.js';
-import { keepaliveIntervalDefault, predictDetection, RTO_MAX, RTO_MIN, retransmissionLimitMs } from './detection.js';
+import {
+  keepaliveIntervalDefault,
+  predictDetection,
+  RTO_MAX_MS,
+  RTO_MIN_MS,
+  retransmissionLimitMs,
+} from './detection.js';
 import { type KeepAliveOptions, type KernelSettings, optionsOf, UNSET } from './options.js';
 import { counts, type DeadPeerCause } from './stats.js';
 import { acceptingServerOf, socketDescriptor, tcpSocketOf } from './target.js';
@@ -31,7 +37,7 @@ export const DEAD_PEER_CHANNEL = 'socket-keepalive:dead-peer';
 
 /**
  * What the library publishes on {@link DEAD_PEER_CHANNEL} when the kernel ends a
- * connection of a tuned socket because the peer stopped answering (or, `'zero-window'`,
+ * connection of a tuned socket because the peer stopped answering (or, `'zeroWindow'`,
  * answered but took nothing for the user timeout). Sent once per connection, before the
  * socket's 'close' (and after its 'error' is decided: Node emits that `read ETIMEDOUT`
  * to the application next).
@@ -72,21 +78,21 @@ export interface DeadPeer {
   /**
    * `'keepalive'`: the connection was idle and keepalive probes went unanswered (with a
    * user timeout set, the kernel ends it at the user timeout once a probe is out).
-   * `'user-timeout'`: data was in flight, unacknowledged past TCP_USER_TIMEOUT (the
+   * `'userTimeout'`: data was in flight, unacknowledged past TCP_USER_TIMEOUT (the
    * `userTimeout` option). `'retransmissions'`: data was in flight and no user timeout is
    * set: the kernel's retransmission limit (net.ipv4.tcp_retries2) ended it.
-   * `'zero-window'`: the peer is alive (it acknowledged the kernel's window probes) but
+   * `'zeroWindow'`: the peer is alive (it acknowledged the kernel's window probes) but
    * took no data for the user timeout: its receive window stayed closed, so the data
    * waiting to be sent never left (a peer stuck, or not reading).
    */
   cause: DeadPeerCause | undefined;
   /**
    * ms since the peer was last heard (TCP_INFO last data or ACK received) when the kernel
-   * gave up. Small for `'zero-window'`: the peer kept answering.
+   * gave up. Small for `'zeroWindow'`: the peer kept answering.
    */
   silentMs: number | undefined;
   /**
-   * For data in flight (`'user-timeout'`, `'retransmissions'`): ms the oldest
+   * For data in flight (`'userTimeout'`, `'retransmissions'`): ms the oldest
    * unacknowledged data had waited for its acknowledgement when the kernel gave up,
    * counted from its first transmission. Estimated from TCP_INFO: the time since the last
    * retransmission plus the backed-off retransmission timeouts before it and the tail
@@ -103,8 +109,8 @@ export interface DeadPeer {
   /**
    * When the library predicted the kernel would give up, in ms, counted from the same
    * moment as the figure it compares with: for `'keepalive'`, {@link detectionTime}'s
-   * `idle`, from the last data received (compare with `silentMs`); for `'user-timeout'`
-   * and `'zero-window'`, the user timeout (compare with `inFlightMs` and, for a zero
+   * `idle`, from the last data received (compare with `silentMs`); for `'userTimeout'`
+   * and `'zeroWindow'`, the user timeout (compare with `inFlightMs` and, for a zero
    * window, the time the data waited); for `'retransmissions'`,
    * {@link retransmissionLimitMs}, the bound the kernel compares with (compare with
    * `inFlightMs`). The earliest the kernel may give up; see `predictedMaxMs`.
@@ -114,9 +120,9 @@ export interface DeadPeer {
    * The latest the kernel may give up, in ms from the same moment as `predictedMs`: the
    * kernel checks its bound only when a timer fires, and its timer wheel may fire a timer
    * up to 1/8 of its length late. For `'keepalive'`, `predictedMs` plus one keepalive
-   * interval (and its lateness); for `'user-timeout'`, the user timeout (and its lateness)
+   * interval (and its lateness); for `'userTimeout'`, the user timeout (and its lateness)
    * plus the tail loss probe and the first retransmission timeout, since the kernel
-   * counts it from its first timed-out retransmission; for `'zero-window'`, the user
+   * counts it from its first timed-out retransmission; for `'zeroWindow'`, the user
    * timeout and its lateness; for `'retransmissions'`, the first expiry of the doubling
    * retransmission timer past the bound, which can be about twice the bound.
    */
@@ -147,15 +153,18 @@ function peerOf(fd: number): { address: string; port: number } | undefined {
   }
 }
 
+// The figures and the cause rule below have a twin in C, for the sockets the preload library
+// tunes: native/preload.c figures_of (first_rto, loss_probe, in_flight_of, retransmission_end).
+
 /** The first retransmission timeout of a connection, ms, from TCP_INFO after `retransmits` doublings. */
 function firstRto({ rto, rtt, rttVar, retransmits }: TcpInfo): number {
   const unbacked = rto / 2 ** retransmits;
   // Past the ceiling the doublings no longer tell: Linux's own formula (srtt + max(4 x rttvar, TCP_RTO_MIN)).
-  return rto < RTO_MAX ? unbacked : rtt + Math.max(4 * rttVar, RTO_MIN);
+  return rto < RTO_MAX_MS ? unbacked : rtt + Math.max(4 * rttVar, RTO_MIN_MS);
 }
 
 /** The tail loss probe's timeout before the first retransmission timeout (tcp_schedule_loss_probe()): 2 x srtt + TCP_RTO_MIN. */
-const lossProbe = ({ rtt }: TcpInfo) => 2 * rtt + RTO_MIN;
+const lossProbe = ({ rtt }: TcpInfo) => 2 * rtt + RTO_MIN_MS;
 
 /**
  * ms the oldest unacknowledged data had waited when the kernel gave up: since the last
@@ -165,7 +174,7 @@ const lossProbe = ({ rtt }: TcpInfo) => 2 * rtt + RTO_MIN;
 function inFlightOf(info: TcpInfo): number {
   const first = firstRto(info);
   let waited = info.lastDataSent;
-  for (let step = 0; step < info.retransmits; step++) waited += Math.min(first * 2 ** step, RTO_MAX);
+  for (let step = 0; step < info.retransmits; step++) waited += Math.min(first * 2 ** step, RTO_MAX_MS);
   if (info.totalRetransmits > info.retransmits) waited += lossProbe(info);
   return Math.round(waited);
 }
@@ -181,7 +190,7 @@ function retransmissionEnd(info: TcpInfo, bound: number): number {
   let expiry = firstTimeout;
   let timeout = first;
   for (let step = 1; expiry - firstTimeout < bound; step++) {
-    timeout = Math.min(first * 2 ** step, RTO_MAX);
+    timeout = Math.min(first * 2 ** step, RTO_MAX_MS);
     expiry += timeout;
   }
   return Math.round(expiry + timeout * TIMER_WHEEL_LATENESS);
@@ -196,12 +205,12 @@ const TIMER_WHEEL_LATENESS = 1 / 8;
 /** Why the kernel ended an opened connection by its timers, from TCP_INFO at close; `undefined` when it did not. */
 function causeOf(info: TcpInfo, settings: KernelSettings, socket: net.Socket): DeadPeerCause | undefined {
   if (info.state !== 'CLOSE' || info.rtt === 0) return undefined; // open still, or never opened
-  if (info.retransmits > 0) return settings.userTimeout > 0 ? 'user-timeout' : 'retransmissions';
+  if (info.retransmits > 0) return settings.userTimeout > 0 ? 'userTimeout' : 'retransmissions';
   if (info.probes > 0) return 'keepalive';
   // Nothing outstanding: a reset, unless data waited on a closed window until the user timeout
   // (Node still holds what the kernel's full send buffer could not take; data that all fit
   // in the kernel leaves nothing to tell a zero window from a reset, and is not reported).
-  return settings.userTimeout > 0 && socket.writableLength > 0 ? 'zero-window' : undefined;
+  return settings.userTimeout > 0 && socket.writableLength > 0 ? 'zeroWindow' : undefined;
 }
 
 /**
@@ -232,7 +241,7 @@ function reportWithoutTcpInfo(socket: net.Socket, settings: KernelSettings, erro
 
 /**
  * Called from `socket._destroy(error)` for an `ETIMEDOUT`, or for a pooled socket
- * destroyed by Node's agent without an error (lib/prototypes.ts): counts and publishes a
+ * destroyed by Node's agent without an error (lib/patches.ts): counts and publishes a
  * dead peer when the socket is tuned and the kernel ended the connection by its timers.
  * TCP_INFO, then the peer's address (SO_PEERNAME), read on the descriptor, still open;
  * never throws.
@@ -272,7 +281,7 @@ export function reportDeadPeer(socket: net.Socket, error?: Error): void {
       // Counted from the first timed-out retransmission, a loss probe and a timeout after the write; the last timer may be late.
       predictedMaxMs = Math.round(
         settings.userTimeout * (1 + TIMER_WHEEL_LATENESS) +
-          (cause === 'zero-window' ? 0 : lossProbe(info) + firstRto(info)),
+          (cause === 'zeroWindow' ? 0 : lossProbe(info) + firstRto(info)),
       );
     }
     const peer = peerOf(fd);
@@ -285,7 +294,7 @@ export function reportDeadPeer(socket: net.Socket, error?: Error): void {
       remotePort: peer?.port,
       cause,
       silentMs: Math.min(info.lastDataReceived, info.lastAckReceived),
-      inFlightMs: cause === 'user-timeout' || cause === 'retransmissions' ? inFlightOf(info) : undefined,
+      inFlightMs: cause === 'userTimeout' || cause === 'retransmissions' ? inFlightOf(info) : undefined,
       probes: info.probes,
       retransmits: info.retransmits,
       options: optionsOf(settings),

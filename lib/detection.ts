@@ -63,7 +63,7 @@ export function predictDetection({ enable, idle, interval, count, userTimeout }:
 }
 
 /** The retransmission timeout's floor and ceiling (TCP_RTO_MIN, TCP_RTO_MAX), ms. */
-export const { rtoMinMs: RTO_MIN, rtoMaxMs: RTO_MAX } = platform;
+export const { rtoMinMs: RTO_MIN_MS, rtoMaxMs: RTO_MAX_MS } = platform;
 
 /**
  * How long Linux keeps retransmitting unacknowledged data before it drops the

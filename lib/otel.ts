@@ -36,7 +36,7 @@ export interface ObserveKeepAliveOptions {
   meterProvider?: MeterProvider;
 }
 
-/** The attribute naming a dead peer's cause: `keepalive`, `user-timeout`, `retransmissions` or `zero-window`. */
+/** The attribute naming a dead peer's cause: `keepalive`, `userTimeout`, `retransmissions` or `zeroWindow`. */
 export const CAUSE_ATTRIBUTE = 'socket_keepalive.cause';
 
 /** The name the library's meter has (its instrumentation scope). */

@@ -5,31 +5,29 @@
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { DEAD_PEER_CHANNEL, type DeadPeer } from './dead-peer.js';
+import { formatEndpoint as endpoint, formatSeconds as seconds } from './format.js';
 
 /** The report's two forms: a sentence, or one JSON object per line. */
 export type ReportFormat = 'text' | 'json';
 
-function endpoint(address: string | undefined, port: number | undefined): string {
-  if (address === undefined) return 'an unknown address';
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
-/** What happened, in words for someone who has not read the documentation. */
+/**
+ * What happened, in words for someone who has not read the documentation. The preload
+ * library writes the same words (native/preload.c put_what_happened, its twin) and the same
+ * line (report_if_dead) for the causes it can tell.
+ */
 function whatHappened(message: DeadPeer): string {
   const expected = `expected ${seconds(message.predictedMs as number)} to ${seconds(message.predictedMaxMs as number)}`;
   const silent = `peer silent ${seconds(message.silentMs as number)}`;
   switch (message.cause) {
     case 'keepalive':
       return `idle, keepalive probes unanswered; ${silent}, ${expected}`;
-    case 'user-timeout':
+    case 'userTimeout':
       return `data unacknowledged for ${seconds(message.inFlightMs as number)}, past the user timeout; ${expected}; ${silent}`;
     case 'retransmissions':
       return `data unacknowledged for ${seconds(message.inFlightMs as number)}, retransmission limit reached (no user timeout set); ${expected}; ${silent}`;
     case undefined:
       return 'timed out (cause unknown without the native addon)';
-    case 'zero-window':
+    case 'zeroWindow':
       return `peer alive but took no data for the user timeout, ${seconds(message.predictedMs as number)} (zero window); last heard ${seconds(message.silentMs as number)} before`;
   }
 }

@@ -4,7 +4,7 @@
  */
 
 /** Why the kernel ended a connection to a dead peer; see {@link DeadPeer.cause}. */
-export type DeadPeerCause = 'keepalive' | 'user-timeout' | 'retransmissions' | 'zero-window';
+export type DeadPeerCause = 'keepalive' | 'userTimeout' | 'retransmissions' | 'zeroWindow';
 
 /** What {@link keepAliveStats} returns: counts since this thread loaded the library. */
 export interface KeepAliveStats {
@@ -31,9 +31,9 @@ export const counts = {
   listenersTuned: 0,
   tuningsFailed: 0,
   keepalive: 0,
-  'user-timeout': 0,
+  userTimeout: 0,
   retransmissions: 0,
-  'zero-window': 0,
+  zeroWindow: 0,
 };
 
 /**
@@ -46,7 +46,7 @@ export const counts = {
  * @example
  * ```ts
  * const { deadPeers } = keepAliveStats();
- * console.log(deadPeers.keepalive + deadPeers['user-timeout'] + deadPeers.retransmissions);
+ * console.log(deadPeers.keepalive + deadPeers.userTimeout + deadPeers.retransmissions);
  * ```
  */
 export function keepAliveStats(): KeepAliveStats {
@@ -56,9 +56,9 @@ export function keepAliveStats(): KeepAliveStats {
     tuningsFailed: counts.tuningsFailed,
     deadPeers: {
       keepalive: counts.keepalive,
-      'user-timeout': counts['user-timeout'],
+      userTimeout: counts.userTimeout,
       retransmissions: counts.retransmissions,
-      'zero-window': counts['zero-window'],
+      zeroWindow: counts.zeroWindow,
     },
   };
 }

@@ -4,10 +4,13 @@
  * @packageDocumentation
  */
 export {
+  formatEndpoint,
+  formatSeconds,
   type KeepAliveSetting,
   type NumericOption,
   OPTION_TABLE,
   type OptionSpec,
   parseDuration,
   parseKeepAliveSetting,
+  RTO_MAX_MS,
 } from './text.js';

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "keepalive-format.h"
@@ -265,6 +266,8 @@ static void put_long(struct Text* text, long value) {
 
 /* ---- the report ---- */
 
+/* An address and port as lib/format.ts formatEndpoint writes them (its twin), or, with json,
+ * the two JSON fields' values. */
 static void put_endpoint(struct Text* text, const struct sockaddr_storage* address, int json) {
   char host[INET6_ADDRSTRLEN] = "";
   int port = 0;
@@ -297,7 +300,7 @@ static void put_endpoint(struct Text* text, const struct sockaddr_storage* addre
   put_long(text, port);
 }
 
-/* Number.prototype.toFixed(1) of ms / 1000, followed by " s", as lib/report.ts writes it.
+/* Number.prototype.toFixed(1) of ms / 1000, followed by " s": lib/format.ts formatSeconds, its twin.
  * toFixed rounds an exact tie up; printf rounds it to even. A tie is exact only when
  * ms / 1000 is a multiple of 0.05 that a double holds exactly (ms % 250 == 0). */
 static void put_seconds(struct Text* text, long ms) {
@@ -318,6 +321,12 @@ static long predicted_idle(void) {
   return idle + (ticks < 1 ? 1 : ticks) * interval;
 }
 
+/* The retransmission timeout's floor and ceiling (TCP_RTO_MIN, TCP_RTO_MAX), ms. */
+#define RTO_MIN_MS 200.0
+#define RTO_MAX_MS 120000.0
+/* How late, as a share of its length, the kernel's timer wheel may fire a timer (kernel/time/timer.c). */
+#define TIMER_WHEEL_LATENESS 0.125
+
 /* lib/detection.ts retransmissionLimitMs(): RTO 200 ms doubling to 120 s, tcp_retries2 times. */
 static long retransmission_limit(void) {
   long retries = 15;
@@ -327,28 +336,150 @@ static long retransmission_limit(void) {
     if (read(fd, digits, sizeof(digits) - 1) > 0) retries = strtol(digits, NULL, 10);
     real_close()(fd);
   }
-  const long rto_min = 200, rto_max = 120000, linear = 9; /* floor(log2(rto_max / rto_min)) */
+  const long rto_min = (long)RTO_MIN_MS, rto_max = (long)RTO_MAX_MS, linear = 9; /* floor(log2(rto_max / rto_min)) */
   return retries <= linear ? ((2L << retries) - 1) * rto_min : ((2L << linear) - 1) * rto_min + (retries - linear) * rto_max;
 }
 
-static const char* const kCauseNames[] = {"keepalive", "user-timeout", "retransmissions"};
-static const char* const kCauseWords[] = {"keepalive probes unanswered", "user timeout", "retransmission limit"};
+/* The figures of a dead peer, by the rules of lib/dead-peer.ts (its twin: firstRto,
+ * lossProbe, inFlightOf, retransmissionEnd, causeOf, reportDeadPeer), from TCP_INFO in the
+ * units lib/tcp-info.ts gives it: ms, with rto, rtt and rttvar in fractions of a ms. */
 
-/* Called before the real close() of a socket this library tuned. The kernel ended the
- * connection for silence when TCP_INFO says CLOSE and keepalive probes or retransmissions
- * were outstanding on a connection that was open (an RTT was measured, which a connect
- * that never opened or was refused does not have); an error still pending on the socket
- * (SO_ERROR) settles it: ETIMEDOUT or nothing. */
+enum Cause { CAUSE_KEEPALIVE, CAUSE_USER_TIMEOUT, CAUSE_RETRANSMISSIONS };
+static const char* const kCauseNames[] = {"keepalive", "userTimeout", "retransmissions"};
+
+/* Math.round of a figure that is never negative. */
+static long round_ms(double ms) { return (long)(ms + 0.5); }
+
+static double min_ms(double a, double b) { return a < b ? a : b; }
+
+static double first_rto(const struct tcp_info* info) {
+  double unbacked = info->tcpi_rto / 1000.0;
+  for (int step = 0; step < info->tcpi_retransmits; step++) unbacked /= 2;
+  double floor = 4 * (info->tcpi_rttvar / 1000.0);
+  if (floor < RTO_MIN_MS) floor = RTO_MIN_MS;
+  return info->tcpi_rto / 1000.0 < RTO_MAX_MS ? unbacked : info->tcpi_rtt / 1000.0 + floor;
+}
+
+static double loss_probe(const struct tcp_info* info) { return 2 * (info->tcpi_rtt / 1000.0) + RTO_MIN_MS; }
+
+static long in_flight_of(const struct tcp_info* info) {
+  double first = first_rto(info), waited = info->tcpi_last_data_sent, doubling = 1;
+  for (int step = 0; step < info->tcpi_retransmits; step++, doubling *= 2) waited += min_ms(first * doubling, RTO_MAX_MS);
+  if (info->tcpi_total_retrans > info->tcpi_retransmits) waited += loss_probe(info);
+  return round_ms(waited);
+}
+
+static long retransmission_end(const struct tcp_info* info, long bound) {
+  double first = first_rto(info), first_timeout = loss_probe(info) + first;
+  double expiry = first_timeout, timeout = first, doubling = 1;
+  while (expiry - first_timeout < bound) {
+    doubling *= 2;
+    timeout = min_ms(first * doubling, RTO_MAX_MS);
+    expiry += timeout;
+  }
+  return round_ms(expiry + timeout * TIMER_WHEEL_LATENESS);
+}
+
+/* The figures a report line carries, as lib/dead-peer.ts DeadPeer names them. */
+struct DeadPeerFigures {
+  enum Cause cause;
+  long silent_ms, in_flight_ms, predicted_ms, predicted_max_ms;
+};
+
+/* Why the kernel ended an opened connection by its timers, as lib/dead-peer.ts causeOf says;
+ * 0 when it did not. Its fourth cause, zeroWindow (data waiting on a closed receive window
+ * until the user timeout), rests on the bytes Node still holds unsent: C has no such
+ * buffer to read, and the kernel's own send queue is gone once it closed the connection,
+ * so TCP_INFO alone tells such a connection from a reset by nothing and it is not reported. */
+static int figures_of(const struct tcp_info* info, struct DeadPeerFigures* out) {
+  if (info->tcpi_state != TCP_CLOSE || info->tcpi_rtt == 0) return 0; /* open still, or never opened */
+  long user_timeout = setting.values[FIELD_userTimeout];
+  if (info->tcpi_retransmits > 0)
+    out->cause = user_timeout > 0 ? CAUSE_USER_TIMEOUT : CAUSE_RETRANSMISSIONS;
+  else if (info->tcpi_probes > 0)
+    out->cause = CAUSE_KEEPALIVE;
+  else
+    return 0;
+  out->silent_ms = info->tcpi_last_data_recv < info->tcpi_last_ack_recv ? info->tcpi_last_data_recv : info->tcpi_last_ack_recv;
+  out->in_flight_ms = out->cause == CAUSE_KEEPALIVE ? -1 : in_flight_of(info);
+  if (out->cause == CAUSE_KEEPALIVE) {
+    out->predicted_ms = predicted_idle();
+    out->predicted_max_ms = out->predicted_ms + round_ms(setting.values[FIELD_interval] * (1 + TIMER_WHEEL_LATENESS));
+  } else if (out->cause == CAUSE_RETRANSMISSIONS) {
+    out->predicted_ms = retransmission_limit();
+    out->predicted_max_ms = retransmission_end(info, out->predicted_ms);
+  } else {
+    out->predicted_ms = user_timeout;
+    out->predicted_max_ms = round_ms(user_timeout * (1 + TIMER_WHEEL_LATENESS) + loss_probe(info) + first_rto(info));
+  }
+  return 1;
+}
+
+/* new Date().toISOString(): "2026-12-07T11:20:03.512Z". The civil date is computed here
+ * (days to year, month, day, as in H. Hinnant's civil_from_days): gmtime_r may take the
+ * time zone lock, which a child between fork() and exec() must not wait for. */
+static void put_timestamp(struct Text* text) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  long long ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+  long long of_day = ms % 86400000, z = ms / 86400000 + 719468;
+  long long era = z / 146097, day_of_era = z - era * 146097;
+  long long year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+  long long day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  long long shifted_month = (5 * day_of_year + 2) / 153;
+  long long day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+  long long month = shifted_month < 10 ? shifted_month + 3 : shifted_month - 9;
+  long long year = year_of_era + era * 400 + (month <= 2);
+  char digits[64];
+  snprintf(digits, sizeof(digits), "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ", year, month, day,
+           of_day / 3600000, of_day / 60000 % 60, of_day / 1000 % 60, of_day % 1000);
+  put(text, digits);
+}
+
+/* lib/report.ts whatHappened (its twin), for the causes this library tells. */
+static void put_what_happened(struct Text* line, const struct DeadPeerFigures* figures) {
+  if (figures->cause == CAUSE_KEEPALIVE) {
+    put(line, "idle, keepalive probes unanswered; peer silent ");
+    put_seconds(line, figures->silent_ms);
+    put(line, ", expected ");
+    put_seconds(line, figures->predicted_ms);
+    put(line, " to ");
+    put_seconds(line, figures->predicted_max_ms);
+    return;
+  }
+  put(line, "data unacknowledged for ");
+  put_seconds(line, figures->in_flight_ms);
+  put(line, figures->cause == CAUSE_USER_TIMEOUT ? ", past the user timeout; expected "
+                                                 : ", retransmission limit reached (no user timeout set); expected ");
+  put_seconds(line, figures->predicted_ms);
+  put(line, " to ");
+  put_seconds(line, figures->predicted_max_ms);
+  put(line, "; peer silent ");
+  put_seconds(line, figures->silent_ms);
+}
+
+static void put_json_number(struct Text* line, const char* name, long value) {
+  put(line, ",\"");
+  put(line, name);
+  put(line, "\":");
+  put_long(line, value);
+}
+
+/* Called before the real close() of a socket this library tuned: writes the line
+ * lib/report.ts formatDeadPeer writes (its twin) when the kernel ended the connection by
+ * its timers (figures_of); an error still pending on the socket (SO_ERROR) settles it:
+ * ETIMEDOUT or nothing. */
 static void report_if_dead(int fd) {
   struct tcp_info info;
   socklen_t length = sizeof(info);
   memset(&info, 0, sizeof(info));
-  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0 || info.tcpi_state != TCP_CLOSE) return;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return;
+  struct DeadPeerFigures figures;
+  if (!figures_of(&info, &figures)) return;
   int pending = 0;
   length = sizeof(pending);
   if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &pending, &length) != 0) pending = 0;
   if (pending != 0 && pending != ETIMEDOUT) return;
-  if (info.tcpi_rtt == 0 || (info.tcpi_probes == 0 && info.tcpi_retransmits == 0)) return;
 
   struct sockaddr_storage local, remote;
   memset(&local, 0, sizeof(local));
@@ -359,66 +490,56 @@ static void report_if_dead(int fd) {
   length = local.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
   if (getsockopt(fd, SOL_SOCKET, SO_PEERNAME, &remote, &length) != 0) remote.ss_family = AF_UNSPEC;
 
-  int cause = info.tcpi_probes > 0 && info.tcpi_retransmits == 0 ? 0 : setting.values[FIELD_userTimeout] > 0 ? 1 : 2;
-  long predicted = cause == 0 ? predicted_idle() : cause == 1 ? setting.values[FIELD_userTimeout] : retransmission_limit();
-  long silent = info.tcpi_last_data_recv < info.tcpi_last_ack_recv ? info.tcpi_last_data_recv : info.tcpi_last_ack_recv;
-
-  char buffer[640];
+  char buffer[768];
   struct Text line = FIXED_TEXT(buffer);
   if (setting.report == REPORT_JSON) {
-    /* the fields of lib/dead-peer.ts DeadPeer, in its order, but the socket */
+    /* the fields of lib/dead-peer.ts DeadPeer, in its order, but the socket; JSON.stringify leaves undefined out */
+    put(&line, "{\"at\":\"");
+    put_timestamp(&line);
+    put(&line, "\"");
     struct {
       const char* name;
       const struct sockaddr_storage* address;
     } ends[] = {{"local", &local}, {"remote", &remote}};
-    put(&line, "{");
     for (int end = 0; end < 2; end++) {
       if (ends[end].address->ss_family == AF_UNSPEC) continue;
-      put(&line, "\"");
-      put(&line, ends[end].name);
-      put(&line, "Address\":");
       char pair_buffer[80] = "";
       struct Text pair = FIXED_TEXT(pair_buffer);
       put_endpoint(&pair, ends[end].address, 1);
       char* comma = strrchr(pair_buffer, ',');
       if (comma != NULL) {
+        put(&line, ",\"");
+        put(&line, ends[end].name);
+        put(&line, "Address\":");
         put_bytes(&line, pair_buffer, (size_t)(comma - pair_buffer));
         put(&line, ",\"");
         put(&line, ends[end].name);
         put(&line, "Port\":");
         put(&line, comma + 1);
-        put(&line, ",");
       }
     }
-    put(&line, "\"cause\":\"");
-    put(&line, kCauseNames[cause]);
-    put(&line, "\",\"silentMs\":");
-    put_long(&line, silent);
-    put(&line, ",\"probes\":");
-    put_long(&line, info.tcpi_probes);
-    put(&line, ",\"retransmits\":");
-    put_long(&line, info.tcpi_retransmits);
+    put(&line, ",\"cause\":\"");
+    put(&line, kCauseNames[figures.cause]);
+    put(&line, "\"");
+    put_json_number(&line, "silentMs", figures.silent_ms);
+    if (figures.in_flight_ms >= 0) put_json_number(&line, "inFlightMs", figures.in_flight_ms);
+    put_json_number(&line, "probes", info.tcpi_probes);
+    put_json_number(&line, "retransmits", info.tcpi_retransmits);
     put(&line, ",\"options\":{\"enable\":true");
-    for (int field = 0; field < FIELD_COUNT; field++) {
-      put(&line, ",\"");
-      put(&line, kFields[field].name);
-      put(&line, "\":");
-      put_long(&line, setting.values[field]);
-    }
-    put(&line, "},\"predictedMs\":");
-    put_long(&line, predicted);
+    for (int field = 0; field < FIELD_COUNT; field++) put_json_number(&line, kFields[field].name, setting.values[field]);
+    put(&line, "}");
+    put_json_number(&line, "predictedMs", figures.predicted_ms);
+    put_json_number(&line, "predictedMaxMs", figures.predicted_max_ms);
     put(&line, "}\n");
   } else {
     put(&line, "socket-keepalive: dead peer ");
     put_endpoint(&line, &remote, 0);
     put(&line, " (from ");
     put_endpoint(&line, &local, 0);
-    put(&line, "): ");
-    put(&line, kCauseWords[cause]);
-    put(&line, ", ");
-    put_seconds(&line, silent);
-    put(&line, " silent, predicted ");
-    put_seconds(&line, predicted);
+    put(&line, ") at ");
+    put_timestamp(&line);
+    put(&line, ": ");
+    put_what_happened(&line, &figures);
     put(&line, "\n");
   }
   if (write(STDERR_FILENO, line.data, line.length) < 0) {

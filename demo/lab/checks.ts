@@ -4,6 +4,7 @@
  * for? Every mismatch is a sentence; a row with any fails the lab.
  */
 import { type DeadPeerCause, detectionTime, type KeepAliveState } from 'socket-keepalive';
+import { RTO_MAX_MS } from 'socket-keepalive/text';
 import type { DeadPeerReport } from '../connection.js';
 import { formatDuration } from '../format.js';
 import type { WireTrace } from './wire.js';
@@ -19,8 +20,6 @@ const EARLY_MS = 50;
 /** The detection time is measured by the client process (TCP_INFO, 'close'), not on the wire. */
 const DETECTION_EARLY_MS = 250;
 const DETECTION_LATE_MS = 500;
-/** The retransmission timer's ceiling, TCP_RTO_MAX (include/net/tcp.h): its doubling stops there. */
-const RTO_MAX_MS = 120_000;
 
 /**
  * When keepalive probes go out after the last segment received, ms, up to `untilMs`:
@@ -63,7 +62,7 @@ export function detectionMismatches(
 
 /**
  * When the retransmission timer expires after the last retransmission, ms from the write:
- * its timeout doubles on every expiry (up to TCP_RTO_MAX), so the last gap twice over.
+ * its timeout doubles on every expiry (up to TCP_RTO_MAX, RTO_MAX_MS), so the last gap twice over.
  * Null with fewer than two retransmissions (ms from the write).
  */
 export function nextRetransmissionExpiry(retransmissions: number[]): number | null {

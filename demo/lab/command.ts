@@ -34,7 +34,7 @@ configuration (count N: exactly N probes, the first idle after the last segment
 received, then interval apart; data in flight: retransmissions and no probe). Data in
 flight without a user timeout must end at the retransmission timer's first expiry past
 the limit. Each connection the library tuned must be reported on its dead-peer channel
-with the cause its row expects (keepalive, user-timeout, retransmissions), and no other.
+with the cause its row expects (keepalive, userTimeout, retransmissions), and no other.
 Needs Linux, CAP_NET_ADMIN (root), ip, iptables and tcpdump. Rows 10-13 also need
 PostgreSQL and redis-server, and the pg and ioredis packages next to socket-keepalive
 (npm install pg ioredis, or npx -p socket-keepalive -p pg -p ioredis socket-keepalive

@@ -1,5 +1,6 @@
 /** The lab's results: one per row, the heal check, and the final table. */
 import type { DeadPeerCause, KeepAliveState } from 'socket-keepalive';
+import { formatSeconds as seconds } from 'socket-keepalive/text';
 import type { ConnectionReport, DeadPeerReport } from '../connection.js';
 import { formatDuration, formatFoldedTable, formatState, wrapText } from '../format.js';
 import {
@@ -95,8 +96,6 @@ export interface RowObservation {
   trace: WireTrace;
 }
 
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
 /**
  * The note of a row that ends at the retransmission limit: the kernel's model, and the
  * end it gives for the retransmissions on the wire (ms from the write).
@@ -168,7 +167,7 @@ export function rowResult(row: LabRow, observation: RowObservation, clock: LabCl
 }
 
 /** The dead-peer channel column: the cause reported and the silence, or "-" when nothing was. */
-export function formatDeadPeer(row: LabResult): string {
+export function formatDeadPeerColumn(row: LabResult): string {
   return row.deadPeer ? `${row.deadPeer.cause}, ${seconds(row.deadPeer.silentMs as number)} silent` : '-';
 }
 
@@ -233,7 +232,7 @@ export function printReport(report: LabReport): void {
     row.predictedMs === null ? '-' : `${formatDuration(row.predictedMs)}${retriesNote(row)}`,
     measuredText(row),
     row.errorCode ?? (row.outcome === 'unavailable' ? (row.note ?? '') : '-'),
-    formatDeadPeer(row),
+    formatDeadPeerColumn(row),
     formatWire(row),
   ]);
   const header = ['#', 'configuration', 'Node', 'kernel values', 'predicted', 'measured', 'error'];

@@ -66,7 +66,7 @@ export const ROWS: LabRow[] = [
     mode: 'library',
     options: { userTimeout: 3000 },
     inFlight: true,
-    expectedCause: 'user-timeout',
+    expectedCause: 'userTimeout',
   },
   {
     id: 'lib-retransmissions',

@@ -193,7 +193,7 @@ describe.skipIf(skipLab)('network-failure lab', () => {
     expect(causes).toEqual({
       'lib-count2': 'keepalive',
       'lib-count5': 'keepalive',
-      'lib-usertimeout': 'user-timeout',
+      'lib-usertimeout': 'userTimeout',
       'lib-retransmissions': 'retransmissions',
       node: null,
       'node-inflight': null,
@@ -349,7 +349,7 @@ describe.skipIf(skipLab)('network-failure lab', () => {
         /^1 +library: idle 2 s, interval 1 s, count 2 .* ETIMEDOUT +keepalive, 4\.\d s silent +2 @ /,
       );
       expect(printedRow(stdout, 3)).toMatch(
-        /^3 +library: userTimeout 3000 ms, data in flight .* ETIMEDOUT +user-timeout, \d+\.\d s silent +none, /,
+        /^3 +library: userTimeout 3000 ms, data in flight .* ETIMEDOUT +userTimeout, \d+\.\d s silent +none, /,
       );
       // Too short a window for the retransmission limit's doubling timer: not waited for.
       expect(printedRow(stdout, 4)).toMatch(
@@ -545,8 +545,8 @@ describe("the lab's checks of the dead-peer channel and of the retransmission li
       deadPeer: message('keepalive'),
       mismatches: [],
     });
-    const wrong = rowResult(rowOf('lib-count2'), idleDeath('lib-count2', message('user-timeout')), clock);
-    expect(wrong.mismatches).toEqual(['the dead-peer channel reported cause user-timeout, expected keepalive']);
+    const wrong = rowResult(rowOf('lib-count2'), idleDeath('lib-count2', message('userTimeout')), clock);
+    expect(wrong.mismatches).toEqual(['the dead-peer channel reported cause userTimeout, expected keepalive']);
     expect(rowResult(rowOf('lib-count2'), idleDeath('lib-count2'), clock).mismatches).toEqual([
       'nothing on the dead-peer channel, expected cause keepalive',
     ]);
@@ -558,9 +558,9 @@ describe("the lab's checks of the dead-peer channel and of the retransmission li
       expect(output).toMatch(
         /^1 +library: idle 2 s, interval 1 s, count 2 +v20\.20\.2 +on {2}2s\/1s\/x2 +4\.0 s +4\.0 s +ETIMEDOUT$/m,
       );
-      expect(output).toMatch(/^1 +user-timeout, 4\.0 s silent +2 @ 2\.0 s, 3\.0 s, then RST$/m);
+      expect(output).toMatch(/^1 +userTimeout, 4\.0 s silent +2 @ 2\.0 s, 3\.0 s, then RST$/m);
       expect(output).toContain(
-        'MISMATCH #1 library: idle 2 s, interval 1 s, count 2 (v20.20.2): the dead-peer channel reported cause user-timeout, expected keepalive',
+        'MISMATCH #1 library: idle 2 s, interval 1 s, count 2 (v20.20.2): the dead-peer channel reported cause userTimeout, expected keepalive',
       );
       expect(output).not.toContain('Every detection time');
     } finally {
@@ -647,8 +647,8 @@ describe("the lab's checks of the dead-peer channel and of the retransmission li
     expect(measured.note).toMatch(
       /retransmissions at 0\.2 s, 0\.4 s, 0\.8 s, 1\.7 s, 3\.3 s \(.*\), the next expiry at 3\.3 s \+ 2 x 1\.7 s = 6\.7 s$/,
     );
-    expect(inFlightDeath(6814, undefined, 'user-timeout').mismatches).toEqual([
-      'the dead-peer channel reported cause user-timeout, expected retransmissions',
+    expect(inFlightDeath(6814, undefined, 'userTimeout').mismatches).toEqual([
+      'the dead-peer channel reported cause userTimeout, expected retransmissions',
     ]);
   });
 

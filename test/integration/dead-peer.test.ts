@@ -215,14 +215,14 @@ describe.skipIf(skip)('dead peers found by the kernel, reported', () => {
 
   /** The connections the kernel ended, and the cause each must be reported with. */
   const DEAD: Record<string, DeadPeer['cause']> = {
-    pg: 'user-timeout',
-    pgSsl: 'user-timeout',
+    pg: 'userTimeout',
+    pgSsl: 'userTimeout',
     postgresJs: 'keepalive',
     ioredis: 'keepalive',
     raw: 'retransmissions',
-    tlsOverRaw: 'user-timeout',
+    tlsOverRaw: 'userTimeout',
     pooled: 'keepalive',
-    zeroWindow: 'zero-window',
+    zeroWindow: 'zeroWindow',
   };
 
   describe.each(['preload', 'run'] as const)('under %s', (how) => {
@@ -268,10 +268,10 @@ describe.skipIf(skip)('dead peers found by the kernel, reported', () => {
       expect(Math.abs(attemptMs.agentConnect - 3000)).toBeLessThan(300); // tuneAgent
     });
 
-    test('pg with a query in flight: user-timeout, the unacknowledged write waited the user timeout', () => {
+    test('pg with a query in flight: userTimeout, the unacknowledged write waited the user timeout', () => {
       const [message] = messageFor(results[how], 'pg');
       expect(message).toMatchObject({
-        cause: 'user-timeout',
+        cause: 'userTimeout',
         remotePort: PORTS.postgresPort,
         options: OPTIONS,
         predictedMs: 5000,
@@ -330,9 +330,9 @@ describe.skipIf(skip)('dead peers found by the kernel, reported', () => {
       }
     });
 
-    test('a peer alive but not reading: zero-window, heard until the end', () => {
+    test('a peer alive but not reading: zeroWindow, heard until the end', () => {
       const [message] = messageFor(results[how], 'zeroWindow');
-      expect(message).toMatchObject({ cause: 'zero-window', remotePort: PORTS.holdPort, predictedMs: 5000 });
+      expect(message).toMatchObject({ cause: 'zeroWindow', remotePort: PORTS.holdPort, predictedMs: 5000 });
       expect(message.silentMs).toBeLessThan(OPTIONS.interval);
     });
 
@@ -349,7 +349,7 @@ describe.skipIf(skip)('dead peers found by the kernel, reported', () => {
         socketsTuned: 16,
         listenersTuned: 0,
         tuningsFailed: 0,
-        deadPeers: { keepalive: 3, 'user-timeout': 3, retransmissions: 1, 'zero-window': 1 },
+        deadPeers: { keepalive: 3, userTimeout: 3, retransmissions: 1, zeroWindow: 1 },
       });
     });
   });
@@ -367,7 +367,7 @@ describe.skipIf(skip)('dead peers found by the kernel, reported', () => {
           value,
         ]),
       );
-      expect(byCause).toEqual({ keepalive: 3, 'user-timeout': 3, retransmissions: 1, 'zero-window': 1 });
+      expect(byCause).toEqual({ keepalive: 3, userTimeout: 3, retransmissions: 1, zeroWindow: 1 });
       expect(metrics['socket_keepalive.sockets.tuned']).toMatchObject({ scope: 'socket-keepalive', unit: '{socket}' });
     });
 
@@ -380,7 +380,7 @@ describe.skipIf(skip)('dead peers found by the kernel, reported', () => {
           value,
         ]),
       );
-      for (const cause of ['keepalive', 'user-timeout', 'retransmissions', 'zero-window']) {
+      for (const cause of ['keepalive', 'userTimeout', 'retransmissions', 'zeroWindow']) {
         const silences = messages.filter((message) => message.cause === cause).map((message) => message.silentMs);
         expect(byCause[cause], cause).toEqual({
           count: silences.length,

@@ -118,9 +118,9 @@ describe.skipIf(skip)('without the addon, the dead-peer channel behind a real cu
     // Counted by cause, which is unknown here: not counted.
     expect((done.stats as { deadPeers: unknown }).deadPeers).toEqual({
       keepalive: 0,
-      'user-timeout': 0,
+      userTimeout: 0,
       retransmissions: 0,
-      'zero-window': 0,
+      zeroWindow: 0,
     });
   });
 });

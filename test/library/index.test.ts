@@ -25,7 +25,7 @@ function exportLists(file: string): { types: string[]; values: string[] } {
     }
   }
   // test/helpers/library.ts takes the values by destructuring the built module.
-  const destructured = /export const \{([^}]*)\} = requireBuilt/.exec(source);
+  const destructured = /export const \{([^}]*)\} =\s*requireBuilt/.exec(source);
   if (destructured)
     values.push(
       ...destructured[1]

@@ -5,12 +5,15 @@
 // the kernel ended; none for the connection the program closed, the one the server reset,
 // the refused connect, or the connect whose SYNs were dropped, which ends at the user
 // timeout. TCP_INFO as the client read it before each close shows what tells them apart.
+// A second client reports in text, a third without a user timeout (retransmissions): their
+// lines are compared with what lib/report.ts writes for the same figures.
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   CLIENT_ADDRESS,
+  CLIENT_TCP_RETRIES2,
   createHosts,
   cutLink,
   destroyHosts,
@@ -19,6 +22,8 @@ import {
   SERVER_ADDRESS,
 } from '../../demo/lab/netns.js';
 import { waitFor } from '../../demo/lab/processes.js';
+import type { DeadPeer } from '../../dist/dead-peer.js';
+import { formatDeadPeer } from '../../dist/report.js';
 import { missingTools, skipWithout } from '../helpers/requirements.js';
 import { cliPath, run } from '../helpers/run.js';
 
@@ -39,6 +44,37 @@ describe.skipIf(skip)('dead peers of a program the preload library tuned', () =>
   let connected: { ports: Record<string, number> };
   let done: Done;
   let stderr = '';
+  let textPorts: Record<string, number>;
+  let textStderr = '';
+  let untimedPorts: Record<string, number>;
+  let untimedStderr = '';
+  const startedAt = Date.now();
+
+  /** The Python client under `run --report <report>`: its stdout messages, its stderr. */
+  function startClient(report: 'json' | 'text', userTimeout = '5s', droppedPort = PORTS.dropped) {
+    const child = spawn(
+      'ip',
+      [
+        ...['netns', 'exec', hosts.client, process.execPath, cliPath, 'run', '--quiet', '--report', report],
+        ...['--idle', '2s', '--interval', '1s', '--count', '3', '--user-timeout', userTimeout, '--'],
+        ...['python3', path.join(fixtures, 'dead-peer.py'), SERVER_ADDRESS],
+        ...[PORTS.echo, PORTS.reset, PORTS.refused, droppedPort].map(String),
+      ],
+      { env: { ...process.env, SOCKET_KEEPALIVE: undefined, NODE_OPTIONS: undefined, LD_PRELOAD: undefined } },
+    );
+    let written = '';
+    child.stderr?.on('data', (data: Buffer) => (written += data.toString()));
+    const messages: Record<string, unknown>[] = [];
+    readline
+      .createInterface({ input: child.stdout as NodeJS.ReadableStream })
+      .on('line', (line) => messages.push(JSON.parse(line)));
+    const message = (type: string, ms: number) =>
+      waitFor(`the ${report} client's "${type}"`, ms, () => {
+        if (child.exitCode !== null && child.exitCode !== 0) throw new Error(`client exited: ${written}`);
+        return messages.find((candidate) => candidate.type === type);
+      });
+    return { child, message, stderr: () => written };
+  }
 
   beforeAll(async () => {
     hosts = createHosts();
@@ -54,31 +90,26 @@ describe.skipIf(skip)('dead peers of a program the preload library tuned', () =>
     ]);
     await new Promise((resolve) => server.stdout?.once('data', resolve));
     cutLink(hosts, PORTS.dropped);
-    const client = spawn(
-      'ip',
-      [
-        ...['netns', 'exec', hosts.client, process.execPath, cliPath, 'run', '--quiet', '--report', 'json'],
-        ...['--idle', '2s', '--interval', '1s', '--count', '3', '--user-timeout', '5s', '--'],
-        ...['python3', path.join(fixtures, 'dead-peer.py'), SERVER_ADDRESS],
-        ...[PORTS.echo, PORTS.reset, PORTS.refused, PORTS.dropped].map(String),
-      ],
-      { env: { ...process.env, SOCKET_KEEPALIVE: undefined, NODE_OPTIONS: undefined, LD_PRELOAD: undefined } },
+    // Three clients, the same connections: one reports in JSON, one in text, and one in JSON
+    // without a user timeout (the client's tcp_retries2, CLIENT_TCP_RETRIES2, ends its data in flight).
+    const clients = [startClient('json'), startClient('text'), startClient('json', '0', 0)];
+    const [connectedJson, connectedText, connectedUntimed] = await Promise.all(
+      clients.map((client) => client.message('connected', 10_000)),
     );
-    client.stderr?.on('data', (data: Buffer) => (stderr += data.toString()));
-    const messages: Record<string, unknown>[] = [];
-    readline
-      .createInterface({ input: client.stdout as NodeJS.ReadableStream })
-      .on('line', (line) => messages.push(JSON.parse(line)));
-    const message = (type: string, ms: number) =>
-      waitFor(`the client's "${type}"`, ms, () => {
-        if (client.exitCode !== null && client.exitCode !== 0) throw new Error(`client exited: ${stderr}`);
-        return messages.find((candidate) => candidate.type === type);
-      });
-    connected = (await message('connected', 10_000)) as typeof connected;
+    connected = connectedJson as typeof connected;
+    textPorts = (connectedText as typeof connected).ports;
+    untimedPorts = (connectedUntimed as typeof connected).ports;
     cutLink(hosts, PORTS.echo);
-    client.stdin?.write('go\n');
-    done = (await message('done', 30_000)) as unknown as Done;
-    await new Promise((resolve) => (client.exitCode === null ? client.once('exit', resolve) : resolve(null)));
+    for (const client of clients) client.child.stdin?.write('go\n');
+    const [doneJson] = await Promise.all(clients.map((client) => client.message('done', 30_000)));
+    done = doneJson as unknown as Done;
+    await Promise.all(
+      clients.map(
+        ({ child }) =>
+          new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(null))),
+      ),
+    );
+    [stderr, textStderr, untimedStderr] = clients.map((client) => client.stderr());
   }, 60_000);
 
   afterAll(() => {
@@ -129,40 +160,71 @@ net.connect(${PORTS.dropped}, '${SERVER_ADDRESS}').on('error', (error) => consol
     expect(info.dropped.retransmits).toBeGreaterThan(0);
   });
 
-  test('report=json: one line for each of the two the kernel ended, the fields of the JavaScript report', () => {
-    const lines = stderr
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line));
-    expect(lines).toHaveLength(2);
-    const line = (name: string) => lines.find((candidate) => candidate.localPort === connected.ports[name]);
-    expect(Object.keys(line('idle'))).toEqual([
-      'localAddress',
-      'localPort',
-      'remoteAddress',
-      'remotePort',
-      'cause',
-      'silentMs',
-      'probes',
-      'retransmits',
-      'options',
-      'predictedMs',
-    ]);
+  /** The report lines of a run, each with the port it was written for. */
+  const reportLines = (written: string) => written.trim().split('\n');
+  const jsonLines = () => reportLines(stderr).map((line) => ({ raw: line, fields: JSON.parse(line) }));
+  const jsonLine = (name: string) =>
+    jsonLines().find((candidate) => candidate.fields.localPort === connected.ports[name]) as {
+      raw: string;
+      fields: Record<string, unknown> & DeadPeer;
+    };
+
+  test('report=json: one line for each of the two the kernel ended, the fields of the JavaScript report in its order', () => {
+    expect(jsonLines()).toHaveLength(2);
+    const fields = ['at', 'localAddress', 'localPort', 'remoteAddress', 'remotePort', 'cause', 'silentMs'];
+    const rest = ['probes', 'retransmits', 'options', 'predictedMs', 'predictedMaxMs'];
+    expect(Object.keys(jsonLine('idle').fields)).toEqual([...fields, ...rest]);
+    expect(Object.keys(jsonLine('inFlight').fields)).toEqual([...fields, 'inFlightMs', ...rest]);
     const ends = { localAddress: CLIENT_ADDRESS, remoteAddress: SERVER_ADDRESS, remotePort: PORTS.echo };
-    expect(line('idle')).toMatchObject({
-      ...ends,
+    const idle = jsonLine('idle').fields;
+    expect(idle).toMatchObject({ ...ends, cause: 'keepalive', retransmits: 0, options: OPTIONS, predictedMs: 5000 });
+    // lib/dead-peer.ts: the keepalive prediction plus one interval and its timer's lateness (1/8).
+    expect(idle.predictedMaxMs).toBe(5000 + 1125);
+    const inFlight = jsonLine('inFlight').fields;
+    expect(inFlight).toMatchObject({ ...ends, cause: 'userTimeout', probes: 0, options: OPTIONS, predictedMs: 5000 });
+    // The user timeout and its lateness, a loss probe and a first timeout (each at least TCP_RTO_MIN, 200 ms).
+    expect(inFlight.predictedMaxMs).toBeGreaterThanOrEqual(5625 + 400);
+    expect(inFlight.predictedMaxMs).toBeLessThan(5625 + 500);
+    expect(Math.abs((inFlight.inFlightMs as number) - 5000)).toBeLessThan(OPTIONS.interval);
+    expect(inFlight.inFlightMs).toBeLessThanOrEqual(inFlight.predictedMaxMs as number);
+    for (const message of [idle, inFlight]) {
+      expect(Math.abs((message.silentMs as number) - 5000)).toBeLessThan(1000);
+      expect(message.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect(Date.parse(message.at)).toBeGreaterThanOrEqual(startedAt);
+      expect(Date.parse(message.at)).toBeLessThanOrEqual(Date.now());
+    }
+  });
+
+  test("report=json and report=text: the lines lib/report.ts's formatDeadPeer writes for the same figures", () => {
+    for (const name of ['idle', 'inFlight']) {
+      const { raw, fields } = jsonLine(name);
+      expect(formatDeadPeer(fields, 'json'), name).toBe(raw);
+      // The text run's connections died alike, with figures of their own: the same line but for its numbers.
+      const text = reportLines(textStderr).find((line) => line.includes(`(from ${CLIENT_ADDRESS}:${textPorts[name]})`));
+      const shape = (line: string) => line.replace(/\d+/g, '#');
+      expect(shape(text as string), name).toBe(shape(formatDeadPeer(fields, 'text')));
+    }
+    expect(reportLines(textStderr)).toHaveLength(2);
+  });
+  test('without a user timeout: retransmissions for the data in flight, by the figures of lib/dead-peer.ts', () => {
+    expect(CLIENT_TCP_RETRIES2).toBe(3);
+    const lines = reportLines(untimedStderr).map((line) => ({ raw: line, fields: JSON.parse(line) }));
+    expect(lines).toHaveLength(2);
+    const line = (name: string) => lines.find(({ fields }) => fields.localPort === untimedPorts[name]);
+    const options = { ...OPTIONS, userTimeout: 0 };
+    expect(line('idle')?.fields).toMatchObject({
       cause: 'keepalive',
-      retransmits: 0,
-      options: OPTIONS,
+      options,
       predictedMs: 5000,
+      predictedMaxMs: 6125,
     });
-    expect(line('inFlight')).toMatchObject({
-      ...ends,
-      cause: 'user-timeout',
-      probes: 0,
-      options: OPTIONS,
-      predictedMs: 5000,
-    });
-    for (const name of ['idle', 'inFlight']) expect(Math.abs(line(name).silentMs - 5000)).toBeLessThan(1000);
+    const inFlight = line('inFlight') as { raw: string; fields: DeadPeer };
+    // retransmissionLimitMs() of tcp_retries2 3: 200 ms doubling, (2^4 - 1) x 200 ms.
+    expect(inFlight.fields).toMatchObject({ cause: 'retransmissions', probes: 0, options, predictedMs: 3000 });
+    expect(inFlight.fields.inFlightMs).toBeGreaterThanOrEqual(3000);
+    expect(inFlight.fields.inFlightMs).toBeLessThanOrEqual(inFlight.fields.predictedMaxMs as number);
+    expect(inFlight.fields.predictedMaxMs).toBeGreaterThan(1.8 * 3000);
+    expect(inFlight.fields.predictedMaxMs).toBeLessThan(2.5 * 3000);
+    expect(formatDeadPeer(inFlight.fields, 'json')).toBe(inFlight.raw);
   });
 });

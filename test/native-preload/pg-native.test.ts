@@ -117,7 +117,7 @@ describe.skipIf(skipWithout('pg-native', missing))('pg-native', () => {
       expect(done.queryEnded).toBeNull();
       expect(stderr).toMatch(
         new RegExp(
-          `^socket-keepalive: dead peer ${SERVER_ADDRESS}:5432 \\(from ${CLIENT_ADDRESS}:\\d+\\): user timeout, [6-8]\\.\\d s silent, predicted 5\\.0 s\\n$`,
+          `^socket-keepalive: dead peer ${SERVER_ADDRESS}:5432 \\(from ${CLIENT_ADDRESS}:\\d+\\) at \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z: data unacknowledged for \\d+\\.\\d s, past the user timeout; expected 5\\.0 s to 6\\.\\d s; peer silent [6-8]\\.\\d s\\n$`,
         ),
       );
     });
