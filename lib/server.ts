@@ -49,15 +49,8 @@ export function tuneServer(server: net.Server, settings: KernelSettings, inKerne
     listening.fd = listener;
     applyOrTakeOver(listening, settings, inKernel);
   }
-  let tuning = serverTuningOf(server);
-  const first = tuning === undefined;
-  if (tuning === undefined) {
-    tuning = new ServerTuning();
-    (server as Tunable<ServerTuning>)[kTuning] = tuning;
-    counts.listenersTuned++;
-    keepTuning();
-  }
-  tuning.merge(settings);
+  const first = serverTuningOf(server) === undefined;
+  const tuning = recordTuning(server, settings);
   // Listeners go on after the merge: adding one emits 'newListener' into application code.
   if (first) {
     server.prependListener('listening', applyOnListening);
@@ -73,11 +66,17 @@ export function tuneServer(server: net.Server, settings: KernelSettings, inKerne
  */
 function tuneConnectionsThroughNode(server: net.Server, settings: KernelSettings): void {
   if (typeof server.address() === 'string') throw listenerError(server, UNIX_LISTENER);
-  let tuning = serverTuningOf(server);
   const merged = new KernelSettings();
-  if (tuning !== undefined) merged.merge(tuning);
+  const recorded = serverTuningOf(server);
+  if (recorded !== undefined) merged.merge(recorded);
   merged.merge(settings);
   assertNodeCanSet(merged);
+  perConnection(server, recordTuning(server, settings), PerConnection.ApplyAll);
+}
+
+/** `settings` merged into the server's tuning, made (and counted) on its first tuning. */
+function recordTuning(server: net.Server, settings: KernelSettings): ServerTuning {
+  let tuning = serverTuningOf(server);
   if (tuning === undefined) {
     tuning = new ServerTuning();
     (server as Tunable<ServerTuning>)[kTuning] = tuning;
@@ -85,7 +84,7 @@ function tuneConnectionsThroughNode(server: net.Server, settings: KernelSettings
     keepTuning();
   }
   tuning.merge(settings);
-  perConnection(server, tuning, PerConnection.ApplyAll);
+  return tuning;
 }
 
 function perConnection(server: net.Server, tuning: ServerTuning, what: PerConnection): void {
