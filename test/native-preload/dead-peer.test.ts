@@ -9,7 +9,6 @@
 // lines are compared with what lib/report.ts writes for the same figures.
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   CLIENT_ADDRESS,
@@ -21,11 +20,11 @@ import {
   missingRequirements,
   SERVER_ADDRESS,
 } from '../../demo/lab/netns.js';
-import { waitFor } from '../../demo/lab/processes.js';
 import type { DeadPeer } from '../../dist/dead-peer.js';
 import { formatDeadPeer } from '../../dist/report.js';
 import { missingTools, skipWithout } from '../helpers/requirements.js';
 import { cliPath, run } from '../helpers/run.js';
+import { runInClient } from './run-in-client.js';
 
 const skip = skipWithout('the preload library dead-peer tests', [...missingRequirements(), ...missingTools('python3')]);
 const PORTS = { echo: 7711, reset: 7712, refused: 7713, dropped: 7714 };
@@ -52,28 +51,17 @@ describe.skipIf(skip)('dead peers of a program the preload library tuned', () =>
 
   /** The Python client under `run --report <report>`: its stdout messages, its stderr. */
   function startClient(report: 'json' | 'text', userTimeout = '5s', droppedPort = PORTS.dropped) {
-    const child = spawn(
-      'ip',
+    return runInClient(
+      hosts,
+      ['--report', report, '--idle', '2s', '--interval', '1s', '--count', '3', '--user-timeout', userTimeout],
       [
-        ...['netns', 'exec', hosts.client, process.execPath, cliPath, 'run', '--quiet', '--report', report],
-        ...['--idle', '2s', '--interval', '1s', '--count', '3', '--user-timeout', userTimeout, '--'],
-        ...['python3', path.join(fixtures, 'dead-peer.py'), SERVER_ADDRESS],
+        'python3',
+        path.join(fixtures, 'dead-peer.py'),
+        SERVER_ADDRESS,
         ...[PORTS.echo, PORTS.reset, PORTS.refused, droppedPort].map(String),
       ],
-      { env: { ...process.env, SOCKET_KEEPALIVE: undefined, NODE_OPTIONS: undefined, LD_PRELOAD: undefined } },
+      `the ${report} client`,
     );
-    let written = '';
-    child.stderr?.on('data', (data: Buffer) => (written += data.toString()));
-    const messages: Record<string, unknown>[] = [];
-    readline
-      .createInterface({ input: child.stdout as NodeJS.ReadableStream })
-      .on('line', (line) => messages.push(JSON.parse(line)));
-    const message = (type: string, ms: number) =>
-      waitFor(`the ${report} client's "${type}"`, ms, () => {
-        if (child.exitCode !== null && child.exitCode !== 0) throw new Error(`client exited: ${written}`);
-        return messages.find((candidate) => candidate.type === type);
-      });
-    return { child, message, stderr: () => written };
   }
 
   beforeAll(async () => {
@@ -103,12 +91,7 @@ describe.skipIf(skip)('dead peers of a program the preload library tuned', () =>
     for (const client of clients) client.child.stdin?.write('go\n');
     const [doneJson] = await Promise.all(clients.map((client) => client.message('done', 30_000)));
     done = doneJson as unknown as Done;
-    await Promise.all(
-      clients.map(
-        ({ child }) =>
-          new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(null))),
-      ),
-    );
+    await Promise.all(clients.map((client) => client.exited()));
     [stderr, textStderr, untimedStderr] = clients.map((client) => client.stderr());
   }, 60_000);
 

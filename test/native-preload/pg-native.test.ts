@@ -5,10 +5,8 @@
 // knows nothing of that socket: one line). pg-native itself never hears of the end: its
 // query stays pending, so the app closes the client on its own, 6.5 s after the cut, and
 // the silence the line gives is the one at that close (TCP_INFO is read then).
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   CLIENT_ADDRESS,
@@ -19,17 +17,16 @@ import {
   missingRequirements,
   SERVER_ADDRESS,
 } from '../../demo/lab/netns.js';
-import { waitFor } from '../../demo/lab/processes.js';
 import { DEFAULT_PRELOAD_OPTIONS } from '../helpers/library.js';
 import { skipWithout } from '../helpers/requirements.js';
 import { cliPath } from '../helpers/run.js';
 import { root } from '../helpers/tree.js';
 import { type RealServer, serverInstalled, startPostgres } from '../integration/servers.js';
 import { inspectApp } from './inspect-app.js';
+import { CLEAN_ENV, type ClientUnderRun, runInClient } from './run-in-client.js';
 
 const app = path.join(__dirname, 'fixtures', 'pg-native.cjs');
 const libpqBuilt = fs.existsSync(path.join(root, 'node_modules', 'libpq', 'build', 'Release', 'addon.node'));
-const env = { ...process.env, SOCKET_KEEPALIVE: undefined, NODE_OPTIONS: undefined, LD_PRELOAD: undefined };
 const missing = [
   ...(serverInstalled('postgres') ? [] : ['PostgreSQL (Debian package postgresql)']),
   ...(libpqBuilt ? [] : ['the libpq addon of pg-native (Debian package libpq-dev, then npm rebuild libpq)']),
@@ -55,7 +52,7 @@ describe.skipIf(skipWithout('pg-native', missing))('pg-native', () => {
         '127.0.0.1',
         String(postgres.port),
       ];
-      const { sockets, code, stderr } = await inspectApp<{ pid: number }>(process.execPath, args, { env });
+      const { sockets, code, stderr } = await inspectApp<{ pid: number }>(process.execPath, args, { env: CLEAN_ENV });
       expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
       return sockets.filter((socket) => socket.peer === `127.0.0.1:${postgres.port}`).map((socket) => socket.keepAlive);
     }
@@ -72,43 +69,31 @@ describe.skipIf(skipWithout('pg-native', missing))('pg-native', () => {
   describe.skipIf(skipWithout('the pg-native dead-peer test', missingRequirements()))('behind a cut', () => {
     let hosts: Hosts;
     let postgres: RealServer;
-    let client: ChildProcess;
+    let client: ClientUnderRun;
     let stderr = '';
     let done: { queryEnded: string | null };
 
     beforeAll(async () => {
       hosts = createHosts();
       postgres = await startPostgres({ host: SERVER_ADDRESS, namespace: hosts.server, port: 5432 });
-      client = spawn(
-        'ip',
-        [
-          ...['netns', 'exec', hosts.client, process.execPath, cliPath, 'run', '--quiet', '--report', 'text'],
-          ...['--idle', '2s', '--interval', '1s', '--count', '3', '--user-timeout', '5s', '--'],
-          ...[process.execPath, app, SERVER_ADDRESS, '5432'],
-        ],
-        { env },
+      client = runInClient(
+        hosts,
+        ['--report', 'text', '--idle', '2s', '--interval', '1s', '--count', '3', '--user-timeout', '5s'],
+        [process.execPath, app, SERVER_ADDRESS, '5432'],
+        'the app',
       );
-      client.stderr?.on('data', (data: Buffer) => (stderr += data.toString()));
-      const messages: Record<string, unknown>[] = [];
-      readline
-        .createInterface({ input: client.stdout as NodeJS.ReadableStream })
-        .on('line', (line) => messages.push(JSON.parse(line)));
-      const message = (type: string, ms: number) =>
-        waitFor(`the app's "${type}"`, ms, () => {
-          if (client.exitCode !== null && client.exitCode !== 0) throw new Error(`the app exited: ${stderr}`);
-          return messages.find((candidate) => candidate.type === type);
-        });
-      await message('connected', 15_000);
+      await client.message('connected', 15_000);
       cutLink(hosts, 5432);
-      client.stdin?.write('go\n');
+      client.child.stdin?.write('go\n');
       await new Promise((resolve) => setTimeout(resolve, 6500));
-      client.stdin?.write('end\n');
-      done = (await message('done', 10_000)) as unknown as typeof done;
-      await new Promise((resolve) => (client.exitCode === null ? client.once('exit', resolve) : resolve(null)));
+      client.child.stdin?.write('end\n');
+      done = (await client.message('done', 10_000)) as unknown as typeof done;
+      await client.exited();
+      stderr = client.stderr();
     }, 60_000);
 
     afterAll(async () => {
-      client?.kill('SIGKILL');
+      client?.child.kill('SIGKILL');
       await postgres?.stop();
       if (hosts) destroyHosts(hosts);
     });
