@@ -1,8 +1,18 @@
-// What the process-wide default (setDefaultKeepAlive) costs a connection: a loop of
-// loopback connect + one echo + close, with the default set and without it (Node's own
-// net.Socket.prototype.connect, unwrapped), interleaved round after round in one run;
-// short rounds, so that a busy neighbour on a shared machine hits both modes alike; the
-// figure is the median of the per-round ratios. Target: at most 1.05x. Run after `npm run build:ts`: node bench/default.mjs
+// What the process-wide default (setDefaultKeepAlive) costs a connection: loopback
+// connect + one echo + close, both ends in this process, the CPU time (user + system) of
+// each connection read with process.cpuUsage() around it. Three modes alternate
+// connection by connection, in a rotating order, so that a busy neighbour or a drift of
+// the machine hits them alike:
+//   - no default: the library's wrappers installed, the default cleared;
+//   - the default set (it tunes each connection in SYN-SENT, at the attempt);
+//   - the same five setsockopt made by a bare wrapper of Node's TCP handle `connect` that
+//     calls the addon directly, with no default: what the options themselves cost a
+//     connection, in the system calls and in what the kernel then does for such a socket.
+// Every mode makes the same two setDefaultKeepAlive calls before its connection (set and
+// clear, or clear and set), so switching costs them alike. Then, in rounds, the wrappers'
+// cost with no default against Node's own prototypes, unwrapped.
+// Targets: the default's added CPU within 1.25x of its five setsockopt's; the default
+// within 1.05x of Node unwrapped. Run after `npm run build:ts`: node bench/default.mjs
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -10,13 +20,24 @@ import os from 'node:os';
 import path from 'node:path';
 import { getKeepAlive, setDefaultKeepAlive } from 'socket-keepalive';
 
-const ROUNDS = 61;
-const CONNECTIONS = 200;
+const CONNECTIONS_PER_MODE = 12_000;
+const WARM_UP = 3000;
+const ROUNDS = 21;
+const ROUND_CONNECTIONS = 600;
 const DEFAULT = { idle: 10_000, interval: 2000, count: 3, userTimeout: 20_000 };
 const addon = createRequire(import.meta.url)('node-gyp-build')(path.join(import.meta.dirname, '..'));
 // DEFAULT as the addon takes it: SO_KEEPALIVE, idle s, interval s, count, user timeout ms.
 const DIRECT_VALUES = [1, 10, 2, 3, 20_000];
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const sorted = (values) => [...values].sort((a, b) => a - b);
+const median = (values) => sorted(values)[Math.floor(values.length / 2)];
+/**
+ * The mean of the lowest 80%: getrusage counts whole µs and a connection that lost its
+ * CPU to another process lands in the top fifth; the cut is the same for every mode.
+ */
+const lowMean = (values) => {
+  const kept = sorted(values).slice(0, Math.floor(values.length * 0.8));
+  return kept.reduce((sum, value) => sum + value, 0) / kept.length;
+};
 
 const server = net.createServer((socket) => {
   socket.on('error', () => {});
@@ -26,41 +47,76 @@ server.listen(0, '127.0.0.1');
 await once(server, 'listening');
 const { port } = server.address();
 
-// Node's own connect, and the wrapped one the first setDefaultKeepAlive installs.
-const nodeConnect = net.Socket.prototype.connect;
-setDefaultKeepAlive(DEFAULT, { servers: false });
-const wrappedConnect = net.Socket.prototype.connect;
-if (wrappedConnect === nodeConnect) throw new Error('setDefaultKeepAlive did not wrap net.Socket.prototype.connect');
+// Node's own prototypes, before the library wraps any of them.
+const probe = net.connect(port, '127.0.0.1');
+await once(probe, 'connect');
+const handlePrototype = Object.getPrototypeOf(probe._handle);
+probe.destroy();
+const patched = [
+  [net.Socket.prototype, 'connect'],
+  [net.Socket.prototype, 'setKeepAlive'],
+  [net.Socket.prototype, '_destroy'],
+  [net.Server.prototype, 'listen'],
+  [handlePrototype, 'connect'],
+  [handlePrototype, 'connect6'],
+];
+const nodeOwn = patched.map(([prototype, name]) => prototype[name]);
 
-/** Whether each connection gets the five options from one direct addon call at 'connect'. */
-let direct = false;
+// The first default installs every wrapper; a tuned connection wraps the handle's connect.
+setDefaultKeepAlive(DEFAULT, { servers: false });
+const first = net.connect(port, '127.0.0.1');
+await once(first, 'connect');
+first.destroy();
+setDefaultKeepAlive(null);
+const libraryConnect = handlePrototype.connect;
+if (libraryConnect === nodeOwn[4]) throw new Error('the default did not wrap the TCP handle connect');
+
+/** Whether the bare wrapper sets the five options at the attempt, and whether it times them. */
+let bare = false;
+let timed = false;
+const bareCallMicroseconds = [];
+handlePrototype.connect = function bareAttempt(...args) {
+  const result = libraryConnect.apply(this, args);
+  if (bare && timed) {
+    const start = process.hrtime.bigint();
+    addon.options.set(DIRECT_VALUES);
+    addon.setKeepAlive(this.fd, true);
+    bareCallMicroseconds.push(Number(process.hrtime.bigint() - start) / 1000);
+  } else if (bare) {
+    addon.options.set(DIRECT_VALUES);
+    addon.setKeepAlive(this.fd, true);
+  }
+  return result;
+};
+// The library's own wrappers (the handle's connect without the bare one over it).
+const wrapped = patched.map(([prototype, name]) => prototype[name]);
+wrapped[4] = libraryConnect;
+const withBare = patched.map(([prototype, name]) => prototype[name]);
 
 const modes = {
-  'without a default (Node unwrapped)': () => {
-    setDefaultKeepAlive(null);
-    net.Socket.prototype.connect = nodeConnect;
-    direct = false;
-  },
-  'with the default set': () => {
-    net.Socket.prototype.connect = wrappedConnect;
+  'no default (wrappers installed)': () => {
     setDefaultKeepAlive(DEFAULT, { servers: false });
-    direct = false;
-  },
-  'with the 5 setsockopt only (addon call)': () => {
     setDefaultKeepAlive(null);
-    net.Socket.prototype.connect = nodeConnect;
-    direct = true;
+    bare = false;
+  },
+  'the default set': () => {
+    setDefaultKeepAlive(null);
+    setDefaultKeepAlive(DEFAULT, { servers: false });
+    bare = false;
+  },
+  'five setsockopt, bare, at the attempt': () => {
+    setDefaultKeepAlive(DEFAULT, { servers: false });
+    setDefaultKeepAlive(null);
+    bare = true;
   },
 };
+const names = Object.keys(modes);
+const [NONE, WITH_DEFAULT, BARE] = names;
 
 /** One connection: connect, write one byte, wait for its echo, close. */
 function echoOnce(check) {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1', () => {
-      if (direct) {
-        addon.options.set(DIRECT_VALUES);
-        addon.setKeepAlive(socket._handle.fd, true);
-      }
       if (check) check(socket);
       socket.write('x');
     });
@@ -70,137 +126,94 @@ function echoOnce(check) {
   });
 }
 
-/**
- * Over CONNECTIONS sequential connections: the wall-clock µs of each one, and the CPU µs
- * (user + system; both ends are in this process) per connection.
- */
-async function timeConnections() {
-  const cpuStart = process.cpuUsage();
-  const walls = [];
-  for (let i = 0; i < CONNECTIONS; i++) {
-    const start = process.hrtime.bigint();
-    await echoOnce();
-    walls.push(Number(process.hrtime.bigint() - start) / 1000);
-  }
-  const { user, system } = process.cpuUsage(cpuStart);
-  return { walls, wall: walls.reduce((sum, wall) => sum + wall, 0) / CONNECTIONS, cpu: (user + system) / CONNECTIONS };
+/** µs of CPU time one connection took. */
+async function connectionCpu() {
+  const start = process.cpuUsage();
+  await echoOnce();
+  const { user, system } = process.cpuUsage(start);
+  return user + system;
 }
 
-// Each mode must do what it says, checked once by reading the kernel.
-for (const [name, enter] of Object.entries(modes)) {
-  enter();
+// Each mode must do what it says, checked once by reading the kernel at 'connect'.
+for (const name of names) {
+  modes[name]();
   await echoOnce((socket) => {
-    const enabled = getKeepAlive(socket).enable;
-    if (enabled !== name.startsWith('with the'))
-      throw new Error(`${name}: keepalive ${enabled ? 'on' : 'off'} at connect`);
+    if (getKeepAlive(socket).enable !== (name !== NONE)) throw new Error(`${name}: keepalive is not as the mode says`);
   });
 }
 
+const samples = Object.fromEntries(names.map((name) => [name, []]));
+for (let i = 0; i < WARM_UP + CONNECTIONS_PER_MODE * names.length; i++) {
+  const cycle = Math.floor(i / names.length);
+  const name = names[(i + cycle) % names.length];
+  modes[name]();
+  const cpu = await connectionCpu();
+  if (i >= WARM_UP) samples[name].push(cpu);
+}
+const cpu = Object.fromEntries(names.map((name) => [name, lowMean(samples[name])]));
+
+// The time inside the five calls alone, on connections of their own (timing costs too).
+modes[BARE]();
+timed = true;
+for (let i = 0; i < 2000; i++) await echoOnce();
+timed = false;
+
 /**
- * µs the default spends at a connection's attempt: Node's TCP handle `connect`, which the
- * library wraps once (on Node the default tunes there, in SYN-SENT), timed on alternate
- * connections with the default set and cleared (the wrapper then finds no default), and
- * the same five setsockopt made by one direct addon call on a connected socket. Medians
- * over connections, as a time slice taken by another process would swamp a mean.
+ * The wrappers with no default against Node's own prototypes: rounds of connections in
+ * each state (putting the prototypes back costs V8 its optimized code, so the state
+ * changes per round, not per connection); the median of the per-round differences.
  */
-async function timeAttempt() {
-  modes['with the default set']();
-  const first = net.connect(port, '127.0.0.1');
-  await once(first, 'connect');
-  const handleClass = Object.getPrototypeOf(first._handle);
-  first.destroy();
-  const libraryConnect = handleClass.connect;
-  const spent = { withDefault: [], cleared: [], addon: [] };
-  let timing = 'withDefault';
-  handleClass.connect = function timedConnect(...args) {
-    const start = process.hrtime.bigint();
-    const result = libraryConnect.apply(this, args);
-    spent[timing].push(Number(process.hrtime.bigint() - start) / 1000);
-    return result;
-  };
-  try {
-    for (let i = 0; i < CONNECTIONS * 10; i++) {
-      timing = i % 2 === 0 ? 'withDefault' : 'cleared';
-      setDefaultKeepAlive(timing === 'withDefault' ? DEFAULT : null, { servers: false });
-      await echoOnce((socket) => {
-        if (getKeepAlive(socket).enable !== (timing === 'withDefault'))
-          throw new Error(`${timing}: the attempt hook did not do what the default says`);
-        if (timing === 'cleared') {
-          const start = process.hrtime.bigint();
-          addon.options.set(DIRECT_VALUES);
-          addon.setKeepAlive(socket._handle.fd, true);
-          spent.addon.push(Number(process.hrtime.bigint() - start) / 1000);
-        }
-      });
-    }
-  } finally {
-    handleClass.connect = libraryConnect;
-  }
-  return { tuning: median(spent.withDefault) - median(spent.cleared), addon: median(spent.addon) };
-}
-
-const samples = Object.fromEntries(Object.keys(modes).map((name) => [name, []]));
-for (const enter of Object.values(modes)) {
-  enter();
-  await timeConnections(); // warm-up
-}
-for (let round = 0; round < ROUNDS; round++) {
-  // Alternate the order, so that neither mode always runs first in a round.
-  const order = round % 2 === 0 ? Object.entries(modes) : Object.entries(modes).reverse();
-  for (const [name, enter] of order) {
-    enter();
-    samples[name].push(await timeConnections());
-  }
-}
-const atAttempt = await timeAttempt();
-server.close();
+const idleCost = [];
+const install = (functions) => patched.forEach(([prototype, name], i) => (prototype[name] = functions[i]));
 setDefaultKeepAlive(null);
-net.Socket.prototype.connect = nodeConnect;
+bare = false;
+for (let round = 0; round < ROUNDS; round++) {
+  const perState = {};
+  for (const [state, functions] of round % 2 === 0
+    ? [
+        ['node', nodeOwn],
+        ['wrapped', wrapped],
+      ]
+    : [
+        ['wrapped', wrapped],
+        ['node', nodeOwn],
+      ]) {
+    install(functions);
+    const values = [];
+    for (let i = 0; i < ROUND_CONNECTIONS; i++) values.push(await connectionCpu());
+    perState[state] = lowMean(values.slice(ROUND_CONNECTIONS / 5));
+  }
+  idleCost.push(perState.wrapped - perState.node);
+}
+install(withBare);
+server.close();
 
-const names = Object.keys(modes);
+const wrappersIdle = median(idleCost);
+const defaultAdds = cpu[WITH_DEFAULT] - cpu[NONE];
+const optionsAdd = cpu[BARE] - cpu[NONE];
+const unwrapped = cpu[NONE] - wrappersIdle;
 console.log(
-  `\nµs per loopback connect + one echo + close, ${ROUNDS} interleaved rounds of ${CONNECTIONS}; medians of rounds, and of connections for "typical" (${os.cpus().length} CPU, Node ${process.version})`,
+  `\nCPU µs per loopback connect + one echo + close (both ends), ${CONNECTIONS_PER_MODE} connections per mode, ` +
+    `alternating; mean of each mode's lowest 80% (${os.cpus().length} CPU, Node ${process.version})`,
 );
-console.log(`  ${''.padEnd(36)} ${'wall'.padStart(8)} ${'CPU'.padStart(8)} ${'typical'.padStart(8)}`);
-/** The median wall time of one connection, over every connection of every round of a mode. */
-const typical = (name) => median(samples[name].flatMap((sample) => sample.walls));
-for (const [name, values] of Object.entries(samples)) {
-  const wall = median(values.map((sample) => sample.wall));
-  const cpu = median(values.map((sample) => sample.cpu));
+for (const name of names) {
   console.log(
-    `  ${name.padEnd(36)} ${wall.toFixed(1).padStart(8)} ${cpu.toFixed(1).padStart(8)} ${typical(name).toFixed(1).padStart(8)}`,
+    `  ${name.padEnd(40)} ${cpu[name].toFixed(2).padStart(8)}   (median ${median(samples[name]).toFixed(0)})`,
   );
 }
-const cpuWithout = median(samples[names[0]].map((sample) => sample.cpu));
-const cpuAdded = median(samples[names[1]].map((sample, round) => sample.cpu - samples[names[0]][round].cpu));
 console.log(
-  `  at the attempt, the default's tuning:   ${atAttempt.tuning.toFixed(1).padStart(8)} µs (median with it set, less cleared), ${((atAttempt.tuning / cpuWithout) * 100).toFixed(1)}% of a connection's CPU time`,
+  `  the wrappers with no default, over Node's own prototypes: ${wrappersIdle.toFixed(2)} µs ` +
+    `(median of ${ROUNDS} rounds of ${ROUND_CONNECTIONS})`,
 );
+console.log(`  CPU the five setsockopt add to a connection:   ${optionsAdd.toFixed(2).padStart(6)} µs`);
 console.log(
-  `  the 5 setsockopt alone:                 ${atAttempt.addon.toFixed(1).padStart(8)} µs (median; one direct addon call)`,
+  `    of which inside the calls (median, hrtime):    ${median(bareCallMicroseconds).toFixed(2).padStart(6)} µs`,
 );
+console.log(`  CPU the default adds to a connection:           ${defaultAdds.toFixed(2).padStart(6)} µs`);
 console.log(
-  `  CPU the default adds to a connection:   ${cpuAdded.toFixed(1).padStart(8)} µs (median of round differences)`,
+  `  the default's own JavaScript (over the bare):    ${(defaultAdds - optionsAdd).toFixed(2).padStart(6)} µs`,
 );
-const cpuOverDirect = median(samples[names[1]].map((sample, round) => sample.cpu - samples[names[2]][round].cpu));
-console.log(
-  `  CPU the default adds over the same options set by a direct addon call: ${cpuOverDirect.toFixed(1)} µs (median of round differences)`,
-);
-const added = cpuAdded / atAttempt.addon;
-console.log(
-  `  default's added CPU within 1.25x of its 5 setsockopt:      ${added.toFixed(2)}x  ${added <= 1.25 ? 'PASS' : 'MISS'}`,
-);
-// Each round's ratio compares two runs a few ms apart; a busy neighbour on a shared
-// machine stretches wall time far more than CPU time, and the typical (median) connection
-// least of all, as a time slice taken by another process lands on few connections.
-const verdict = (label, ratio) =>
-  console.log(
-    `  default within 1.05x of no default, ${label.padEnd(38)} ${ratio.toFixed(3)}x  ${ratio <= 1.05 ? 'PASS' : 'MISS'}`,
-  );
-for (const measure of ['cpu', 'wall']) {
-  verdict(
-    `${measure === 'cpu' ? 'CPU' : 'wall'} time (median of round ratios):`,
-    median(samples[names[1]].map((sample, round) => sample[measure] / samples[names[0]][round][measure])),
-  );
-}
-verdict('typical connection (median wall time):', typical(names[1]) / typical(names[0]));
+const verdict = (label, ratio, limit) =>
+  console.log(`  ${label.padEnd(64)} ${ratio.toFixed(3)}x  ${ratio <= limit ? 'PASS' : 'MISS'}`);
+verdict("the default's added CPU within 1.25x of its five setsockopt's", defaultAdds / optionsAdd, 1.25);
+verdict('a connection with the default within 1.05x of Node unwrapped', cpu[WITH_DEFAULT] / unwrapped, 1.05);
