@@ -164,7 +164,9 @@ timed = false;
  * changes per round, not per connection); the median of the per-round differences.
  */
 const idleCost = [];
-const install = (functions) => patched.forEach(([prototype, name], i) => (prototype[name] = functions[i]));
+const install = (functions) => {
+  for (const [i, [prototype, name]] of patched.entries()) prototype[name] = functions[i];
+};
 setDefaultKeepAlive(null);
 bare = false;
 for (let round = 0; round < ROUNDS; round++) {
