@@ -4,7 +4,10 @@
  *   set      the five setsockopt calls of a full keepalive apply (TCP_KEEPIDLE,
  *            TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT, SO_KEEPALIVE);
  *   get      the five getsockopt calls of a read;
- *   getppid  one getppid syscall: what entering the kernel costs on this machine. */
+ *   getppid  one getppid syscall: what entering the kernel costs on this machine.
+ * Built with -DFLOOR_ADDON it is instead a Node-API module whose `setFive(fd, rounds)`
+ * runs the same set loop on a socket of the calling Node process, in one call: the
+ * syscalls inside Node, without a Node-API crossing per round. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -49,6 +52,33 @@ static int ppid(int fd, long round) {
   return syscall(SYS_getppid) > 0 ? 0 : -1;
 }
 
+#ifdef FLOOR_ADDON
+#include <node_api.h>
+
+static napi_value set_five_rounds(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd = -1;
+  int64_t rounds = 0;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_get_value_int32(env, argv[0], &fd);
+  napi_get_value_int64(env, argv[1], &rounds);
+  for (long round = 0; round < rounds; round++) {
+    if (set_five(fd, round)) {
+      napi_throw_error(env, NULL, "setsockopt failed");
+      return NULL;
+    }
+  }
+  return NULL;
+}
+
+NAPI_MODULE_INIT() {
+  napi_value function;
+  napi_create_function(env, "setFive", NAPI_AUTO_LENGTH, set_five_rounds, NULL, &function);
+  napi_set_named_property(env, exports, "setFive", function);
+  return exports;
+}
+#else
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "set";
   long rounds = argc > 2 ? atol(argv[2]) : 100000;
@@ -77,3 +107,4 @@ int main(int argc, char **argv) {
   close(listener);
   return 0;
 }
+#endif
