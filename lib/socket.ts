@@ -7,7 +7,8 @@
  */
 
 import type { Http2Session } from 'node:http2';
-import * as net from 'node:net';
+import type * as net from 'node:net';
+import { Socket } from 'node:net';
 import { addonLoaded } from './binding.js';
 import { socketClosed } from './errors.js';
 import { applyThroughNode, assertNodeCanSet } from './floor.js';
@@ -69,7 +70,7 @@ export function tuneSocket(target: net.Socket | Http2Session, settings: KernelSe
   }
   watchAttempts(socket);
   // A TLS socket over another socket: its own setKeepAlive must find the tuning too.
-  if (target !== socket && target instanceof net.Socket) (target as Tunable<SocketTuning>)[kTuning] = tuning;
+  if (target !== socket && target instanceof Socket) (target as Tunable<SocketTuning>)[kTuning] = tuning;
 }
 
 /**

@@ -13,7 +13,8 @@
  */
 import cluster from 'node:cluster';
 import type { Http2Session } from 'node:http2';
-import * as net from 'node:net';
+import type * as net from 'node:net';
+import { Server, Socket } from 'node:net';
 import { invalidArgType, invalidArgValue, outOfRange, serverNotRunning, socketClosed, systemError } from './errors.js';
 import {
   FINDS_BY_ADDRESS,
@@ -61,18 +62,18 @@ export const FD = 2;
 /**
  * Which kind of target `target` is; throws unless it is one of the accepted types, and
  * checks an fd number's range. Sockets are tested first: they are the common case, and
- * `instanceof net.Server` on a socket walks its whole prototype chain. An HTTP/2 session
+ * `instanceof Server` on a socket walks its whole prototype chain. An HTTP/2 session
  * counts as a socket: everything reaches it through its socket ({@link tcpSocketOf}).
  */
 export function targetKind(target: unknown): number {
-  if (target instanceof net.Socket) return SOCKET;
+  if (target instanceof Socket) return SOCKET;
   if (typeof target === 'number') {
     if (!Number.isInteger(target) || target < 0 || target > 2_147_483_647) {
       throw outOfRange('target', 'a file descriptor: an integer >= 0 && <= 2147483647', target);
     }
     return FD;
   }
-  if (target instanceof net.Server) return SERVER;
+  if (target instanceof Server) return SERVER;
   if (isHttp2Session(target)) return SOCKET;
   if (FINDS_BY_ADDRESS && isOtherServer(target)) return SERVER;
   throw invalidArgType('target', TARGET_TYPES, target);
@@ -127,7 +128,7 @@ export function ownerOfHandle(handle: object): net.Socket | undefined {
     ownerSymbol = Object.getOwnPropertySymbols(handle).find((symbol) => symbol.description === 'owner_symbol') ?? null;
   if (ownerSymbol === null) return undefined;
   const owner = (handle as Record<symbol, unknown>)[ownerSymbol];
-  return owner instanceof net.Socket ? owner : undefined;
+  return owner instanceof Socket ? owner : undefined;
 }
 
 /**
@@ -186,7 +187,7 @@ function notTcp(owner: object): Error {
  * it is: it forwards property reads and writes to the socket.
  */
 export function tcpSocketOf(target: net.Socket | Http2Session): net.Socket {
-  if (!(target instanceof net.Socket)) {
+  if (!(target instanceof Socket)) {
     if (target.destroyed) throw socketClosed(); // an HTTP/2 session
     return tcpSocketOf(target.socket as net.Socket);
   }
@@ -197,8 +198,8 @@ export function tcpSocketOf(target: net.Socket | Http2Session): net.Socket {
   // TLS puts a JSStreamSocket (itself a net.Socket) over a socket without a handle yet, or over any Duplex.
   const stream = wrapped.stream;
   if (stream === undefined) {
-    if (wrapped instanceof net.Socket) return tcpSocketOf(wrapped);
-  } else if (stream instanceof net.Socket) return tcpSocketOf(stream);
+    if (wrapped instanceof Socket) return tcpSocketOf(wrapped);
+  } else if (stream instanceof Socket) return tcpSocketOf(stream);
   throw invalidArgValue(
     'target',
     'is a TLS socket over a stream that is not a net.Socket; TCP keepalive applies only to TCP sockets',
@@ -390,7 +391,7 @@ export function nodeKeepAliveSetting(socket: net.Socket): boolean | undefined {
  * the idle time only.
  */
 export function recordsKeepAliveInterval(setKeepAlive: net.Socket['setKeepAlive']): boolean {
-  const probe = new net.Socket();
+  const probe = new Socket();
   Reflect.apply(setKeepAlive, probe, [true, 1000, 2000, 3]);
   return Object.getOwnPropertySymbols(probe).some(
     (symbol) =>
