@@ -29,7 +29,7 @@
             "actions": [
               {
                 "action_name": "musl",
-                "inputs": ["native/preload.c", "native/keepalive-format.h"],
+                "inputs": ["native/preload.c", "native/options.h"],
                 "outputs": ["<(PRODUCT_DIR)/socket-keepalive-preload-musl.so"],
                 "action": ["musl-gcc", "-std=c11", "-O3", "-Wall", "-Wextra", "-fPIC", "-shared", "-fvisibility=hidden", "native/preload.c", "-o", "<@(_outputs)"]
               }

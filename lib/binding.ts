@@ -3,11 +3,12 @@ import path from 'node:path';
 import { getSystemErrorName } from 'node:util';
 import nodeGypBuild from 'node-gyp-build';
 import { type SystemError, systemError } from './errors.js';
-import { OPTION_TABLE } from './options.js';
+import type { KeepAliveState } from './keepalive.js';
+import { type KernelSettings, OPTION_TABLE, UNSET } from './options.js';
 
 /**
- * The native addon (native/keepalive.cc). Kernel units: seconds for idle and interval, ms
- * for the user timeout. Each function returns `>= 0` on success (for the pidfd functions:
+ * The native addon (native/keepalive.cc). Values are in the kernel's units (the option
+ * table's `kernelUnit`: seconds for idle and interval, ms for the user timeout). Each function returns `>= 0` on success (for the pidfd functions:
  * the new fd) and `-(errno * stepCodes + step)` on failure, decoded by {@link failure}.
  * The fd functions check that the fd is a TCP socket first, unless `knownTcp` says a
  * libuv TCP handle owns it. Values travel through the two arrays the addon exports, one
@@ -15,8 +16,9 @@ import { OPTION_TABLE } from './options.js';
  */
 interface Addon {
   /**
-   * Sets idle, interval, count, user timeout, then SO_KEEPALIVE last, from `options`
-   * (a negative value leaves that option untouched); stops at the first failure.
+   * Sets the options of `options` in the table's order (idle, interval, count, user
+   * timeout), then SO_KEEPALIVE last (a negative value leaves that option untouched);
+   * stops at the first failure.
    */
   setKeepAlive(fd: number, knownTcp: boolean): number;
   /** Fills `options` with the kernel's values. */
@@ -40,16 +42,23 @@ interface Addon {
   preloadActive(): number;
   /** The preload library stops keeping its values on `fd` and reporting it: lib/ has taken the socket over. */
   releaseFromPreload(fd: number): void;
-  /** The numeric fields of SOCKET_KEEPALIVE as the preload library reads them (native/keepalive-format.h). */
-  readonly preloadFields: readonly {
+  /**
+   * The option table as native/options.h writes it, the rows the addon's slots, the
+   * preload library's `SOCKET_KEEPALIVE` fields and its apply come from; a test holds it
+   * equal to lib/options.ts's.
+   */
+  readonly optionTable: readonly {
     name: string;
+    kernelOption: string;
     unit: string;
+    kernelScale: number;
     min: number;
     max: number;
     step: number;
     defaultValue: number;
+    kept: boolean;
   }[];
-  /** The five options, indexed as {@link OPTION_SLOTS}: what setKeepAlive applies and getKeepAlive reads. */
+  /** SO_KEEPALIVE and each option of the table, indexed as {@link OPTION_SLOTS}: what setKeepAlive applies and getKeepAlive reads. */
   readonly options: Int32Array;
   /** What getTcpInfo reads, one element per name of `tcpInfoFields`. */
   readonly tcpInfo: Uint32Array;
@@ -62,8 +71,8 @@ interface Addon {
 }
 
 /**
- * The options in the order of the addon's `options` array: its first five steps, which a
- * test holds equal to the option table's (SO_KEEPALIVE, then each row's kernel option).
+ * The options in the order of the addon's `options` array: its first steps, which a test
+ * holds equal to the option table's (SO_KEEPALIVE, then each row's kernel option).
  */
 export const OPTION_SLOTS: readonly string[] = [
   'SO_KEEPALIVE',
@@ -184,25 +193,27 @@ function failure(result: number, operation: string, fd: number): SystemError {
 }
 
 /**
- * Applies kernel-unit values to `fd` (a negative value leaves that option untouched),
- * throwing a system error naming the option that failed.
+ * Applies `settings` (ms, {@link UNSET} for an option left untouched) to `fd` through the
+ * addon, each option converted to the kernel's unit, with SO_KEEPALIVE set to `enable`
+ * (UNSET: untouched) last; `keptOnly` applies only the options a program's own keepalive
+ * switch overwrites (the table's `kept`). Throws a system error naming the option that
+ * failed. One indexed loop over the table: no allocation.
  */
 export function applyToFd(
   fd: number,
   knownTcp: boolean,
   enable: number,
-  idleSeconds: number,
-  intervalSeconds: number,
-  count: number,
-  userTimeout: number,
+  settings: KernelSettings,
+  keptOnly: boolean,
 ): void {
   const addon = binding();
   const { options } = addon;
   options[0] = enable;
-  options[1] = idleSeconds;
-  options[2] = intervalSeconds;
-  options[3] = count;
-  options[4] = userTimeout;
+  for (let index = 0; index < OPTION_TABLE.length; index++) {
+    const { name, kernelScale, kept } = OPTION_TABLE[index];
+    const value = keptOnly && !kept ? UNSET : settings[name];
+    options[index + 1] = value === UNSET ? UNSET : value / kernelScale;
+  }
   const result = addon.setKeepAlive(fd, knownTcp);
   if (result < 0) throw failure(result, 'setsockopt', fd);
 }
@@ -216,12 +227,21 @@ export function releaseFromPreload(fd: number): void {
   binding().releaseFromPreload(fd);
 }
 
-/** Reads SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT of `fd` into `out`. */
-export function readKeepAlive(fd: number, knownTcp: boolean, out: Int32Array): void {
+/**
+ * Reads SO_KEEPALIVE and every option of the table from `fd` with getsockopt(2), each
+ * converted from the kernel's unit to the API's (ms for times).
+ */
+export function readKeepAlive(fd: number, knownTcp: boolean): KeepAliveState {
   const addon = binding();
   const result = addon.getKeepAlive(fd, knownTcp);
   if (result < 0) throw failure(result, 'getsockopt', fd);
-  out.set(addon.options);
+  const { options } = addon;
+  const state = { enable: options[0] !== 0 } as KeepAliveState;
+  for (let index = 0; index < OPTION_TABLE.length; index++) {
+    const { name, kernelScale } = OPTION_TABLE[index];
+    state[name] = options[index + 1] * kernelScale;
+  }
+  return state;
 }
 
 /**

@@ -16,7 +16,7 @@ export const KEEPALIVE_VARIABLE = 'SOCKET_KEEPALIVE';
 
 /** A process-wide default as written in {@link KEEPALIVE_VARIABLE}. */
 export interface KeepAliveSetting {
-  /** All four options, validated, in ms: those written, and {@link DEFAULT_PRELOAD_OPTIONS}' for the rest. */
+  /** Every numeric option, validated, in ms: those written, and {@link DEFAULT_PRELOAD_OPTIONS}' for the rest. */
   options: Readonly<Required<Omit<KeepAliveOptions, 'enable'>>>;
   /** The fields the text gives, in its order (`servers` and `report` included). */
   written: readonly string[];
@@ -198,7 +198,12 @@ export function keepAliveEnvironment(
     throw invalidArgValue('settings.report', "must be 'text', 'json' or 'otel'", settings.report);
   }
   if (OPTION_TABLE.every(({ name }) => options[name] === undefined)) {
-    throw invalidArgValue('options', 'sets no keepalive option: give idle, interval, count or userTimeout', options);
+    const names = OPTION_TABLE.map(({ name }) => name);
+    throw invalidArgValue(
+      'options',
+      `sets no keepalive option: give ${names.slice(0, -1).join(', ')} or ${names.at(-1)}`,
+      options,
+    );
   }
   const text = formatKeepAliveSetting(options, settings.servers ?? true, settings.report);
   const environment: { NODE_OPTIONS: string; BUN_OPTIONS?: string; SOCKET_KEEPALIVE: string } = {

@@ -16,7 +16,7 @@
 import * as net from 'node:net';
 import { addonFailure } from './binding.js';
 import { type UnsupportedError, unsupported } from './errors.js';
-import { KernelSettings, UNSET } from './options.js';
+import { KernelSettings, type NumericOption, OPTION_TABLE, UNSET } from './options.js';
 import { RUNTIME } from './runtimes.js';
 import { recordsKeepAliveInterval } from './target.js';
 
@@ -50,31 +50,49 @@ function settableText(): string {
 }
 
 /**
- * The options of `settings` that Node's own call cannot set here. A `userTimeout` of 0
- * (the system default) is not one: every socket has it unless native code set another.
+ * The options Node's own `socket.setKeepAlive(enable, initialDelay, interval, count)`
+ * takes, in its argument order: the idle time on every release, interval and count only
+ * after it (Node.js 24.19+ and 26.4+). It sets no other option of the table.
  */
-function unsettable(settings: KernelSettings): string[] {
-  const missing: string[] = [];
-  if (!takesIntervalAndCount() || settings.idle === UNSET) {
-    if (settings.interval !== UNSET) missing.push('interval');
-    if (settings.count !== UNSET) missing.push('count');
+const NODE_ARGUMENTS: readonly NumericOption[] = ['idle', 'interval', 'count'];
+
+/**
+ * The options of `settings` that Node's own call cannot set here, in the table's order. A
+ * value that asks for the system's own behaviour (the table's `systemDefault`: a
+ * `userTimeout` of 0) is not one: every socket has it unless native code set another.
+ */
+function unsettable(settings: KernelSettings): NumericOption[] {
+  const missing: NumericOption[] = [];
+  const afterDelay = takesIntervalAndCount() && settings.idle !== UNSET;
+  for (const { name, systemDefault } of OPTION_TABLE) {
+    const value = settings[name];
+    if (value === UNSET || name === NODE_ARGUMENTS[0]) continue;
+    if (NODE_ARGUMENTS.includes(name) ? !afterDelay : value !== systemDefault) missing.push(name);
   }
-  if (settings.userTimeout > 0) missing.push('userTimeout');
   return missing;
 }
 
+/** The names of `options` joined with `and`, with their socket options: `interval and count (TCP_KEEPINTVL, TCP_KEEPCNT)`. */
+function named(options: NumericOption[]): string {
+  const kernelOptions = OPTION_TABLE.filter(({ name }) => options.includes(name)).map(
+    ({ kernelOption }) => kernelOption,
+  );
+  return `${options.join(' and ')} (${kernelOptions.join(', ')})`;
+}
+
 /** Why each option of `missing` cannot be set through Node's own call, as one sentence. */
-function reasons(missing: string[]): string {
+function reasons(missing: NumericOption[]): string {
   const why: string[] = [];
-  const keepalive = missing.filter((name) => name !== 'userTimeout');
-  if (keepalive.length > 0) {
+  const afterDelay = missing.filter((name) => NODE_ARGUMENTS.includes(name));
+  const never = missing.filter((name) => !NODE_ARGUMENTS.includes(name));
+  if (afterDelay.length > 0) {
     why.push(
       takesIntervalAndCount()
-        ? `${keepalive.join(' and ')} only with idle in the same options (Node.js's setKeepAlive ignores them without an initial delay)`
-        : `${keepalive.join(' and ')} (TCP_KEEPINTVL, TCP_KEEPCNT): this runtime's setKeepAlive takes the idle time only (Node.js takes interval and count from 24.19 and 26.4)`,
+        ? `${afterDelay.join(' and ')} only with idle in the same options (Node.js's setKeepAlive ignores them without an initial delay)`
+        : `${named(afterDelay)}: this runtime's setKeepAlive takes the idle time only (Node.js takes interval and count from 24.19 and 26.4)`,
     );
   }
-  if (missing.includes('userTimeout')) why.push('userTimeout (TCP_USER_TIMEOUT): no Node.js release sets it');
+  if (never.length > 0) why.push(`${named(never)}: no Node.js release sets ${never.length === 1 ? 'it' : 'them'}`);
   return why.join('; ');
 }
 
@@ -115,9 +133,7 @@ export function settableThroughNode(settings: KernelSettings): { settings: Kerne
   if (missing.length === 0) return { settings, warning: '' };
   const settable = new KernelSettings();
   settable.merge(settings);
-  if (missing.includes('interval')) settable.interval = UNSET;
-  if (missing.includes('count')) settable.count = UNSET;
-  if (missing.includes('userTimeout')) settable.userTimeout = UNSET;
+  for (const name of missing) settable[name] = UNSET;
   return {
     settings: settable,
     warning:

@@ -7,28 +7,21 @@ import type { Http2Session } from 'node:http2';
 import type * as net from 'node:net';
 import { addonLoaded, readKeepAlive } from './binding.js';
 import { needsAddon } from './floor.js';
-import { type KeepAliveOptions, KernelSettings, validateInto } from './options.js';
+import { type KeepAliveOptions, KernelSettings, type OptionNumbers, validateInto } from './options.js';
 import { tuneServer } from './server.js';
 import { tuneSocket } from './socket.js';
 import { FD, type KeepAliveTarget, readableDescriptor, SERVER, targetKind } from './target.js';
 import { applySettings } from './tuning.js';
 
 /**
- * A socket's keepalive settings as the kernel has them, read back with getsockopt(2).
- * Times in milliseconds. Options never set report the system defaults
- * (net.ipv4.tcp_keepalive_time, _intvl, _probes). See tcp(7).
+ * A socket's keepalive settings as the kernel has them, read back with getsockopt(2):
+ * SO_KEEPALIVE and every option of the option table (lib/options.ts), each field with its
+ * row's TSDoc. Times in milliseconds. Options never set report the system defaults
+ * (net.ipv4.tcp_keepalive_time, _intvl, _probes; a user timeout of 0). See tcp(7).
  */
-export interface KeepAliveState {
-  /** SO_KEEPALIVE. */
+export interface KeepAliveState extends OptionNumbers {
+  /** SO_KEEPALIVE: whether keepalive probes are sent on an idle connection. */
   enable: boolean;
-  /** TCP_KEEPIDLE, ms (the kernel keeps whole seconds). */
-  idle: number;
-  /** TCP_KEEPINTVL, ms (the kernel keeps whole seconds). */
-  interval: number;
-  /** TCP_KEEPCNT, probes. */
-  count: number;
-  /** TCP_USER_TIMEOUT, ms; 0 is the system default. */
-  userTimeout: number;
 }
 
 /**
@@ -100,8 +93,6 @@ export function setKeepAlive<T extends KeepAliveTarget>(target: T, options: Keep
   return target;
 }
 
-const read = new Int32Array(5);
-
 /**
  * Reads a socket's or listener's keepalive settings back from the kernel with
  * getsockopt(2). Times in ms. Throws for a socket that is destroyed or not connected
@@ -116,12 +107,5 @@ export function getKeepAlive(target: KeepAliveTarget): KeepAliveState {
     throw needsAddon('getKeepAlive', 'getsockopt(2)');
   }
   const { fd, knownTcp } = readableDescriptor(target);
-  readKeepAlive(fd, knownTcp, read);
-  return {
-    enable: read[0] !== 0,
-    idle: read[1] * 1000,
-    interval: read[2] * 1000,
-    count: read[3],
-    userTimeout: read[4],
-  };
+  return readKeepAlive(fd, knownTcp);
 }

@@ -1,5 +1,119 @@
 import { invalidArgType, outOfRange } from './errors.js';
 import { platform } from './platform/index.js';
+import type { Limit, PlatformName } from './platform/platform.js';
+
+/** The unit of an option's value: `ms` a time, `s` whole seconds (a kernel unit only), `probes` a count. */
+export type OptionUnit = 'ms' | 's' | 'probes';
+
+/** One option as written in {@link OPTIONS}, the source of every part of its row. */
+interface OptionRow {
+  /** The socket option it sets (tcp(7)). */
+  readonly kernelOption: string;
+  /** Its unit in the API and in text: `ms`, milliseconds written with a unit; `probes`, a count. */
+  readonly unit: 'ms' | 'probes';
+  /** The unit the kernel takes and returns it in; the addon's values are converted from {@link OptionRow.unit}. */
+  readonly kernelUnit: OptionUnit;
+  /** The accepted values on each platform, in {@link OptionRow.unit}: the kernel's ranges. */
+  readonly limits: Readonly<Record<PlatformName, Limit>>;
+  /** The value the preload and `run` give it when it is not written. */
+  readonly defaultValue: number;
+  /** Its command-line flag (`run`, `server`, `client`). */
+  readonly flag: string;
+  /** What the option does, for usage text. */
+  readonly summary: string;
+  /**
+   * Whether a program's own keepalive switch overwrites it (libuv sets TCP_KEEPIDLE, and
+   * on Node.js 24.19+ and 26.4+ TCP_KEEPINTVL and TCP_KEEPCNT, with SO_KEEPALIVE): the
+   * library sets it again after Node's `setKeepAlive`, the preload library after the
+   * program's setsockopt.
+   */
+  readonly kept: boolean;
+  /**
+   * The value that asks for the system's own behaviour, which a socket has until native
+   * code sets another (TCP_USER_TIMEOUT's 0): where Node's own call cannot set the option
+   * (lib/floor.ts), asking for it is no refusal.
+   */
+  readonly systemDefault?: number;
+}
+
+/**
+ * The options, one row each, written once: the API's types ({@link KeepAliveOptions},
+ * {@link KernelSettings}, `KeepAliveState`, each field with its row's TSDoc), validation
+ * and its messages, {@link KEEPALIVE_LIMITS}, {@link DEFAULT_PRELOAD_OPTIONS},
+ * `SOCKET_KEEPALIVE`'s parser and writer, the commands' flags and usage text, the
+ * addon's slots and unit conversion (lib/binding.ts) and what Node's own call cannot set
+ * (lib/floor.ts) read it. The native side has the same rows in native/options.h; tests
+ * hold the two together (test/library/binding.test.ts, test/native-preload/library.test.ts).
+ */
+const OPTIONS = {
+  /**
+   * TCP_KEEPIDLE: milliseconds of silence before the first probe. Whole seconds only
+   * (the kernel's resolution): a multiple of 1000 from 1000 to 32767000.
+   */
+  idle: {
+    kernelOption: 'TCP_KEEPIDLE',
+    unit: 'ms',
+    kernelUnit: 's',
+    limits: { linux: { min: 1000, max: 32_767_000, step: 1000 } }, // include/net/tcp.h MAX_TCP_KEEPIDLE
+    defaultValue: 10_000,
+    flag: '--idle',
+    summary: 'silence before the first probe',
+    kept: true,
+  },
+  /**
+   * TCP_KEEPINTVL: milliseconds between unanswered probes. Whole seconds only: a
+   * multiple of 1000 from 1000 to 32767000.
+   */
+  interval: {
+    kernelOption: 'TCP_KEEPINTVL',
+    unit: 'ms',
+    kernelUnit: 's',
+    limits: { linux: { min: 1000, max: 32_767_000, step: 1000 } }, // MAX_TCP_KEEPINTVL
+    defaultValue: 2000,
+    flag: '--interval',
+    summary: 'time between unanswered probes',
+    kept: true,
+  },
+  /** TCP_KEEPCNT: unanswered probes before the connection is dropped, 1 to 127. */
+  count: {
+    kernelOption: 'TCP_KEEPCNT',
+    unit: 'probes',
+    kernelUnit: 'probes',
+    limits: { linux: { min: 1, max: 127, step: 1 } }, // MAX_TCP_KEEPCNT
+    defaultValue: 3,
+    flag: '--count',
+    summary: 'unanswered probes before the connection is dropped',
+    kept: true,
+  },
+  /**
+   * TCP_USER_TIMEOUT: milliseconds that sent data may stay unacknowledged (and, with
+   * keepalive on, that probes may go unanswered) before the connection is dropped with
+   * ETIMEDOUT. An integer from 0 to 2147483647; 0 means the system default. When it is
+   * not 0 it replaces `count` as the keepalive limit.
+   */
+  userTimeout: {
+    kernelOption: 'TCP_USER_TIMEOUT',
+    unit: 'ms',
+    kernelUnit: 'ms',
+    limits: { linux: { min: 0, max: 2_147_483_647, step: 1 } }, // an int
+    defaultValue: 20_000,
+    flag: '--user-timeout',
+    summary: 'time sent data may stay unacknowledged',
+    kept: false,
+    systemDefault: 0,
+  },
+} as const satisfies Readonly<Record<string, OptionRow>>;
+
+/** The numeric options, by their name in {@link KeepAliveOptions} and `SOCKET_KEEPALIVE`. */
+export type NumericOption = keyof typeof OPTIONS;
+
+/**
+ * A number for each numeric option, under its name. A homomorphic mapped type over
+ * {@link OPTIONS}: each field keeps its row's TSDoc, in the emitted declarations too. It
+ * maps `keyof typeof OPTIONS` itself: over the {@link NumericOption} alias it would not be
+ * homomorphic, and the docs would be lost (test/library/options.test.ts checks the hover).
+ */
+export type OptionNumbers = { -readonly [Name in keyof typeof OPTIONS]: number };
 
 /**
  * Keepalive settings for one socket or listener. Times are in milliseconds, like Node's
@@ -8,127 +122,75 @@ import { platform } from './platform/index.js';
  * counts like a plain field; an own enumerable property of any other name is refused.
  * See tcp(7): https://man7.org/linux/man-pages/man7/tcp.7.html
  */
-export interface KeepAliveOptions {
+export interface KeepAliveOptions extends Partial<OptionNumbers> {
   /**
    * SO_KEEPALIVE: send keepalive probes on an idle connection. Defaults to `true` when
    * any other field is given; `false` switches keepalive off.
    */
   enable?: boolean;
-  /**
-   * TCP_KEEPIDLE: milliseconds of silence before the first probe. Whole seconds only
-   * (the kernel's resolution): a multiple of 1000 from 1000 to 32767000.
-   */
-  idle?: number;
-  /**
-   * TCP_KEEPINTVL: milliseconds between unanswered probes. Whole seconds only: a
-   * multiple of 1000 from 1000 to 32767000.
-   */
-  interval?: number;
-  /** TCP_KEEPCNT: unanswered probes before the connection is dropped, 1 to 127. */
-  count?: number;
-  /**
-   * TCP_USER_TIMEOUT: milliseconds that sent data may stay unacknowledged (and, with
-   * keepalive on, that probes may go unanswered) before the connection is dropped with
-   * ETIMEDOUT. An integer from 0 to 2147483647; 0 means the system default. When it is
-   * not 0 it replaces `count` as the keepalive limit.
-   */
-  userTimeout?: number;
 }
 
-/** The numeric options, by their name in {@link KeepAliveOptions} and `SOCKET_KEEPALIVE`. */
-export type NumericOption = 'idle' | 'interval' | 'count' | 'userTimeout';
-
 /**
- * One numeric option, as every part of the package names it: the API field and the
- * `SOCKET_KEEPALIVE` field (`name`), the socket option it sets (tcp(7)), its unit, the
- * accepted values (`min` to `max` in steps of `step`, in the API's unit: the platform's
- * ranges, lib/platform/), the value the
- * preload and `run` give it when it is not written, and its command-line flag.
+ * One numeric option, as every part of the package names it: its row of {@link OPTIONS}
+ * with the accepted values of this platform (`min` to `max` in steps of `step`, in the
+ * API's unit) in place of the platform columns.
  */
-export interface OptionSpec {
+export interface OptionSpec extends Omit<OptionRow, 'limits'>, Limit {
+  /** The API field and the `SOCKET_KEEPALIVE` field. */
   readonly name: NumericOption;
-  readonly kernelOption: 'TCP_KEEPIDLE' | 'TCP_KEEPINTVL' | 'TCP_KEEPCNT' | 'TCP_USER_TIMEOUT';
-  /** `ms`: a time, milliseconds in the API and written with a unit in text; `probes`: a count. */
-  readonly unit: 'ms' | 'probes';
-  readonly min: number;
-  readonly max: number;
-  readonly step: number;
-  readonly defaultValue: number;
-  readonly flag: string;
-  /** What the option does, for usage text. */
-  readonly summary: string;
+  /** The socket option it sets (tcp(7)). */
+  readonly kernelOption: (typeof OPTIONS)[NumericOption]['kernelOption'];
+  /** Milliseconds per unit of the kernel's value: 1000 for `s`, else 1. */
+  readonly kernelScale: number;
 }
 
+/** Milliseconds per unit of each kernel unit. */
+const KERNEL_SCALE: Readonly<Record<OptionUnit, number>> = { ms: 1, s: 1000, probes: 1 };
+
 /**
- * The one table of options: validation, `SOCKET_KEEPALIVE`'s parser and formatter, the
- * commands' flags and usage text read it. The native side numbers the same options in
- * native/keepalive.h (KEEPALIVE_STEPS); a test holds the two together.
+ * The option table: {@link OPTIONS} in its order, one frozen {@link OptionSpec} per row,
+ * with this platform's limits. Every part of the package that handles the options loops
+ * over it.
  */
 export const OPTION_TABLE: readonly OptionSpec[] = Object.freeze(
-  (
-    [
-      {
-        name: 'idle',
-        ...platform.limits.idle,
-        kernelOption: 'TCP_KEEPIDLE',
-        unit: 'ms',
-        defaultValue: 10_000,
-        flag: '--idle',
-        summary: 'silence before the first probe',
-      },
-      {
-        name: 'interval',
-        ...platform.limits.interval,
-        kernelOption: 'TCP_KEEPINTVL',
-        unit: 'ms',
-        defaultValue: 2000,
-        flag: '--interval',
-        summary: 'time between unanswered probes',
-      },
-      {
-        name: 'count',
-        ...platform.limits.count,
-        kernelOption: 'TCP_KEEPCNT',
-        unit: 'probes',
-        defaultValue: 3,
-        flag: '--count',
-        summary: 'unanswered probes before the connection is dropped',
-      },
-      {
-        name: 'userTimeout',
-        ...platform.limits.userTimeout,
-        kernelOption: 'TCP_USER_TIMEOUT',
-        unit: 'ms',
-        defaultValue: 20_000,
-        flag: '--user-timeout',
-        summary: 'time sent data may stay unacknowledged',
-      },
-    ] satisfies readonly OptionSpec[]
-  ).map((spec) => Object.freeze(spec)),
+  (Object.keys(OPTIONS) as NumericOption[]).map((name): OptionSpec => {
+    const { limits, ...row } = OPTIONS[name];
+    return Object.freeze({ name, ...row, ...limits[platform.name], kernelScale: KERNEL_SCALE[row.kernelUnit] });
+  }),
 );
 
 /**
  * The accepted values of each numeric option: `min` to `max` in steps of `step`, the
- * kernel's own ranges (Linux's, lib/platform/linux.ts), as the table's rows have them.
+ * kernel's own ranges (this platform's column of the option table), in ms for times.
  */
-export const KEEPALIVE_LIMITS = platform.limits;
+export const KEEPALIVE_LIMITS: { readonly [Name in keyof typeof OPTIONS]: Limit } = Object.freeze(
+  Object.fromEntries(
+    OPTION_TABLE.map(({ name, min, max, step }) => [name, Object.freeze({ min, max, step })]),
+  ) as Record<NumericOption, Limit>,
+);
 
 /** Marks a field of {@link KernelSettings} that is left untouched. */
 export const UNSET = -1;
+
+// The numeric fields of KernelSettings, one per row of the option table, each with its TSDoc.
+export interface KernelSettings extends OptionNumbers {}
 
 /**
  * Validated options as the library keeps them: milliseconds like the API (whole seconds
  * for idle and interval, checked), 0/1 for enable, {@link UNSET} for a field left out.
  * One shape for the validation scratch and for every piece of stored state, so they merge
- * field by field; the kernel's seconds are computed only where the addon is called
- * (lib/tuning.ts).
+ * field by field; the kernel's units are computed only where the addon is called
+ * (lib/binding.ts `applyToFd`).
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the constructor sets every field the interface above adds
 export class KernelSettings {
+  /** SO_KEEPALIVE: 1 on, 0 off. */
   enable = UNSET;
-  idle = UNSET;
-  interval = UNSET;
-  count = UNSET;
-  userTimeout = UNSET;
+
+  constructor() {
+    // Every instance gets the same fields in the same order, so they share one shape.
+    for (let index = 0; index < OPTION_TABLE.length; index++) this[OPTION_TABLE[index].name] = UNSET;
+  }
 
   /** Copies the fields `from` sets over this one's. */
   merge(from: KernelSettings): void {

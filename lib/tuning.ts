@@ -8,7 +8,7 @@
 import type * as net from 'node:net';
 import { addonLoaded, applyToFd, releaseFromPreload } from './binding.js';
 import { applyThroughNode } from './floor.js';
-import { KernelSettings, UNSET } from './options.js';
+import { KernelSettings } from './options.js';
 import { counts } from './stats.js';
 import { type Descriptor, socketDescriptor } from './target.js';
 
@@ -64,21 +64,13 @@ export function serverTuningOf(server: net.Server): ServerTuning | undefined {
   return (server as Tunable<ServerTuning>)[kTuning];
 }
 
-/** ms to the kernel's seconds, keeping {@link UNSET}. */
-const seconds = (ms: number) => (ms === UNSET ? UNSET : ms / 1000);
+/** Options left out: the settings of an apply that sets SO_KEEPALIVE alone. */
+const NO_OPTIONS = new KernelSettings();
 
-/** The addon's call, counting what the kernel refuses (see keepAliveStats). */
-function apply(
-  fd: number,
-  knownTcp: boolean,
-  enable: number,
-  idle: number,
-  interval: number,
-  count: number,
-  userTimeout: number,
-): void {
+/** The addon's call (lib/binding.ts), counting what the kernel refuses (see keepAliveStats). */
+function apply({ fd, knownTcp }: Descriptor, enable: number, settings: KernelSettings, keptOnly: boolean): void {
   try {
-    applyToFd(fd, knownTcp, enable, seconds(idle), seconds(interval), count, userTimeout);
+    applyToFd(fd, knownTcp, enable, settings, keptOnly);
   } catch (error) {
     counts.tuningsFailed++;
     throw error;
@@ -86,8 +78,8 @@ function apply(
 }
 
 /** Applies every field `settings` sets. Throws a system error naming the option that failed. */
-export function applySettings({ fd, knownTcp }: Descriptor, settings: KernelSettings): void {
-  apply(fd, knownTcp, settings.enable, settings.idle, settings.interval, settings.count, settings.userTimeout);
+export function applySettings(descriptor: Descriptor, settings: KernelSettings): void {
+  apply(descriptor, settings.enable, settings, false);
 }
 
 /**
@@ -101,14 +93,14 @@ export function applyOrTakeOver(descriptor: Descriptor, settings: KernelSettings
 }
 
 /**
- * Sets SO_KEEPALIVE to `enable`, with, when it is on, the idle, interval and count of
- * `settings` that Node's own call just overwrote. Node skips its syscall when its
- * arguments repeat its last call, so its record can disagree with the kernel after this
- * library changed SO_KEEPALIVE: enable is asserted every time.
+ * Sets SO_KEEPALIVE to `enable`, with, when it is on, the options of `settings` that
+ * Node's own call just overwrote (the table's `kept`: idle, interval and count). Node
+ * skips its syscall when its arguments repeat its last call, so its record can disagree
+ * with the kernel after this library changed SO_KEEPALIVE: enable is asserted every time.
  */
-export function applyRestore({ fd, knownTcp }: Descriptor, enable: boolean, settings: KernelSettings): void {
-  if (enable) apply(fd, knownTcp, 1, settings.idle, settings.interval, settings.count, UNSET);
-  else apply(fd, knownTcp, 0, UNSET, UNSET, UNSET, UNSET);
+export function applyRestore(descriptor: Descriptor, enable: boolean, settings: KernelSettings): void {
+  if (enable) apply(descriptor, 1, settings, true);
+  else apply(descriptor, 0, NO_OPTIONS, false);
 }
 
 /**

@@ -16,8 +16,8 @@
 #include <dlfcn.h>
 #include <netinet/in.h>
 
-#include "keepalive-format.h"
 #include "keepalive.h"
+#include "options.h"
 #include "socket-lookup.h"
 
 namespace keepalive {
@@ -97,27 +97,33 @@ Napi::Value ReleaseFromPreloadCall(const Napi::CallbackInfo& info) {
   return Napi::Value();
 }
 
-// The numeric fields of SOCKET_KEEPALIVE as the preload library reads them.
-Napi::Array PreloadFields(Napi::Env env) {
-  struct Field {
+// The rows of options.h, for the test that holds them equal to lib/options.ts's table.
+Napi::Array OptionTable(Napi::Env env) {
+  struct Row {
     const char* name;
+    const char* kernel_option;
     const char* unit;
-    double min, max, step, default_value;
+    double kernel_scale, min, max, step, default_value;
+    bool kept;
   };
-#define KEEPALIVE_FORMAT_FIELD(name, unit, min, max, step, fallback) {#name, unit, min, max, step, fallback},
-  static const Field fields[] = {KEEPALIVE_FORMAT_FIELDS(KEEPALIVE_FORMAT_FIELD)};
-#undef KEEPALIVE_FORMAT_FIELD
+#define KEEPALIVE_OPTION_ROW(name, kernel_option, level, unit, kernel_scale, min, max, step, default_value, kept) \
+  {#name, #kernel_option, unit, kernel_scale, min, max, step, default_value, kept != 0},
+  static const Row rows[] = {KEEPALIVE_OPTIONS(KEEPALIVE_OPTION_ROW)};
+#undef KEEPALIVE_OPTION_ROW
   Napi::Array array = Napi::Array::New(env);
-  for (const Field& field : fields) {
-    Napi::Object row = Napi::Object::New(env);
-    row.Set("name", field.name);
-    row.Set("unit", field.unit);
-    row.Set("min", field.min);
-    row.Set("max", field.max);
-    row.Set("step", field.step);
-    row.Set("defaultValue", field.default_value);
-    row.Freeze();
-    array.Set(array.Length(), row);
+  for (const Row& row : rows) {
+    Napi::Object object = Napi::Object::New(env);
+    object.Set("name", row.name);
+    object.Set("kernelOption", row.kernel_option);
+    object.Set("unit", row.unit);
+    object.Set("kernelScale", row.kernel_scale);
+    object.Set("min", row.min);
+    object.Set("max", row.max);
+    object.Set("step", row.step);
+    object.Set("defaultValue", row.default_value);
+    object.Set("kept", row.kept);
+    object.Freeze();
+    array.Set(array.Length(), object);
   }
   array.Freeze();
   return array;
@@ -220,7 +226,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("forgetSocket", Napi::Function::New<ForgetSocketCall>(env, "forgetSocket"));
   exports.Set("preloadActive", Napi::Function::New<PreloadActiveCall>(env, "preloadActive"));
   exports.Set("releaseFromPreload", Napi::Function::New<ReleaseFromPreloadCall>(env, "releaseFromPreload"));
-  exports.Set("preloadFields", PreloadFields(env));
+  exports.Set("optionTable", OptionTable(env));
   exports.Set("options", shared->options.Value());
   exports.Set("tcpInfo", shared->tcp_info.Value());
   // What lib/ needs to read the calls above, from the tables it is compiled from.

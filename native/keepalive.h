@@ -1,8 +1,9 @@
 // The syscall layer of socket-keepalive, used by the Node-API glue (keepalive.cc): the
 // interface each platform implements in its own file, native/platform-<os>.cc, which
 // binding.gyp and CMakeLists.txt select (only platform-linux.cc exists). A platform file
-// defines kOptions and every function declared below. Units are the kernel's: seconds
-// for TCP_KEEPIDLE/TCP_KEEPINTVL, milliseconds for TCP_USER_TIMEOUT. Nothing here touches
+// defines kOptions and every function declared below. The options are the rows of
+// options.h; their values are in the kernel's units (its kernel_scale: seconds for
+// TCP_KEEPIDLE/TCP_KEEPINTVL, milliseconds for TCP_USER_TIMEOUT). Nothing here touches
 // JavaScript: every operation returns >= 0 on success or Failure(errno, step).
 #ifndef SOCKET_KEEPALIVE_NATIVE_KEEPALIVE_H_
 #define SOCKET_KEEPALIVE_NATIVE_KEEPALIVE_H_
@@ -17,6 +18,8 @@
 
 #include <cerrno>
 
+#include "options.h"
+
 #ifndef ENOTSUP
 #define ENOTSUP EOPNOTSUPP
 #endif
@@ -25,14 +28,11 @@ namespace keepalive {
 
 // What failed, in the order of the step numbers, with the name the addon exports for each
 // (its `steps` constant): lib/binding.ts decodes a failure through those names only, so
-// this table is the one place that numbers the steps. The first five double as the slots
-// of the Int32Array that setKeepAlive reads and getKeepAlive fills.
+// this is the one place that numbers the steps. The first are SO_KEEPALIVE and one per
+// row of options.h (kOption_idle ..., each named by its socket option), which double as
+// the slots of the Int32Array that setKeepAlive reads and getKeepAlive fills; then the
+// steps below.
 #define KEEPALIVE_STEPS(X)                   \
-  X(kSoKeepAlive, "SO_KEEPALIVE")            \
-  X(kTcpKeepIdle, "TCP_KEEPIDLE")            \
-  X(kTcpKeepIntvl, "TCP_KEEPINTVL")          \
-  X(kTcpKeepCnt, "TCP_KEEPCNT")              \
-  X(kTcpUserTimeout, "TCP_USER_TIMEOUT")     \
   X(kTcpInfo, "TCP_INFO")                    \
   X(kSoType, "SO_TYPE")                      \
   X(kGetsockname, "getsockname")             \
@@ -44,25 +44,36 @@ namespace keepalive {
   X(kSoPeername, "SO_PEERNAME")              \
   X(kSocketLookup, "socket lookup")
 
+#define KEEPALIVE_OPTION_ENUMERATOR(name, ...) kOption_##name,
 #define KEEPALIVE_STEP_ENUMERATOR(step, name) step,
-enum Step { KEEPALIVE_STEPS(KEEPALIVE_STEP_ENUMERATOR) kStepCount };
+enum Step {
+  kSoKeepAlive,
+  KEEPALIVE_OPTIONS(KEEPALIVE_OPTION_ENUMERATOR) KEEPALIVE_STEPS(KEEPALIVE_STEP_ENUMERATOR) kStepCount
+};
 #undef KEEPALIVE_STEP_ENUMERATOR
 
+#define KEEPALIVE_OPTION_STEP_NAME(name, kernel_option, ...) #kernel_option,
 #define KEEPALIVE_STEP_NAME(step, name) name,
-constexpr const char* kStepNames[kStepCount] = {KEEPALIVE_STEPS(KEEPALIVE_STEP_NAME)};
+constexpr const char* kStepNames[kStepCount] = {
+    "SO_KEEPALIVE", KEEPALIVE_OPTIONS(KEEPALIVE_OPTION_STEP_NAME) KEEPALIVE_STEPS(KEEPALIVE_STEP_NAME)};
 #undef KEEPALIVE_STEP_NAME
+#undef KEEPALIVE_OPTION_STEP_NAME
 
-constexpr int kOptionCount = kTcpUserTimeout + 1;
+// SO_KEEPALIVE and one per row of options.h.
+#define KEEPALIVE_OPTION_ONE(...) +1
+constexpr int kOptionCount = 1 KEEPALIVE_OPTIONS(KEEPALIVE_OPTION_ONE);
+#undef KEEPALIVE_OPTION_ONE
 constexpr int kStepCodes = 32;
 static_assert(kStepCount <= kStepCodes, "a step number must fit below kStepCodes");
 
 // The one encoding of a failure: -(errno * kStepCodes + step).
 constexpr int Failure(int error, Step step) { return -(error * kStepCodes + step); }
 
-// The order of a full apply: the tuning first and SO_KEEPALIVE last, so that a socket
-// being switched on starts its keepalive timer with the new values already in place.
-constexpr Step kApplyOrder[kOptionCount] = {kTcpKeepIdle, kTcpKeepIntvl, kTcpKeepCnt, kTcpUserTimeout,
-                                            kSoKeepAlive};
+// The order of a full apply: the options in the table's order first and SO_KEEPALIVE last,
+// so that a socket being switched on starts its keepalive timer with the new values
+// already in place.
+constexpr Step kApplyOrder[kOptionCount] = {KEEPALIVE_OPTIONS(KEEPALIVE_OPTION_ENUMERATOR) kSoKeepAlive};
+#undef KEEPALIVE_OPTION_ENUMERATOR
 
 struct Option {
   int level;
@@ -70,7 +81,7 @@ struct Option {
 };
 constexpr int kUnsupported = -1;
 
-// The level and name of the option each of the first five steps sets or reads.
+// The level and name of the option each of the first kOptionCount steps sets or reads.
 extern const Option kOptions[kOptionCount];
 
 // Returns 0 if fd is a TCP socket (a stream socket of family AF_INET or AF_INET6), so that
@@ -81,7 +92,7 @@ int CheckTcpSocket(int fd);
 // kApplyOrder, one setsockopt each, stopping at the first failure.
 int ApplyKeepAlive(int fd, const int values[kOptionCount]);
 
-// getsockopt of the five options into out (indexed by step).
+// getsockopt of SO_KEEPALIVE and every option of options.h into out (indexed by step).
 int ReadKeepAlive(int fd, int out[kOptionCount]);
 
 // The TCP_INFO fields getTcpInfo reports, in the order it writes them, each with the name

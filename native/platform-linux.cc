@@ -1,6 +1,7 @@
 // Linux's implementation of keepalive.h: setsockopt/getsockopt, the TCP check, TCP_INFO
 // (struct tcp_info), SO_PEERNAME and the pidfd calls. A macro an older kernel's headers
-// lack makes its step fail with ENOTSUP (or ENOSYS for the pidfd calls).
+// lack makes its step fail with ENOTSUP (or ENOSYS for the pidfd calls); the options of
+// options.h are in every header the addon builds against.
 #include "keepalive.h"
 
 #include <netinet/in.h>
@@ -15,29 +16,11 @@
 
 namespace keepalive {
 
-const Option kOptions[kOptionCount] = {
-    {SOL_SOCKET, SO_KEEPALIVE},
-#ifdef TCP_KEEPIDLE
-    {IPPROTO_TCP, TCP_KEEPIDLE},
-#else
-    {IPPROTO_TCP, kUnsupported},
-#endif
-#ifdef TCP_KEEPINTVL
-    {IPPROTO_TCP, TCP_KEEPINTVL},
-#else
-    {IPPROTO_TCP, kUnsupported},
-#endif
-#ifdef TCP_KEEPCNT
-    {IPPROTO_TCP, TCP_KEEPCNT},
-#else
-    {IPPROTO_TCP, kUnsupported},
-#endif
-#ifdef TCP_USER_TIMEOUT
-    {IPPROTO_TCP, TCP_USER_TIMEOUT},
-#else
-    {IPPROTO_TCP, kUnsupported},
-#endif
-};
+// SO_KEEPALIVE, then each row of options.h: its level and socket option, which the
+// <netinet/tcp.h> of every C library Node.js 18 runs on defines (glibc 2.28 on, musl).
+#define KEEPALIVE_LINUX_OPTION(name, kernel_option, level, ...) {level, kernel_option},
+const Option kOptions[kOptionCount] = {{SOL_SOCKET, SO_KEEPALIVE}, KEEPALIVE_OPTIONS(KEEPALIVE_LINUX_OPTION)};
+#undef KEEPALIVE_LINUX_OPTION
 
 int CheckTcpSocket(int fd) {
   int type = 0;

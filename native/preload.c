@@ -5,9 +5,9 @@
  * - connect(): the options are set before the real call, so TCP_USER_TIMEOUT also bounds
  *   the SYN retries, for blocking and non-blocking connects;
  * - listen() (unless servers=off): accepted connections inherit them from the kernel;
- * - setsockopt(): on a socket this library tuned, TCP_KEEPIDLE, TCP_KEEPINTVL and
- *   TCP_KEEPCNT from the program run (their result is the program's), then this
- *   library's value is set again; SO_KEEPALIVE and TCP_USER_TIMEOUT pass unchanged;
+ * - setsockopt(): on a socket this library tuned, the options options.h marks kept
+ *   (TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT) from the program run (their result is
+ *   the program's), then this library's value is set again; the others pass unchanged;
  * - close(): on a socket it tuned, with report=text|json, a line on stderr when the
  *   kernel ended the connection because the peer stopped answering.
  *
@@ -34,7 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "keepalive-format.h"
+#include "options.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -46,22 +46,27 @@
 #define INVALID_ARGUMENT_EXIT 9
 #define FD_BOUND 65536
 
+/* The options of options.h, FIELD_idle ..., in its order. */
 enum Field {
-#define FIELD_ENUMERATOR(name, unit, min, max, step, fallback) FIELD_##name,
-  KEEPALIVE_FORMAT_FIELDS(FIELD_ENUMERATOR)
+#define FIELD_ENUMERATOR(name, ...) FIELD_##name,
+  KEEPALIVE_OPTIONS(FIELD_ENUMERATOR)
 #undef FIELD_ENUMERATOR
       FIELD_COUNT
 };
 
+/* A row of options.h: the SOCKET_KEEPALIVE field and the socket option it sets. */
 struct FieldSpec {
   const char* name;
+  int level, option;
   const char* unit;
-  long min, max, step, fallback;
+  long kernel_scale, min, max, step, fallback;
+  int kept;
 };
 
 static const struct FieldSpec kFields[FIELD_COUNT] = {
-#define FIELD_SPEC(name, unit, min, max, step, fallback) {#name, unit, min, max, step, fallback},
-    KEEPALIVE_FORMAT_FIELDS(FIELD_SPEC)
+#define FIELD_SPEC(name, option, level, unit, kernel_scale, min, max, step, fallback, kept) \
+  {#name, level, option, unit, kernel_scale, min, max, step, fallback, kept},
+    KEEPALIVE_OPTIONS(FIELD_SPEC)
 #undef FIELD_SPEC
 };
 
@@ -139,19 +144,16 @@ static int take(int fd) {
 
 /* ---- applying ---- */
 
-/* The kernel's value of a field: seconds for idle and interval. */
-static int kernel_value(enum Field field) {
-  long value = setting.values[field];
-  return (int)(field == FIELD_idle || field == FIELD_interval ? value / 1000 : value);
-}
+/* The kernel's value of a field, in its unit (seconds for idle and interval). */
+static int kernel_value(enum Field field) { return (int)(setting.values[field] / kFields[field].kernel_scale); }
 
-/* The addon's order (keepalive.h kApplyOrder): the tuning first, SO_KEEPALIVE last. */
+/* The addon's order (keepalive.h kApplyOrder): the options in the table's order first,
+ * SO_KEEPALIVE last. */
 static int apply(int fd) {
-  static const int names[] = {TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT};
   setsockopt_fn set = real_setsockopt();
   for (int field = 0; field < FIELD_COUNT; field++) {
     int value = kernel_value((enum Field)field);
-    if (set(fd, IPPROTO_TCP, names[field], &value, sizeof(value)) != 0) return -1;
+    if (set(fd, kFields[field].level, kFields[field].option, &value, sizeof(value)) != 0) return -1;
   }
   int on = 1;
   return set(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
@@ -183,16 +185,14 @@ EXPORT int listen(int fd, int backlog) {
 EXPORT int setsockopt(int fd, int level, int name, const void* value, socklen_t length) {
   setsockopt_fn set = real_setsockopt();
   int result = set(fd, level, name, value, length);
-  if (result == 0 && level == IPPROTO_TCP && is_tuned(fd)) {
-    int field = name == TCP_KEEPIDLE ? FIELD_idle
-                : name == TCP_KEEPINTVL ? FIELD_interval
-                : name == TCP_KEEPCNT   ? FIELD_count
-                                        : -1;
-    if (field >= 0) {
+  if (result == 0 && is_tuned(fd)) {
+    for (int field = 0; field < FIELD_COUNT; field++) {
+      if (!kFields[field].kept || kFields[field].level != level || kFields[field].option != name) continue;
       int saved = errno;
       int ours = kernel_value((enum Field)field);
-      set(fd, IPPROTO_TCP, name, &ours, sizeof(ours));
+      set(fd, level, name, &ours, sizeof(ours));
       errno = saved;
+      break;
     }
   }
   return result;
@@ -746,8 +746,14 @@ static int is_digits(const char* text, size_t length) {
 /* Reads SOCKET_KEEPALIVE (text, never NULL) into out. Returns 0, or -1 with the message of
  * the error lib/env-options.ts throws in message. */
 static int parse_setting(const char* text, struct Setting* out, struct Text* message) {
-  static const char* const kNames[] = {"idle", "interval", "count", "userTimeout", "servers", "report"};
-  const size_t kNameCount = sizeof(kNames) / sizeof(kNames[0]);
+  /* The options' fields, then servers and report. */
+  enum { NAME_SERVERS = FIELD_COUNT, NAME_REPORT, NAME_COUNT };
+  static const char* const kNames[NAME_COUNT] = {
+#define FIELD_NAME(name, ...) #name,
+      KEEPALIVE_OPTIONS(FIELD_NAME)
+#undef FIELD_NAME
+          "servers",
+      "report"};
   size_t length = strlen(text);
   size_t start = 0, end = length;
   trim(text, &start, &end);
@@ -758,7 +764,7 @@ static int parse_setting(const char* text, struct Setting* out, struct Text* mes
   out->report = REPORT_OFF;
   double values[FIELD_COUNT];
   int given[FIELD_COUNT] = {0};
-  int seen[6] = {0};
+  int seen[NAME_COUNT] = {0};
   for (size_t item = 0; item <= length;) {
     const char* comma = memchr(text + item, ',', length - item);
     size_t item_end = comma == NULL ? length : (size_t)(comma - text);
@@ -779,13 +785,18 @@ static int parse_setting(const char* text, struct Setting* out, struct Text* mes
     const char* value = text + value_start;
     size_t value_length = value_end - value_start;
     size_t which = 0;
-    while (which < kNameCount && !(strlen(kNames[which]) == name_length && memcmp(kNames[which], name, name_length) == 0))
+    while (which < NAME_COUNT && !(strlen(kNames[which]) == name_length && memcmp(kNames[which], name, name_length) == 0))
       which++;
-    if (which == kNameCount) {
+    if (which == NAME_COUNT) {
       struct Text reason = {0};
       put(&reason, "has an unknown field \"");
       put_bytes(&reason, name, name_length);
-      put(&reason, "\": write name=value pairs of idle, interval, count, userTimeout, servers, report, separated by commas, or off");
+      put(&reason, "\": write name=value pairs of ");
+      for (size_t known = 0; known < NAME_COUNT; known++) {
+        if (known > 0) put(&reason, ", ");
+        put(&reason, kNames[known]);
+      }
+      put(&reason, ", separated by commas, or off");
       invalid_value(message, "SOCKET_KEEPALIVE", 16, reason.data, text, length);
       free(reason.data);
       return -1;
@@ -803,14 +814,14 @@ static int parse_setting(const char* text, struct Setting* out, struct Text* mes
     struct Text field = {0};
     field_name(&field, name, name_length);
     int failed = 0;
-    if (which == 4) {
+    if (which == NAME_SERVERS) {
       if (value_length == 2 && memcmp(value, "on", 2) == 0)
         out->servers = 1;
       else if (value_length == 3 && memcmp(value, "off", 3) == 0)
         out->servers = 0;
       else
         failed = (invalid_value(message, field.data, field.length, "must be on or off", value, value_length), 1);
-    } else if (which == 5) {
+    } else if (which == NAME_REPORT) {
       if (value_length == 4 && memcmp(value, "text", 4) == 0)
         out->report = REPORT_TEXT;
       else if (value_length == 4 && memcmp(value, "json", 4) == 0)

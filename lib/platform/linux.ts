@@ -1,8 +1,8 @@
 /**
  * Linux (include/net/tcp.h, include/net/tcp_states.h, net/ipv4/tcp_timer.c, /proc): the
- * option limits, the TCP_INFO states, the keepalive and retransmission timer model, and
- * the /proc tables that list a process's sockets. The native side is
- * native/platform-linux.cc.
+ * TCP_INFO states, the keepalive and retransmission timer model, and the /proc tables
+ * that list a process's sockets. Its option limits are the `linux` column of the option
+ * table (lib/options.ts). The native side is native/platform-linux.cc.
  * @packageDocumentation
  */
 import fs from 'node:fs';
@@ -85,13 +85,7 @@ function socketsOf(pid: number): { fd: number; inode: string }[] {
 }
 
 export const linux: Platform = {
-  // include/net/tcp.h: MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL, MAX_TCP_KEEPCNT; TCP_USER_TIMEOUT takes an int.
-  limits: Object.freeze({
-    idle: Object.freeze({ min: 1000, max: 32_767_000, step: 1000 }),
-    interval: Object.freeze({ min: 1000, max: 32_767_000, step: 1000 }),
-    count: Object.freeze({ min: 1, max: 127, step: 1 }),
-    userTimeout: Object.freeze({ min: 0, max: 2_147_483_647, step: 1 }),
-  }),
+  name: 'linux',
 
   rtoMinMs: RTO_MIN,
   rtoMaxMs: RTO_MAX,

@@ -5,6 +5,12 @@
  * @packageDocumentation
  */
 
+/**
+ * The operating systems a platform file is written for: the name of each one's column of
+ * limits in the option table (lib/options.ts), and of its file here.
+ */
+export type PlatformName = 'linux';
+
 /** The accepted values of one numeric option: `min` to `max` in steps of `step`. */
 export interface Limit {
   readonly min: number;
@@ -23,8 +29,8 @@ export interface ListedSocket {
 }
 
 export interface Platform {
-  /** The option ranges the kernel accepts, in the API's units (ms). */
-  readonly limits: Readonly<Record<'idle' | 'interval' | 'count' | 'userTimeout', Limit>>;
+  /** Which column of the option table's limits (lib/options.ts) holds this kernel's ranges. */
+  readonly name: PlatformName;
   /** The name of each TCP state number of TCP_INFO, indexed by that number. */
   readonly tcpStates: readonly string[];
   /** The keepalive defaults a socket has until they are set (ms, ms, probes). */

@@ -27,7 +27,7 @@ test('every step the addon can name in a failure has a meaning in lib/, and lib/
   expect(addon.steps.length).toBeLessThanOrEqual(addon.stepCodes);
 });
 
-test("the addon's option slots are its first five steps, in the order lib/ fills them", () => {
+test("the addon's option slots are its first steps, SO_KEEPALIVE and the table's rows, in the order lib/ fills them", () => {
   expect(addon.steps.slice(0, OPTION_SLOTS.length)).toEqual([...OPTION_SLOTS]);
   expect(addon.options).toBeInstanceOf(Int32Array);
   expect(addon.options.length).toBe(OPTION_SLOTS.length);
