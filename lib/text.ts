@@ -9,6 +9,6 @@
  */
 export { RTO_MAX_MS } from './detection.js';
 export { parseDuration } from './duration.js';
-export { type KeepAliveSetting, parseKeepAliveSetting } from './env-options.js';
 export { formatEndpoint, formatSeconds } from './format.js';
+export { type KeepAliveSetting, parseKeepAliveSetting } from './keepalive-variable.js';
 export { type NumericOption, OPTION_TABLE, type OptionSpec } from './options.js';
