@@ -1,6 +1,6 @@
 /** Command-line argument handling shared by the subcommands. */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { parseDuration } from 'socket-keepalive/text';
+import { parseDuration, writeDuration } from 'socket-keepalive/text';
 
 /** A bad command line: reported with the command's usage, exit code 2. */
 export class UsageError extends Error {}
@@ -77,7 +77,7 @@ export function duration(
   step = 1,
 ): number | undefined {
   if (text === undefined) return undefined;
-  const inSeconds = `from ${minMs / 1000}s to ${maxMs / 1000}s`;
+  const inSeconds = `from ${writeDuration(minMs)} to ${writeDuration(maxMs)}`;
   const range =
     step === 1000
       ? `${inSeconds} in whole seconds (${minMs} to ${maxMs} ms)`

@@ -131,7 +131,7 @@ function summary(connections: Connection[], stopped: ReadonlySet<Connection>): s
 const LOOPBACK_NOTE_AFTER_MS = 10_000;
 
 const LOOPBACK_NOTE =
-  `every socket still open after ${LOOPBACK_NOTE_AFTER_MS / 1000} s: nothing cuts a loopback link, so no peer ` +
+  `every socket still open after ${formatDuration(LOOPBACK_NOTE_AFTER_MS)}: nothing cuts a loopback link, so no peer ` +
   'dies here; to see a dead peer found, run socket-keepalive lab';
 
 /** True when `connection` is open to a loopback address (127.0.0.0/8, ::1, or 127.x written as IPv6). */

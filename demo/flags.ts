@@ -1,6 +1,6 @@
 /** The keepalive flags `server`, `client` and `run` share, one per row of the library's option table. */
 import type { KeepAliveOptions } from 'socket-keepalive';
-import { type NumericOption, OPTION_TABLE, type OptionSpec } from 'socket-keepalive/text';
+import { type NumericOption, OPTION_TABLE, type OptionSpec, writeDuration } from 'socket-keepalive/text';
 import { duration, integer } from './args.js';
 
 /** util.parseArgs' spec of the keepalive flags: `idle`, `interval`, `count`, `user-timeout`. */
@@ -34,7 +34,7 @@ const placeholder = ({ unit }: OptionSpec) => (unit === 'ms' ? 'TIME' : 'N');
 /** The accepted values as a usage line states them: "1s-32767s, whole seconds", "1-127". */
 function rangeWords({ unit, min, max, step }: OptionSpec): string {
   if (unit !== 'ms') return `${min}-${max}`;
-  if (step === 1000) return `${min / 1000}s-${max / 1000}s, whole seconds`;
+  if (step === 1000) return `${writeDuration(min)}-${writeDuration(max)}, whole seconds`;
   return min === 0 ? `0 = the system default, at most ${max}ms` : `${min}ms-${max}ms`;
 }
 

@@ -1,16 +1,17 @@
 /** Formatting shared by the command-line tools: durations, kernel values, tables. */
 import type { KeepAliveState } from 'socket-keepalive';
+import { formatSeconds } from 'socket-keepalive/text';
 
 /**
- * "850 ms", "4.0 s", "2 min 5 s", "2 h 11 min"; "never" for Infinity. Rounded to the unit
- * it is written in before it is split, so a remainder is never 60 s or 60 min
- * (539_700 ms is "9 min 0 s", not "8 min 60 s").
+ * A time for people, in the unit that fits it: "850 ms", "4.0 s", "2 min 5 s", "2 h 11 min";
+ * "never" for Infinity. From 1 s to 2 min it is {@link formatSeconds}, the dead-peer
+ * report's form. Rounded to the unit it is written in before it is split, so a remainder is
+ * never 60 s or 60 min (539_700 ms is "9 min 0 s", not "8 min 60 s").
  */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms)) return 'never';
   if (Math.round(ms) < 1000) return `${Math.round(ms)} ms`;
-  const tenths = Math.round(ms / 100);
-  if (tenths < 1200) return `${(tenths / 10).toFixed(1)} s`;
+  if (Math.round(ms / 100) < 1200) return formatSeconds(ms);
   const seconds = Math.round(ms / 1000);
   if (seconds < 7200) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
   const minutes = Math.round(ms / 60_000);

@@ -3,13 +3,13 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_PRELOAD_OPTIONS, keepAliveEnvironment } from 'socket-keepalive';
-import { type KeepAliveSetting, type OptionSpec, parseKeepAliveSetting } from 'socket-keepalive/text';
+import { type KeepAliveSetting, type OptionSpec, parseKeepAliveSetting, writeDuration } from 'socket-keepalive/text';
 import { parse, UsageError } from './args.js';
 import { KEEPALIVE_FLAG_SPEC, keepAliveFlags, keepAliveFlagUsage } from './flags.js';
 import { nativePreload } from './preload-reach.js';
 
 const defaultWords = (spec: OptionSpec) =>
-  `; default ${spec.unit === 'ms' ? `${spec.defaultValue / 1000}s` : spec.defaultValue}`;
+  `; default ${spec.unit === 'ms' ? writeDuration(spec.defaultValue) : spec.defaultValue}`;
 
 export const RUN_USAGE = `Usage: socket-keepalive run [options] -- <command> [args...]
 

@@ -8,6 +8,7 @@
 /// <reference types="node" preserve="true" />
 
 export { tuneAgent } from './agent.js';
+export { keepAliveEnvironment } from './child-environment.js';
 export { DEAD_PEER_CHANNEL, type DeadPeer } from './dead-peer.js';
 export {
   type DefaultKeepAlive,
@@ -16,7 +17,6 @@ export {
   setDefaultKeepAlive,
 } from './default.js';
 export { type DetectionTime, detectionTime, retransmissionLimitMs } from './detection.js';
-export { keepAliveEnvironment } from './env-options.js';
 export { ERR_SOCKET_KEEPALIVE_UNSUPPORTED, type UnsupportedError } from './errors.js';
 export { type InspectedSocket, inspectProcess } from './inspect.js';
 export { getKeepAlive, type KeepAliveState, setKeepAlive } from './keepalive.js';

@@ -36,8 +36,9 @@
  */
 import workerThreads from 'node:worker_threads';
 import { addonLoaded } from './binding.js';
+import { nodeOptionsWithRegister, REGISTER_PATH } from './child-environment.js';
 import { useDefault } from './default.js';
-import { KEEPALIVE_VARIABLE, nodeOptionsWithRegister, REGISTER_PATH, readKeepAliveSetting } from './env-options.js';
+import { KEEPALIVE_VARIABLE, readKeepAliveSetting } from './keepalive-variable.js';
 import { patchWorkers, type WorkerOptions } from './patches.js';
 import { preloadLibraryActive } from './preload-library.js';
 import { reportDeadPeersTo } from './report.js';

@@ -13,4 +13,5 @@ export {
   parseDuration,
   parseKeepAliveSetting,
   RTO_MAX_MS,
+  writeDuration,
 } from './text.js';

@@ -8,7 +8,7 @@
  * @packageDocumentation
  */
 export { RTO_MAX_MS } from './detection.js';
-export { parseDuration } from './duration.js';
-export { type KeepAliveSetting, parseKeepAliveSetting } from './env-options.js';
+export { parseDuration, writeDuration } from './duration.js';
 export { formatEndpoint, formatSeconds } from './format.js';
+export { type KeepAliveSetting, parseKeepAliveSetting } from './keepalive-variable.js';
 export { type NumericOption, OPTION_TABLE, type OptionSpec } from './options.js';

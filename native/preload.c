@@ -1,6 +1,7 @@
 /* The preload library of socket-keepalive: loaded with LD_PRELOAD, it gives every TCP
  * socket of the process (AF_INET or AF_INET6, protocol TCP) the options of
- * SOCKET_KEEPALIVE, read with the rules of lib/env-options.ts, whatever code opens it:
+ * SOCKET_KEEPALIVE, read with the rules of lib/keepalive-variable.ts, whatever code
+ * opens it:
  *
  * - connect(): the options are set before the real call, so TCP_USER_TIMEOUT also bounds
  *   the SYN retries, for blocking and non-blocking connects;
@@ -566,7 +567,7 @@ EXPORT int socket_keepalive_preload_active(void) { return setting.active; }
  * library neither keeps its values on it nor reports it. */
 EXPORT void socket_keepalive_preload_release(int fd) { mark(fd, 0); }
 
-/* ---- reading SOCKET_KEEPALIVE: the rules of lib/env-options.ts, its messages ---- */
+/* ---- reading SOCKET_KEEPALIVE: the rules of lib/keepalive-variable.ts, its messages ---- */
 
 /* The length of the JavaScript whitespace (String.prototype.trim) at text, in UTF-8; 0 if none. */
 static size_t space_at(const unsigned char* text, size_t left) {
@@ -744,7 +745,7 @@ static int is_digits(const char* text, size_t length) {
 }
 
 /* Reads SOCKET_KEEPALIVE (text, never NULL) into out. Returns 0, or -1 with the message of
- * the error lib/env-options.ts throws in message. */
+ * the error lib/keepalive-variable.ts throws in message. */
 static int parse_setting(const char* text, struct Setting* out, struct Text* message) {
   /* The options' fields, then servers and report. */
   enum { NAME_SERVERS = FIELD_COUNT, NAME_REPORT, NAME_COUNT };

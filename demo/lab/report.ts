@@ -181,7 +181,7 @@ export function formatWire(row: LabResult): string {
   const parts: string[] = [];
   if (wire.probes.length === 0) parts.push('none');
   else {
-    const offsets = wire.probes.map((at) => `${((at - (wire.lastReceived as number)) / 1000).toFixed(1)} s`);
+    const offsets = wire.probes.map((at) => seconds(at - (wire.lastReceived as number)));
     const shown = offsets.length > 4 ? `${offsets.slice(0, 2).join(', ')} ... ${offsets.at(-1)}` : offsets.join(', ');
     parts.push(`${offsets.length} @ ${shown}`);
   }
@@ -191,13 +191,16 @@ export function formatWire(row: LabResult): string {
   return parts.join(', ');
 }
 
+/** The delay setKeepAlive before connect is said to leave (the claim the lab checks). */
+const CLAIMED_DELAY_MS = 30_000;
+
 /** A sentence comparing the 30 s delay the pattern is said to leave with what each Node measured. */
 export function beforeConnectFinding(results: LabResult[]): string {
   const old = results.find((row) => row.id === 'before-connect-old');
   const current = results.find((row) => row.id === 'before-connect') as LabResult;
   const claim = 'setKeepAlive called before connect is said to leave "a default initialDelay of 30 seconds"';
   const now =
-    `On Node ${current.node} the pattern works: idle ${(current.effective?.idle ?? 0) / 1000} s, as asked ` +
+    `On Node ${current.node} the pattern works: idle ${formatDuration(current.effective?.idle ?? 0)}, as asked ` +
     '(fixed in Node 16.15 and 17.7).';
   if (!old?.effective) return `${claim}; not checked (${old?.note ?? 'no Node 16 row'}). ${now}`;
   const detected =
@@ -205,7 +208,7 @@ export function beforeConnectFinding(results: LabResult[]): string {
       ? 'the dead peer was not detected within the window'
       : `the dead peer was detected after ${formatDuration(old.measuredMs)}`;
   return (
-    `${claim}. Measured on Node ${OLD_NODE}: the kernel has idle ${old.effective.idle / 1000} s, not 30 s, ` +
+    `${claim}. Measured on Node ${OLD_NODE}: the kernel has idle ${formatDuration(old.effective.idle)}, not ${formatDuration(CLAIMED_DELAY_MS)}, ` +
     `and ${detected} ` +
     `(predicted ${formatDuration(old.predictedMs as number)}). ${now}`
   );
@@ -258,7 +261,7 @@ export function printReport(report: LabReport): void {
   if (heal) {
     const survived = heal.survived ? 'the connection survived' : `the connection died (${heal.errorCode})`;
     const healed =
-      `heal: link cut for ${HEAL.cutMs / 1000} s then restored: ${survived}, ` +
+      `heal: link cut for ${formatDuration(HEAL.cutMs)} then restored: ${survived}, ` +
       `${heal.echoed} of ${heal.written} bytes written during the cut came back` +
       `${heal.inOrder ? ', in order' : ', NOT in order'}.`;
     console.log(`\n${wrapText(healed)}`);

@@ -528,9 +528,9 @@ describe('what the README shows when a peer dies', () => {
       const block = README_BLOCKS.find(({ language, body }) => language === 'text' && body.startsWith('$ '));
       if (!block) throw new Error('the README shows no command output ("$ " block)');
       const [command, ...shown] = block.body.trimEnd().split('\n');
-      // The app the README's output comes from, as docs/why.md gives it.
-      const why = fs.readFileSync(path.join(root, 'docs', 'why.md'), 'utf8');
-      const appSource = /^## What you see when a peer dies\n[\s\S]*?^```js\n([\s\S]*?)^```/m.exec(why)?.[1];
+      // The app the README's output comes from, as docs/lab.md records it.
+      const lab = fs.readFileSync(path.join(root, 'docs', 'lab.md'), 'utf8');
+      const appSource = /^### The README's dead peer\n[\s\S]*?^```js\n([\s\S]*?)^```/m.exec(lab)?.[1];
       expect(appSource).toBeDefined();
       const directory = path.join(work, 'dead-peer-app');
       fs.mkdirSync(directory);

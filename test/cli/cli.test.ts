@@ -93,9 +93,9 @@ describe('server and client on loopback, --json', () => {
     });
   });
 
-  test('on loopback, with every socket still open after 10 s, the client says nothing cuts the link and names lab', async () => {
+  test('on loopback, with every socket still open after 10.0 s, the client says nothing cuts the link and names lab', async () => {
     const note =
-      'every socket still open after 10 s: nothing cuts a loopback link, so no peer dies here; ' +
+      'every socket still open after 10.0 s: nothing cuts a loopback link, so no peer dies here; ' +
       'to see a dead peer found, run socket-keepalive lab\n';
     // As the README's reader runs it: text into a pipe (plain lines), and --json (the note on stderr).
     const started = Date.now();

@@ -54,7 +54,7 @@ export const {
   preloadLibrary,
 } = requireBuilt(libraryPath) as typeof Library;
 
-/** The parser of SOCKET_KEEPALIVE and the preload's path, from the build like the rest. */
-export const envOptions = requireBuilt(
-  path.join(root, 'dist', 'env-options.js'),
-) as typeof import('../../lib/env-options.js');
+/** The preload's absolute path and the options that load it, from the build like the rest. */
+export const childEnvironment = requireBuilt(
+  path.join(root, 'dist', 'child-environment.js'),
+) as typeof import('../../lib/child-environment.js');

@@ -1,6 +1,6 @@
 /**
  * SOCKET_KEEPALIVE values that are refused, with the error code and message parseKeepAliveSetting
- * throws: the table the Node preload is tested with (test/library/register.test.ts) and
+ * throws: the table the Node parser is tested with (test/library/keepalive-variable.test.ts) and
  * that the preload library must refuse with the same line (test/native-preload/library.test.ts).
  */
 export const REFUSED_SETTINGS: readonly [text: string, code: string, message: RegExp][] = [

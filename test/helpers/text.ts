@@ -11,5 +11,12 @@ export const textPath = path.join(root, 'dist', 'text.js');
 
 const requireBuilt = createRequire(__filename);
 
-export const { formatEndpoint, formatSeconds, OPTION_TABLE, parseDuration, parseKeepAliveSetting, RTO_MAX_MS } =
-  requireBuilt(textPath) as typeof Text;
+export const {
+  formatEndpoint,
+  formatSeconds,
+  OPTION_TABLE,
+  parseDuration,
+  parseKeepAliveSetting,
+  RTO_MAX_MS,
+  writeDuration,
+} = requireBuilt(textPath) as typeof Text;

@@ -6,14 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, test } from 'vitest';
-import { captureError } from '../helpers/errors.js';
-import { DEFAULT_PRELOAD_OPTIONS, envOptions, keepAliveEnvironment } from '../helpers/library.js';
-import { REFUSED_SETTINGS } from '../helpers/refused-settings.js';
+import type { keepAliveEnvironment } from '../helpers/library.js';
 import { type RunResult, runNode } from '../helpers/run.js';
-import { parseKeepAliveSetting } from '../helpers/text.js';
 import { root } from '../helpers/tree.js';
 
-const { REGISTER_PATH } = envOptions;
 const dist = path.join(root, 'dist');
 const register = path.join(dist, 'register.js');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ska-register-'));
@@ -61,114 +57,6 @@ function lastJson(run: RunResult): unknown {
   if (run.code !== 0) throw new Error(`exit ${run.code}: ${run.stderr}`);
   return JSON.parse(run.stdout.trim().split('\n').pop() as string);
 }
-
-describe('SOCKET_KEEPALIVE parsing', () => {
-  test.each([
-    [
-      'idle=10s,interval=2s,count=3,userTimeout=20s',
-      { idle: 10_000, interval: 2000, count: 3, userTimeout: 20_000 },
-      ['idle', 'interval', 'count', 'userTimeout'],
-      true,
-    ],
-    [
-      'idle=1h, interval=2m ,userTimeout=1500ms',
-      { idle: 3_600_000, interval: 120_000, userTimeout: 1500 },
-      ['idle', 'interval', 'userTimeout'],
-      true,
-    ],
-    ['idle=5000ms,servers=off', { idle: 5000 }, ['idle', 'servers'], false],
-    ['count=4,servers=on,', { count: 4 }, ['count', 'servers'], true],
-    ['userTimeout=0', { userTimeout: 0 }, ['userTimeout'], true],
-  ])('%s: the fields written, the defaults for the rest', (text, written, fields, servers) => {
-    expect(parseKeepAliveSetting(text)).toStrictEqual({
-      options: { ...DEFAULT_PRELOAD_OPTIONS, ...written },
-      written: fields,
-      servers,
-      report: undefined,
-    });
-  });
-
-  test.each([
-    [undefined, []],
-    ['', []],
-    [' ', []],
-    [',', []],
-    ['servers=on', ['servers']],
-  ])('%j stands for the default options', (text, written) => {
-    expect(DEFAULT_PRELOAD_OPTIONS).toEqual({ idle: 10_000, interval: 2000, count: 3, userTimeout: 20_000 });
-    expect(parseKeepAliveSetting(text)).toStrictEqual({
-      options: DEFAULT_PRELOAD_OPTIONS,
-      written,
-      servers: true,
-      report: undefined,
-    });
-  });
-
-  test('servers=off alone: the default options, listeners left alone', () => {
-    expect(parseKeepAliveSetting('servers=off')).toStrictEqual({
-      options: DEFAULT_PRELOAD_OPTIONS,
-      written: ['servers'],
-      servers: false,
-      report: undefined,
-    });
-  });
-
-  test.each([
-    ['report=text', 'text'],
-    ['idle=5s,report=json', 'json'],
-    ['report=off', undefined],
-  ])('%s', (text, report) => {
-    expect(parseKeepAliveSetting(text)?.report).toBe(report);
-  });
-
-  test.each(['off', ' off '])('%j sets nothing', (text) => {
-    expect(parseKeepAliveSetting(text)).toBeNull();
-  });
-
-  test.each(REFUSED_SETTINGS)('%s is refused', (text, code, message) => {
-    const error = captureError(() => parseKeepAliveSetting(text));
-    expect(error.code).toBe(code);
-    expect(error.message).toMatch(message);
-  });
-});
-
-describe('keepAliveEnvironment', () => {
-  test('writes SOCKET_KEEPALIVE that parses back to the options, and NODE_OPTIONS with the absolute preload path', () => {
-    const env = keepAliveEnvironment(
-      { idle: 60_000, interval: 2000, count: 3, userTimeout: 1500 },
-      { servers: false },
-      { NODE_OPTIONS: '--enable-source-maps' },
-    );
-    expect(env.SOCKET_KEEPALIVE).toBe('idle=1m,interval=2s,count=3,userTimeout=1500ms,servers=off');
-    expect(parseKeepAliveSetting(env.SOCKET_KEEPALIVE)).toStrictEqual({
-      options: { idle: 60_000, interval: 2000, count: 3, userTimeout: 1500 },
-      written: ['idle', 'interval', 'count', 'userTimeout', 'servers'],
-      servers: false,
-      report: undefined,
-    });
-    const reporting = keepAliveEnvironment({ count: 3 }, { report: 'json' }, {});
-    expect(parseKeepAliveSetting(reporting.SOCKET_KEEPALIVE)).toStrictEqual({
-      options: DEFAULT_PRELOAD_OPTIONS,
-      written: ['count', 'report'],
-      servers: true,
-      report: 'json',
-    });
-    expect(env.NODE_OPTIONS).toBe(`--enable-source-maps --require ${JSON.stringify(REGISTER_PATH)}`);
-    expect(path.isAbsolute(REGISTER_PATH)).toBe(true);
-    expect(keepAliveEnvironment({ count: 3 }, {}, { NODE_OPTIONS: env.NODE_OPTIONS }).NODE_OPTIONS).toBe(
-      env.NODE_OPTIONS,
-    );
-  });
-
-  test('validates like setKeepAlive', () => {
-    expect(captureError(() => keepAliveEnvironment({ idle: 1500 })).code).toBe('ERR_OUT_OF_RANGE');
-    expect(captureError(() => keepAliveEnvironment({})).message).toMatch(/sets no keepalive option/);
-    expect(captureError(() => keepAliveEnvironment({ enable: false } as never)).code).toBe('ERR_INVALID_ARG_VALUE');
-    expect(captureError(() => keepAliveEnvironment({ count: 3 }, { report: 'yes' as never })).message).toMatch(
-      /"settings.report" .* must be 'text', 'json' or 'otel'|'settings.report' must be 'text', 'json' or 'otel'/,
-    );
-  });
-});
 
 describe('node --require socket-keepalive/register', () => {
   test('tunes client sockets and listeners from SOCKET_KEEPALIVE', async () => {
@@ -330,6 +218,12 @@ test('the packed package ships the preload', async () => {
   });
   const files = (JSON.parse(stdout) as { files: { path: string }[] }[])[0].files.map((file) => file.path);
   expect(files).toEqual(
-    expect.arrayContaining(['dist/register.js', 'dist/register.mjs', 'dist/env-options.js', 'dist/default.js']),
+    expect.arrayContaining([
+      'dist/register.js',
+      'dist/register.mjs',
+      'dist/child-environment.js',
+      'dist/keepalive-variable.js',
+      'dist/default.js',
+    ]),
   );
 });

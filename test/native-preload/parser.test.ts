@@ -1,4 +1,4 @@
-// The preload library reads SOCKET_KEEPALIVE exactly as lib/env-options.ts does: 5,000
+// The preload library reads SOCKET_KEEPALIVE exactly as lib/keepalive-variable.ts does: 5,000
 // values made of the format's own pieces (name=value items of field names, digits and
 // units, the words, whitespace JavaScript trims and some it does not, quotes, noise),
 // each read by both, the result or the refusal line compared byte for byte.
@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, expect, test } from 'vitest';
-import { envOptions } from '../helpers/library.js';
 import { missingTools, skipWithout } from '../helpers/requirements.js';
+import { parseKeepAliveSetting } from '../helpers/text.js';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ska-preload-parser-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -35,10 +35,10 @@ const item = fc.oneof(
   fc.array(fc.constantFrom(...SPACES, ...WORDS, ...DIGITS, ...UNITS), { maxLength: 4 }).map((parts) => parts.join('')),
 );
 
-/** What lib/env-options.ts gives for text, in the harness's form. */
+/** What lib/keepalive-variable.ts gives for text, in the harness's form. */
 function javascript(text: string): string {
   try {
-    const read = envOptions.parseKeepAliveSetting(text);
+    const read = parseKeepAliveSetting(text);
     if (read === null) return 'off';
     const { idle, interval, count, userTimeout } = read.options;
     const report = read.report === 'text' ? 1 : read.report === 'json' ? 2 : 0;

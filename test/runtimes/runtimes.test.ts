@@ -14,7 +14,7 @@ import readline from 'node:readline';
 import { afterAll, describe, expect, test } from 'vitest';
 import { BUN_VERSION, bunBinary, DENO_VERSION, denoBinary } from '../../demo/node-release.js';
 import {
-  envOptions,
+  childEnvironment,
   type InspectedSocket,
   inspectProcess,
   type KeepAliveOptions,
@@ -369,6 +369,6 @@ const server = net.createServer((socket) => socket.pipe(socket)).listen(${JSON.s
 
 test('keepAliveEnvironment writes BUN_OPTIONS as Bun reads it: --preload=<path>, unquoted, once', () => {
   const env = keepAliveEnvironment({ count: 3 }, {}, { BUN_OPTIONS: '--smol' });
-  expect(env.BUN_OPTIONS).toBe(`--smol --preload=${envOptions.REGISTER_PATH}`);
+  expect(env.BUN_OPTIONS).toBe(`--smol --preload=${childEnvironment.REGISTER_PATH}`);
   expect(keepAliveEnvironment({ count: 3 }, {}, { BUN_OPTIONS: env.BUN_OPTIONS }).BUN_OPTIONS).toBe(env.BUN_OPTIONS);
 });
