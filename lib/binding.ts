@@ -209,10 +209,11 @@ export function applyToFd(
   const addon = binding();
   const { options } = addon;
   options[0] = enable;
-  for (let index = 0; index < OPTION_TABLE.length; index++) {
-    const { name, kernelScale, kept } = OPTION_TABLE[index];
-    const value = keptOnly && !kept ? UNSET : settings[name];
-    options[index + 1] = value === UNSET ? UNSET : value / kernelScale;
+  const { values } = settings;
+  for (let slot = 0; slot < values.length; slot++) {
+    const { kernelScale, kept } = OPTION_TABLE[slot];
+    const value = keptOnly && !kept ? UNSET : values[slot];
+    options[slot + 1] = value === UNSET ? UNSET : value / kernelScale;
   }
   const result = addon.setKeepAlive(fd, knownTcp);
   if (result < 0) throw failure(result, 'setsockopt', fd);
