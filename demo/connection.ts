@@ -133,7 +133,7 @@ export function sampleSocket(socket: net.Socket, report: ConnectionReport): Conn
     report.probes = info.probes;
     report.unacked = info.unacked;
     // The kernel's keepalive clock: time since the last data or ACK received.
-    report.lastHeardAt = Date.now() - Math.min(info.lastDataReceived, info.lastAckReceived);
+    report.lastHeardAt = Date.now() - Math.min(info.lastDataReceivedMs, info.lastAckReceivedMs);
   }
   return report;
 }

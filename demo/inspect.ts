@@ -23,7 +23,7 @@ root, or the process's own user where kernel.yama.ptrace_scope allows it.
 
 Options:
   --json         the sockets as a JSON array, each with its process's "pid" (times in
-                 ms; "idle": null means never)
+                 ms; a "detection" of "idleConnectionMs": null means never)
   --watch        refresh once a second until Ctrl-C (with --json: one array per line)
   -h, --help     this help
 
@@ -36,18 +36,18 @@ interface ShownSocket extends InspectedSocket {
   pid: number;
   /**
    * True for the connections (not listeners) that would take longest to notice a dead
-   * peer on an idle connection: those with the largest `detection.idle`.
+   * peer on an idle connection: those with the largest `detection.idleConnectionMs`.
    */
   slowest: boolean;
 }
 
 function markSlowest(pid: number, sockets: InspectedSocket[]): ShownSocket[] {
   const connections = sockets.filter((socket) => socket.state !== 'LISTEN');
-  const slowest = Math.max(...connections.map((socket) => socket.detection.idle));
+  const slowest = Math.max(...connections.map((socket) => socket.detection.idleConnectionMs));
   return sockets.map((socket) => ({
     pid,
     ...socket,
-    slowest: socket.state !== 'LISTEN' && socket.detection.idle === slowest,
+    slowest: socket.state !== 'LISTEN' && socket.detection.idleConnectionMs === slowest,
   }));
 }
 
@@ -152,13 +152,13 @@ function table(sockets: ShownSocket[]): string {
     formatState(socket.keepAlive),
     String(socket.probes),
     String(socket.retransmits),
-    socket.state === 'LISTEN' ? '-' : formatDuration(socket.lastDataReceived),
-    socket.state === 'LISTEN' ? '-' : formatDuration(socket.detection.idle),
+    socket.state === 'LISTEN' ? '-' : formatDuration(socket.lastDataReceivedMs),
+    socket.state === 'LISTEN' ? '-' : formatDuration(socket.detection.idleConnectionMs),
     socket.state === 'LISTEN'
       ? '-'
-      : socket.detection.inFlight === null
+      : socket.detection.dataInFlightMs === null
         ? `${formatDuration(retransmissionLimitMs())} (tcp_retries2)`
-        : formatDuration(socket.detection.inFlight),
+        : formatDuration(socket.detection.dataInFlightMs),
     socket.slowest ? '<' : '',
   ]);
   const header = ['fd', 'local', 'peer', 'state', 'keepalive', 'probes', 'retrans', 'last recv', 'detect idle'];

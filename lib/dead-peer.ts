@@ -109,9 +109,9 @@ export interface DeadPeer {
   /**
    * When the library predicted the kernel would give up, in ms, counted from the same
    * moment as the figure it compares with: for `'keepalive'`, {@link detectionTime}'s
-   * `idle`, from the last data received (compare with `silentMs`); for `'userTimeout'`
-   * and `'zeroWindow'`, the user timeout (compare with `inFlightMs` and, for a zero
-   * window, the time the data waited); for `'retransmissions'`,
+   * `idleConnectionMs`, from the last data received (compare with `silentMs`); for
+   * `'userTimeout'` and `'zeroWindow'`, the user timeout, its `dataInFlightMs` (compare
+   * with `inFlightMs` and, for a zero window, the time the data waited); for `'retransmissions'`,
    * {@link retransmissionLimitMs}, the bound the kernel compares with (compare with
    * `inFlightMs`). The earliest the kernel may give up; see `predictedMaxMs`.
    */
@@ -157,14 +157,14 @@ function peerOf(fd: number): { address: string; port: number } | undefined {
 // tunes: native/preload.c figures_of (first_rto, loss_probe, in_flight_of, retransmission_end).
 
 /** The first retransmission timeout of a connection, ms, from TCP_INFO after `retransmits` doublings. */
-function firstRto({ rto, rtt, rttVar, retransmits }: TcpInfo): number {
-  const unbacked = rto / 2 ** retransmits;
+function firstRto({ rtoMs, rttMs, rttVarMs, retransmits }: TcpInfo): number {
+  const unbacked = rtoMs / 2 ** retransmits;
   // Past the ceiling the doublings no longer tell: Linux's own formula (srtt + max(4 x rttvar, TCP_RTO_MIN)).
-  return rto < RTO_MAX_MS ? unbacked : rtt + Math.max(4 * rttVar, RTO_MIN_MS);
+  return rtoMs < RTO_MAX_MS ? unbacked : rttMs + Math.max(4 * rttVarMs, RTO_MIN_MS);
 }
 
 /** The tail loss probe's timeout before the first retransmission timeout (tcp_schedule_loss_probe()): 2 x srtt + TCP_RTO_MIN. */
-const lossProbe = ({ rtt }: TcpInfo) => 2 * rtt + RTO_MIN_MS;
+const lossProbe = ({ rttMs }: TcpInfo) => 2 * rttMs + RTO_MIN_MS;
 
 /**
  * ms the oldest unacknowledged data had waited when the kernel gave up: since the last
@@ -173,7 +173,7 @@ const lossProbe = ({ rtt }: TcpInfo) => 2 * rtt + RTO_MIN_MS;
  */
 function inFlightOf(info: TcpInfo): number {
   const first = firstRto(info);
-  let waited = info.lastDataSent;
+  let waited = info.lastDataSentMs;
   for (let step = 0; step < info.retransmits; step++) waited += Math.min(first * 2 ** step, RTO_MAX_MS);
   if (info.totalRetransmits > info.retransmits) waited += lossProbe(info);
   return Math.round(waited);
@@ -204,7 +204,7 @@ const TIMER_WHEEL_LATENESS = 1 / 8;
 
 /** Why the kernel ended an opened connection by its timers, from TCP_INFO at close; `undefined` when it did not. */
 function causeOf(info: TcpInfo, settings: KernelSettings, socket: net.Socket): DeadPeerCause | undefined {
-  if (info.state !== 'CLOSE' || info.rtt === 0) return undefined; // open still, or never opened
+  if (info.state !== 'CLOSE' || info.rttMs === 0) return undefined; // open still, or never opened
   if (info.retransmits > 0) return settings.userTimeout > 0 ? 'userTimeout' : 'retransmissions';
   if (info.probes > 0) return 'keepalive';
   // Nothing outstanding: a reset, unless data waited on a closed window until the user timeout
@@ -271,8 +271,8 @@ export function reportDeadPeer(socket: net.Socket, error?: Error): void {
     let predictedMs: number;
     let predictedMaxMs: number;
     if (cause === 'keepalive') {
-      predictedMs = predicted.idle;
-      predictedMaxMs = predicted.idle + Math.round(interval * (1 + TIMER_WHEEL_LATENESS));
+      predictedMs = predicted.idleConnectionMs;
+      predictedMaxMs = predicted.idleConnectionMs + Math.round(interval * (1 + TIMER_WHEEL_LATENESS));
     } else if (cause === 'retransmissions') {
       predictedMs = retransmissionLimitMs();
       predictedMaxMs = retransmissionEnd(info, predictedMs);
@@ -293,7 +293,7 @@ export function reportDeadPeer(socket: net.Socket, error?: Error): void {
       remoteAddress: peer?.address,
       remotePort: peer?.port,
       cause,
-      silentMs: Math.min(info.lastDataReceived, info.lastAckReceived),
+      silentMs: Math.min(info.lastDataReceivedMs, info.lastAckReceivedMs),
       inFlightMs: cause === 'userTimeout' || cause === 'retransmissions' ? inFlightOf(info) : undefined,
       probes: info.probes,
       retransmits: info.retransmits,

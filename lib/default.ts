@@ -43,7 +43,7 @@ export interface DefaultKeepAlive {
 
 /** The default in force, with its options validated into the addon's form. */
 interface ActiveDefault extends DefaultKeepAlive {
-  readonly settings: KernelSettings;
+  readonly kernelSettings: KernelSettings;
   /** The preload library sets these same options at connect() and listen(). */
   readonly inKernel: boolean;
 }
@@ -73,7 +73,7 @@ function tuneAtConnect(this: net.Socket): void {
   try {
     if (isUnixDomain(this)) return;
     if (active.filter !== undefined && active.filter(this) === false) return;
-    tuneSocket(this, active.settings, active.inKernel);
+    tuneSocket(this, active.kernelSettings, active.inKernel);
   } catch (error) {
     warnOnce(error, `a connection to ${this.remoteAddress}:${this.remotePort}`);
   }
@@ -88,7 +88,7 @@ function tuneAtAttempt(socket: net.Socket, handle: object): void {
   const active = current;
   if (active === null || active.filter !== undefined || !addonLoaded()) return;
   try {
-    tuneAttempt(socket, handle, active.settings, active.inKernel);
+    tuneAttempt(socket, handle, active.kernelSettings, active.inKernel);
   } catch (error) {
     warnOnce(error, 'a connection attempt');
   }
@@ -103,7 +103,7 @@ function tuneAtListening(this: net.Server): void {
     if (listener === UNIX_LISTENER || listener === NOT_LISTENING) return;
   } else if (typeof this.address() !== 'object') return; // a Unix domain socket; without the addon only its accepted sockets are tuned
   try {
-    tuneServer(this, active.settings, active.inKernel);
+    tuneServer(this, active.kernelSettings, active.inKernel);
   } catch (error) {
     warnOnce(error, 'the listening socket of a server');
   }
@@ -145,7 +145,7 @@ function installHooks(): void {
   );
 }
 
-function validateSettings(settings: unknown): { servers: boolean; filter: DefaultKeepAlive['filter'] } {
+function validateDefaultSettings(settings: unknown): { servers: boolean; filter: DefaultKeepAlive['filter'] } {
   if (settings === undefined) return { servers: true, filter: undefined };
   if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) {
     throw invalidArgType('settings', 'of type object', settings);
@@ -206,7 +206,7 @@ function validateSettings(settings: unknown): { servers: boolean; filter: Defaul
  * ```
  */
 export function setDefaultKeepAlive(options: KeepAliveOptions | null, settings?: DefaultKeepAliveSettings): void {
-  const { servers, filter } = validateSettings(settings);
+  const { servers, filter } = validateDefaultSettings(settings);
   if (options === null) {
     current = null;
     return;
@@ -224,14 +224,14 @@ export function setDefaultKeepAlive(options: KeepAliveOptions | null, settings?:
  * each socket is only taken over from it (lib/tuning.ts applyOrTakeOver).
  */
 export function useDefault(
-  settings: KernelSettings,
+  kernelSettings: KernelSettings,
   servers: boolean,
   filter?: DefaultKeepAlive['filter'],
   { warn: warnHere = true, inKernel = false }: { warn?: boolean; inKernel?: boolean } = {},
 ): void {
-  let applied = settings;
+  let applied = kernelSettings;
   if (!addonLoaded()) {
-    const floor = settableThroughNode(settings);
+    const floor = settableThroughNode(kernelSettings);
     applied = floor.settings;
     if (floor.warning !== '' && warnHere) warn(WARNING_CODES.noAddon, floor.warning, { once: true });
   }
@@ -239,7 +239,7 @@ export function useDefault(
     options: Object.freeze(optionsOf(applied)),
     servers,
     filter,
-    settings: applied,
+    kernelSettings: applied,
     inKernel: inKernel && addonLoaded(),
   });
   installHooks();

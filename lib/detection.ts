@@ -5,16 +5,18 @@ import { platform } from './platform/index.js';
 export interface DetectionTime {
   /**
    * ms from the last data received until an idle connection to a dead peer fails with
-   * ETIMEDOUT; `Infinity` when keepalive is off (such a connection is never dropped).
+   * ETIMEDOUT (the dead-peer report's `silentMs` is the measured counterpart); `Infinity`
+   * when keepalive is off (such a connection is never dropped).
    */
-  idle: number;
+  idleConnectionMs: number;
   /**
    * ms from sending data that is never acknowledged until the connection fails: the
-   * user timeout; `null` when it is 0, as the kernel's retransmission limit
-   * ({@link retransmissionLimitMs}: net.ipv4.tcp_retries2, about 15 minutes by default)
-   * then governs, and keepalive probes are not sent while data is unacknowledged.
+   * user timeout (the dead-peer report's `inFlightMs` is the measured counterpart); `null`
+   * when it is 0, as the kernel's retransmission limit ({@link retransmissionLimitMs}:
+   * net.ipv4.tcp_retries2, about 15 minutes by default) then governs, and keepalive probes
+   * are not sent while data is unacknowledged.
    */
-  inFlight: number | null;
+  dataInFlightMs: number | null;
 }
 
 /** This network namespace's keepalive interval (net.ipv4.tcp_keepalive_intvl), ms. */
@@ -48,17 +50,17 @@ export function detectionTime(options: KeepAliveOptions): DetectionTime {
 
 /** {@link detectionTime} of options already validated (a socket's or server's tuning). */
 export function predictDetection({ enable, idle, interval, count, userTimeout }: KernelSettings): DetectionTime {
-  const inFlight = userTimeout > 0 ? userTimeout : null;
-  if (enable !== 1) return { idle: Infinity, inFlight };
+  const dataInFlightMs = userTimeout > 0 ? userTimeout : null;
+  if (enable !== 1) return { idleConnectionMs: Infinity, dataInFlightMs };
   const defaults = platform.keepaliveDefaults();
   return {
-    idle: platform.idleDetection(
+    idleConnectionMs: platform.idleDetection(
       idle === UNSET ? defaults.idle : idle,
       interval === UNSET ? defaults.interval : interval,
       count === UNSET ? defaults.count : count,
-      inFlight ?? 0,
+      dataInFlightMs ?? 0,
     ),
-    inFlight,
+    dataInFlightMs,
   };
 }
 
@@ -71,7 +73,7 @@ export const { rtoMinMs: RTO_MIN_MS, rtoMaxMs: RTO_MAX_MS } = platform;
  * from its 200 ms floor and capped at 120 s, takes to back off net.ipv4.tcp_retries2
  * times (tcp_model_timeout() and retransmits_timed_out() in net/ipv4/tcp_timer.c).
  * With the default of 15 retries that is 924.6 s, about 15 minutes. This is what
- * governs a connection with data in flight when {@link DetectionTime.inFlight} is
+ * governs a connection with data in flight when {@link DetectionTime.dataInFlightMs} is
  * `null`. Reads this network namespace's sysctl on every call (Linux's default 15 when
  * unreadable). See tcp(7): https://man7.org/linux/man-pages/man7/tcp.7.html
  *

@@ -24,7 +24,7 @@ export interface InspectedSocket {
   /** Retransmissions of the oldest unacknowledged segment (TCP_INFO). */
   retransmits: number;
   /** ms since data was last received (TCP_INFO). */
-  lastDataReceived: number;
+  lastDataReceivedMs: number;
   /** Predicted time to notice a dead peer; see {@link detectionTime}. */
   detection: DetectionTime;
 }
@@ -84,7 +84,7 @@ function readCopy(copy: number, fd: number, address: { local: string; peer: stri
       keepAlive,
       probes: info.probes,
       retransmits: info.retransmits,
-      lastDataReceived: info.lastDataReceived,
+      lastDataReceivedMs: info.lastDataReceivedMs,
       detection: detectionTime(keepAlive),
     };
   } finally {

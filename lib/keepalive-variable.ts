@@ -67,7 +67,7 @@ export function parseKeepAliveSetting(
 export function readKeepAliveSetting(
   text: string | undefined,
   variable = KEEPALIVE_VARIABLE,
-): { setting: KeepAliveSetting; settings: KernelSettings } | null {
+): { setting: KeepAliveSetting; kernelSettings: KernelSettings } | null {
   if (text?.trim() === 'off') return null;
   const options: Record<string, number> = {};
   let servers = true;
@@ -102,9 +102,9 @@ export function readKeepAliveSetting(
       options[name] = Number(value);
     }
   }
-  const settings = new KernelSettings();
-  validateInto({ ...DEFAULT_PRELOAD_OPTIONS, ...options }, settings, variable);
-  const { enable: _on, ...all } = optionsOf(settings);
+  const kernelSettings = new KernelSettings();
+  validateInto({ ...DEFAULT_PRELOAD_OPTIONS, ...options }, kernelSettings, variable);
+  const { enable: _on, ...all } = optionsOf(kernelSettings);
   return {
     setting: {
       options: Object.freeze(all) as KeepAliveSetting['options'],
@@ -112,7 +112,7 @@ export function readKeepAliveSetting(
       servers,
       report,
     },
-    settings,
+    kernelSettings,
   };
 }
 

@@ -46,7 +46,7 @@ import {
   acceptingServerOf,
   destroyedByAgentReadGuard,
   handleDescriptor,
-  nodeKeepAliveSetting,
+  nodeKeepAliveEnabled,
   ownerOfHandle,
   socketDescriptor,
   tcpHandleOf,
@@ -155,7 +155,7 @@ export function applyOnConnect(this: net.Socket): void {
     if (descriptor.fd < 0) return; // a runtime that hides it; lib/runtimes.ts has warned
     if (attempt === undefined || attempt !== tcpHandleOf(this)) applySettings(descriptor, tuning);
     // Applied in SYN-SENT: Node's connect switched keepalive on with its own idle, interval and count.
-    else if (nodeKeepAliveSetting(this) !== false) applyRestore(descriptor, true, tuning);
+    else if (nodeKeepAliveEnabled(this) !== false) applyRestore(descriptor, true, tuning);
   } catch (error) {
     failSocket(this, error);
   }
@@ -167,7 +167,7 @@ export function applyOnConnect(this: net.Socket): void {
  * interval and count.
  */
 export function needsRestoreAtConnect(socket: net.Socket): boolean {
-  return nodeKeepAliveSetting(socket) !== false;
+  return nodeKeepAliveEnabled(socket) !== false;
 }
 
 /**
@@ -278,7 +278,7 @@ function destroyReportingDeadPeer(this: net.Socket, error: Error | null): void {
 
 /** Whether a call of Node's setKeepAlive asks for keepalive on, in Node's own reading of its arguments. */
 function requestedEnable(socket: net.Socket, firstArgument: unknown): boolean {
-  const recorded = nodeKeepAliveSetting(socket);
+  const recorded = nodeKeepAliveEnabled(socket);
   if (recorded !== undefined) return recorded;
   if (typeof firstArgument === 'object' && firstArgument !== null)
     return Boolean((firstArgument as { enable?: unknown }).enable);

@@ -373,7 +373,7 @@ let keepAliveFlag: symbol | null | undefined;
  * own record of the call. This follows every call form of every Node version (Node 24+
  * also takes an options object). `undefined` when this Node keeps no such record.
  */
-export function nodeKeepAliveSetting(socket: net.Socket): boolean | undefined {
+export function nodeKeepAliveEnabled(socket: net.Socket): boolean | undefined {
   if (keepAliveFlag === undefined) {
     keepAliveFlag =
       Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === 'kSetKeepAlive') ?? null;

@@ -25,8 +25,9 @@ export type TcpState =
 
 /**
  * What the kernel knows of a connection's liveness (struct tcp_info, TCP_INFO in
- * tcp(7)). Durations in ms; rto, rtt and rttVar keep the kernel's microsecond
- * resolution as fractions.
+ * tcp(7)). Durations in ms, each named with `Ms` (the kernel's tcpi_rto, tcpi_rtt and
+ * tcpi_rttvar are in µs: `rtoMs`, `rttMs` and `rttVarMs` keep that resolution as
+ * fractions).
  */
 export interface TcpInfo {
   /** Connection state. */
@@ -38,17 +39,17 @@ export interface TcpInfo {
   /** Retransmissions of the oldest unacknowledged segment so far. */
   retransmits: number;
   /** Current retransmission timeout, ms. */
-  rto: number;
+  rtoMs: number;
   /** Smoothed round-trip time, ms. */
-  rtt: number;
+  rttMs: number;
   /** Round-trip time variation, ms. */
-  rttVar: number;
+  rttVarMs: number;
   /** ms since data was last sent. */
-  lastDataSent: number;
+  lastDataSentMs: number;
   /** ms since data was last received. */
-  lastDataReceived: number;
+  lastDataReceivedMs: number;
   /** ms since an ACK was last received. */
-  lastAckReceived: number;
+  lastAckReceivedMs: number;
   /** Segments sent and not acknowledged. */
   unacked: number;
   /** Retransmissions over the connection's life. */
@@ -56,21 +57,21 @@ export interface TcpInfo {
 }
 
 /**
- * The kernel's unit of each field. Their order in the addon's Uint32Array is the addon's
- * own (its `tcpInfoFields`, from native/keepalive.h); a test checks that both sides
- * name the same fields.
+ * The kernel's unit of each field; a field in `'us'` is converted to ms. Their order in
+ * the addon's Uint32Array is the addon's own (its `tcpInfoFields`, from
+ * native/keepalive.h); a test checks that both sides name the same fields.
  */
 export const TCP_INFO_UNITS: Readonly<Record<keyof TcpInfo, 'state' | 'count' | 'us' | 'ms'>> = {
   state: 'state',
   probes: 'count',
   backoff: 'count',
   retransmits: 'count',
-  rto: 'us',
-  rtt: 'us',
-  rttVar: 'us',
-  lastDataSent: 'ms',
-  lastDataReceived: 'ms',
-  lastAckReceived: 'ms',
+  rtoMs: 'us',
+  rttMs: 'us',
+  rttVarMs: 'us',
+  lastDataSentMs: 'ms',
+  lastDataReceivedMs: 'ms',
+  lastAckReceivedMs: 'ms',
   unacked: 'count',
   totalRetransmits: 'count',
 };

@@ -103,12 +103,12 @@ int ReadKeepAlive(int fd, int out[kOptionCount]);
   X(kInfoProbes, "probes")                   \
   X(kInfoBackoff, "backoff")                 \
   X(kInfoRetransmits, "retransmits")         \
-  X(kInfoRto, "rto")                         \
-  X(kInfoRtt, "rtt")                         \
-  X(kInfoRttVar, "rttVar")                   \
-  X(kInfoLastDataSent, "lastDataSent")       \
-  X(kInfoLastDataReceived, "lastDataReceived") \
-  X(kInfoLastAckReceived, "lastAckReceived") \
+  X(kInfoRto, "rtoMs")                       \
+  X(kInfoRtt, "rttMs")                       \
+  X(kInfoRttVar, "rttVarMs")                 \
+  X(kInfoLastDataSent, "lastDataSentMs")     \
+  X(kInfoLastDataReceived, "lastDataReceivedMs") \
+  X(kInfoLastAckReceived, "lastAckReceivedMs") \
   X(kInfoUnacked, "unacked")                 \
   X(kInfoTotalRetransmits, "totalRetransmits")
 

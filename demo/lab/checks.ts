@@ -24,12 +24,12 @@ const DETECTION_LATE_MS = 500;
 /**
  * When keepalive probes go out after the last segment received, ms, up to `untilMs`:
  * at idle, idle + interval, ... until the keepalive timer drops the connection at
- * detectionTime's `idle` (so `count` probes without a user timeout). None with data in
+ * detectionTime's `idleConnectionMs` (so `count` probes without a user timeout). None with data in
  * flight, where the retransmission timer runs instead, and none with keepalive off.
  */
-function expectedProbeOffsets(effective: KeepAliveState, inFlight: boolean, untilMs: number): number[] {
-  if (inFlight || !effective.enable) return [];
-  const dropAt = detectionTime(effective).idle;
+function expectedProbeOffsets(effective: KeepAliveState, dataInFlight: boolean, untilMs: number): number[] {
+  if (dataInFlight || !effective.enable) return [];
+  const dropAt = detectionTime(effective).idleConnectionMs;
   const offsets: number[] = [];
   for (let at = effective.idle; at < dropAt && at <= untilMs; at += effective.interval) offsets.push(at);
   return offsets;
@@ -147,14 +147,14 @@ export function causeMismatches(
  */
 export function wireMismatches(
   effective: KeepAliveState,
-  inFlight: boolean,
+  dataInFlight: boolean,
   trace: WireTrace,
   closedAt: number | undefined,
   captureEndedAt: number,
 ): string[] {
   if (trace.lastReceivedAt === null) return ['no segment from the server was captured'];
   const observedMs = (closedAt ?? captureEndedAt) - trace.lastReceivedAt;
-  const expected = expectedProbeOffsets(effective, inFlight, observedMs);
+  const expected = expectedProbeOffsets(effective, dataInFlight, observedMs);
   // A connection that died sent all its probes first. On one still open when the capture
   // ended, a probe due within its timer's slack of that end may or may not be there.
   const certain =
@@ -177,6 +177,6 @@ export function wireMismatches(
   if (off.length > 0) {
     problems.push(`probes ${off.map(formatDuration).join(', ')} apart, expected ${formatDuration(interval)}`);
   }
-  if (inFlight && trace.retransmissions.length === 0) problems.push('no retransmission of the data in flight');
+  if (dataInFlight && trace.retransmissions.length === 0) problems.push('no retransmission of the data in flight');
   return problems;
 }

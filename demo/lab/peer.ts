@@ -11,7 +11,7 @@ import { Connection, type ConnectionReport, type ConnectionSpec } from '../conne
 
 export interface PeerRow extends ConnectionSpec {
   /** Write once when the link is cut, so data is unacknowledged while the peer is gone. */
-  inFlight?: boolean;
+  dataInFlight?: boolean;
 }
 
 export interface PeerConfig {
@@ -113,7 +113,7 @@ async function main(): Promise<void> {
   for await (const line of readline.createInterface({ input: process.stdin })) {
     if (line === 'cut') {
       connections.forEach((connection, index) => {
-        if (config.rows[index].inFlight) connection.write('in flight\n');
+        if (config.rows[index].dataInFlight) connection.write('in flight\n');
       });
     } else if (line === 'heal-cut') {
       heal?.start();

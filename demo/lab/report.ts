@@ -18,13 +18,13 @@ import type { WireTrace } from './wire.js';
 /** A connection's segments on the wire, in ms from the cut (negative: before it). */
 export interface WireResult {
   /** The last segment the client received; the keepalive clock starts there. */
-  lastReceived: number | null;
-  /** Keepalive probes the client sent after it. */
-  probes: number[];
-  /** Data the client sent again. */
-  retransmissions: number[];
+  lastReceivedMs: number | null;
+  /** The keepalive probes the client sent after it, each one's time. */
+  probesMs: number[];
+  /** The data the client sent again, each retransmission's time. */
+  retransmissionsMs: number[];
   /** The reset the client sent when it gave up; null when it fell silent (or was still open). */
-  reset: number | null;
+  resetMs: number | null;
 }
 
 /** One row of the lab's results. Times in ms. */
@@ -32,7 +32,7 @@ export interface LabResult {
   id: string;
   label: string;
   node: string | null;
-  inFlight: boolean;
+  dataInFlight: boolean;
   effective: KeepAliveState | null;
   /** Predicted detection time; for data in flight without a user timeout, the retransmission limit. */
   predictedMs: number | null;
@@ -72,7 +72,7 @@ export function unavailableResult(row: LabRow, note: string | undefined): LabRes
     id: row.id,
     label: row.label,
     node: row.oldNode ? `v${OLD_NODE}` : process.version,
-    inFlight: false,
+    dataInFlight: false,
     effective: null,
     predictedMs: null,
     measuredMs: null,
@@ -126,7 +126,7 @@ export interface LabClock {
 export function rowResult(row: LabRow, observation: RowObservation, clock: LabClock): LabResult {
   const { node, report, predictedMs, trace } = observation;
   const effective = report.effective as KeepAliveState;
-  const inFlight = Boolean(row.inFlight);
+  const dataInFlight = Boolean(row.dataInFlight);
   const measuredMs = measure(row, report);
   const waited = longestWaitMs(row, effective, predictedMs) <= clock.windowMs;
   const outcome = measuredMs !== null ? 'detected' : waited ? 'open' : 'not-waited';
@@ -139,19 +139,19 @@ export function rowResult(row: LabRow, observation: RowObservation, clock: LabCl
     id: row.id,
     label: row.label,
     node,
-    inFlight,
+    dataInFlight,
     effective,
     predictedMs,
     measuredMs,
     outcome,
     errorCode,
-    startedMs: fromCut(inFlight ? report.wroteAt : report.lastHeardAt),
+    startedMs: fromCut(dataInFlight ? report.wroteAt : report.lastHeardAt),
     closedMs: fromCut(report.closedAt),
     wire: {
-      lastReceived: fromCut(trace.lastReceivedAt),
-      probes: trace.probes.map((at) => Math.round(at - clock.cutAt)),
-      retransmissions: trace.retransmissions.map((at) => Math.round(at - clock.cutAt)),
-      reset: fromCut(trace.resetAt),
+      lastReceivedMs: fromCut(trace.lastReceivedAt),
+      probesMs: trace.probes.map((at) => Math.round(at - clock.cutAt)),
+      retransmissionsMs: trace.retransmissions.map((at) => Math.round(at - clock.cutAt)),
+      resetMs: fromCut(trace.resetAt),
     },
     expectedCause: row.expectedCause ?? null,
     deadPeer: report.deadPeer ?? null,
@@ -159,7 +159,7 @@ export function rowResult(row: LabRow, observation: RowObservation, clock: LabCl
       ...(retransmissionLimit
         ? retransmissionLimitMismatches(predictedMs, measuredMs, errorCode, retransmittedAfterWrite, waited)
         : detectionMismatches(predictedMs, measuredMs, errorCode, waited)),
-      ...wireMismatches(effective, inFlight, trace, report.closedAt, clock.captureEndedAt),
+      ...wireMismatches(effective, dataInFlight, trace, report.closedAt, clock.captureEndedAt),
       ...causeMismatches(row.expectedCause, report.deadPeer, measuredMs !== null),
     ],
     ...(retransmissionLimit && waited ? { note: retransmissionLimitNote(predictedMs, retransmittedAfterWrite) } : {}),
@@ -179,14 +179,14 @@ export function formatWire(row: LabResult): string {
   const wire = row.wire;
   if (!wire) return '-';
   const parts: string[] = [];
-  if (wire.probes.length === 0) parts.push('none');
+  if (wire.probesMs.length === 0) parts.push('none');
   else {
-    const offsets = wire.probes.map((at) => seconds(at - (wire.lastReceived as number)));
+    const offsets = wire.probesMs.map((at) => seconds(at - (wire.lastReceivedMs as number)));
     const shown = offsets.length > 4 ? `${offsets.slice(0, 2).join(', ')} ... ${offsets.at(-1)}` : offsets.join(', ');
     parts.push(`${offsets.length} @ ${shown}`);
   }
-  if (wire.retransmissions.length > 0) parts.push(`${wire.retransmissions.length} retransmissions`);
-  if (wire.reset !== null) parts.push('then RST');
+  if (wire.retransmissionsMs.length > 0) parts.push(`${wire.retransmissionsMs.length} retransmissions`);
+  if (wire.resetMs !== null) parts.push('then RST');
   else if (row.outcome === 'detected') parts.push('then silence');
   return parts.join(', ');
 }

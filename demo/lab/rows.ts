@@ -65,7 +65,7 @@ export const ROWS: LabRow[] = [
     label: 'library: userTimeout 3000 ms, data in flight',
     mode: 'library',
     options: { userTimeout: 3000 },
-    inFlight: true,
+    dataInFlight: true,
     expectedCause: 'userTimeout',
   },
   {
@@ -73,7 +73,7 @@ export const ROWS: LabRow[] = [
     label: 'library: idle 2 s, interval 1 s, count 2, data in flight',
     mode: 'library',
     options: { idle: 2000, interval: 1000, count: 2 },
-    inFlight: true,
+    dataInFlight: true,
     expectedCause: 'retransmissions',
   },
   { id: 'node', label: 'Node setKeepAlive(true, 2000)', mode: 'node', nodeDelay: 2000 },
@@ -82,7 +82,7 @@ export const ROWS: LabRow[] = [
     label: 'Node setKeepAlive(true, 2000), data in flight',
     mode: 'node',
     nodeDelay: 2000,
-    inFlight: true,
+    dataInFlight: true,
   },
   {
     id: 'before-connect',
@@ -120,15 +120,15 @@ export const ROWS: LabRow[] = [
  */
 export function predict(row: LabRow, effective: KeepAliveState, retransmissionLimitMs: number): number {
   const predicted = detectionTime(effective);
-  return row.inFlight ? (predicted.inFlight ?? retransmissionLimitMs) : predicted.idle;
+  return row.dataInFlight ? (predicted.dataInFlightMs ?? retransmissionLimitMs) : predicted.idleConnectionMs;
 }
 
 /** Whether a row's connection ends at the kernel's retransmission limit: data in flight, no user timeout. */
 export function endsAtRetransmissionLimit(
-  row: { inFlight?: boolean },
+  row: { dataInFlight?: boolean },
   effective: KeepAliveState | null | undefined,
 ): boolean {
-  return Boolean(row.inFlight) && effective?.userTimeout === 0;
+  return Boolean(row.dataInFlight) && effective?.userTimeout === 0;
 }
 
 /**
@@ -148,6 +148,6 @@ export function longestWaitMs(row: LabRow, effective: KeepAliveState, predictedM
  */
 export function measure(row: LabRow, report: ConnectionReport | undefined): number | null {
   if (!report?.closedAt || !report.errorCode) return null;
-  const from = row.inFlight ? report.wroteAt : report.lastHeardAt;
+  const from = row.dataInFlight ? report.wroteAt : report.lastHeardAt;
   return from === undefined ? null : report.closedAt - from;
 }

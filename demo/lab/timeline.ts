@@ -35,12 +35,12 @@ const MARK = {
 
 export function renderTimeline(report: LabReport): string {
   const rows = report.rows.filter((row) => row.wire !== null);
-  const segmentsSent = rows.flatMap((row) => [...(row.wire?.probes ?? []), ...(row.wire?.retransmissions ?? [])]);
+  const segmentsSent = rows.flatMap((row) => [...(row.wire?.probesMs ?? []), ...(row.wire?.retransmissionsMs ?? [])]);
   const waitedEnd = Math.max(...rows.map((row) => row.closedMs ?? 0), ...segmentsSent);
   const predictedEnds = rows
     .map((row) => (row.startedMs ?? 0) + (row.predictedMs ?? Infinity))
     .filter((at) => at <= report.windowMs);
-  const start = Math.min(...rows.map((row) => Math.min(row.wire?.lastReceived ?? 0, row.startedMs ?? 0))) - 500;
+  const start = Math.min(...rows.map((row) => Math.min(row.wire?.lastReceivedMs ?? 0, row.startedMs ?? 0))) - 500;
   const step = tickStep(Math.max(waitedEnd, ...predictedEnds) - start);
   const end = Math.ceil((Math.max(waitedEnd, ...predictedEnds) + step / 2) / step) * step;
   const x = (ms: number) => Math.round((MARGIN + ((ms - start) / (end - start)) * (WIDTH - 2 * MARGIN)) * 10) / 10;
@@ -118,7 +118,7 @@ function lane(row: LabResult, number: number, top: number, x: (ms: number) => nu
   const y = top + 32;
   const node = row.node === `v${OLD_NODE}` ? ` on Node ${OLD_NODE}` : '';
   const title = `${row.label}${node} · ${row.effective ? formatState(row.effective) : '-'} · ${formatWire(row)}`;
-  const from = Math.min(wire.lastReceived ?? 0, row.startedMs ?? 0);
+  const from = Math.min(wire.lastReceivedMs ?? 0, row.startedMs ?? 0);
   const closed = row.closedMs;
   const parts = [
     `<text x="${MARGIN}" y="${top + 12}"><tspan font-weight="bold">${number}</tspan>  ${escapeXml(title)}</text>`,
@@ -128,10 +128,10 @@ function lane(row: LabResult, number: number, top: number, x: (ms: number) => nu
     `<line x1="${x(from)}" y1="${y}" x2="${x(closed ?? end)}" y2="${y}" stroke="#000" stroke-width="1.2"${dotted}/>`,
   );
   if (closed === null) parts.push(`<path d="M${x(end) - 6} ${y - 4} l6 4 l-6 4" fill="none" stroke="#000"/>`);
-  if (wire.lastReceived !== null) parts.push(MARK.lastReceived(x(wire.lastReceived), y));
-  for (const at of wire.probes) parts.push(MARK.probe(x(at), y));
-  for (const at of wire.retransmissions) parts.push(MARK.retransmission(x(at), y));
-  if (wire.reset !== null) parts.push(`<text x="${x(wire.reset) + 5}" y="${y + 4}" font-size="10">RST</text>`);
+  if (wire.lastReceivedMs !== null) parts.push(MARK.lastReceived(x(wire.lastReceivedMs), y));
+  for (const at of wire.probesMs) parts.push(MARK.probe(x(at), y));
+  for (const at of wire.retransmissionsMs) parts.push(MARK.retransmission(x(at), y));
+  if (wire.resetMs !== null) parts.push(`<text x="${x(wire.resetMs) + 5}" y="${y + 4}" font-size="10">RST</text>`);
   if (row.predictedMs !== null && row.startedMs !== null) {
     const predictedAt = row.startedMs + row.predictedMs;
     if (predictedAt <= end) parts.push(MARK.predicted(x(predictedAt), y));

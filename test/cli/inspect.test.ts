@@ -20,12 +20,14 @@ describe('socket-keepalive inspect', () => {
           local: `127.0.0.1:${client.localPort}`,
           state: 'ESTABLISHED',
           keepAlive: expect.objectContaining({ enable: false }),
+          // Infinity, never noticed, is null in JSON
+          detection: { idleConnectionMs: null, dataInFlightMs: null },
           slowest: true,
         }),
         expect.objectContaining({
           local: `127.0.0.1:${tuned.localPort}`,
           state: 'ESTABLISHED',
-          detection: { idle: 8000, inFlight: null },
+          detection: { idleConnectionMs: 8000, dataInFlightMs: null },
           slowest: false,
         }),
         expect.objectContaining({ local: `127.0.0.1:${server.port}`, peer: '*:0', state: 'LISTEN', slowest: false }),

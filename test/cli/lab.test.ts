@@ -68,7 +68,7 @@ describe.skipIf(skipLab)('network-failure lab', () => {
 
   /** When each keepalive probe went out, ms after the last segment the client received. */
   const probeOffsets = (result: LabResult) =>
-    (result.wire?.probes ?? []).map((at) => at - (result.wire?.lastReceived as number));
+    (result.wire?.probesMs ?? []).map((at) => at - (result.wire?.lastReceivedMs as number));
   /**
    * Exactly `count` probes on the wire, the first `idle` after the last segment received,
    * then `interval` apart: never early, late by at most the timer wheel's 1/8 and 100 ms.
@@ -82,7 +82,7 @@ describe.skipIf(skipLab)('network-failure lab', () => {
       expect(gap).toBeGreaterThanOrEqual(interval - 50);
       expect(gap).toBeLessThanOrEqual(interval + 100 + interval / 8);
     }
-    expect(result.wire?.retransmissions).toEqual([]);
+    expect(result.wire?.retransmissionsMs).toEqual([]);
   };
 
   test('every detection time and every capture matches its configuration: exit code 0', () => {
@@ -97,7 +97,7 @@ describe.skipIf(skipLab)('network-failure lab', () => {
     ] as const) {
       expectProbes(row(id), count, 2000, 1000);
       // The reset goes out when the kernel gives up, an interval after the last probe.
-      expect(row(id).wire?.reset).toBeGreaterThan((row(id).wire?.probes.at(-1) as number) + 950);
+      expect(row(id).wire?.resetMs).toBeGreaterThan((row(id).wire?.probesMs.at(-1) as number) + 950);
     }
   });
 
@@ -108,16 +108,16 @@ describe.skipIf(skipLab)('network-failure lab', () => {
 
   test('on the wire, data in flight is retransmitted and no probe is sent, with the user timeout and with Node', () => {
     for (const id of ['lib-usertimeout', 'lib-retransmissions', 'node-inflight']) {
-      expect(row(id).wire?.probes).toEqual([]);
-      expect(row(id).wire?.retransmissions.length).toBeGreaterThanOrEqual(3);
+      expect(row(id).wire?.probesMs).toEqual([]);
+      expect(row(id).wire?.retransmissionsMs.length).toBeGreaterThanOrEqual(3);
     }
     // Retransmissions back off from the 200 ms floor: each gap at least the one before.
-    const retransmitted = row('node-inflight').wire?.retransmissions as number[];
+    const retransmitted = row('node-inflight').wire?.retransmissionsMs as number[];
     const gaps = retransmitted.slice(1).map((at, index) => at - retransmitted[index]);
     for (const [index, gap] of gaps.entries()) if (index > 0) expect(gap).toBeGreaterThanOrEqual(gaps[index - 1] * 1.5);
     // The user timeout gives up in silence: no reset, unlike keepalive.
-    expect(row('lib-usertimeout').wire?.reset).toBeNull();
-    expect(row('node-500').wire).toMatchObject({ probes: [], retransmissions: [], reset: null });
+    expect(row('lib-usertimeout').wire?.resetMs).toBeNull();
+    expect(row('node-500').wire).toMatchObject({ probesMs: [], retransmissionsMs: [], resetMs: null });
   });
 
   test('--svg writes the run as a timeline: a lane per connection that ran, the cut, probe ticks', () => {
@@ -127,7 +127,7 @@ describe.skipIf(skipLab)('network-failure lab', () => {
       expect(timeline).toContain(`<tspan font-weight="bold">${report.rows.indexOf(result) + 1}</tspan>`);
     }
     expect(timeline).toContain('>cut</text>');
-    const probeTicks = report.rows.reduce((sum, result) => sum + (result.wire?.probes.length ?? 0), 0);
+    const probeTicks = report.rows.reduce((sum, result) => sum + (result.wire?.probesMs.length ?? 0), 0);
     expect(
       timeline.match(/<line x1="([\d.]+)" y1="([\d.]+)" x2="\1" y2="[\d.]+" stroke="#000" stroke-width="1.6"\/>/g),
     ).toHaveLength(probeTicks + 1); // + the legend's
@@ -156,7 +156,7 @@ describe.skipIf(skipLab)('network-failure lab', () => {
 
   test('this library: userTimeout 3000 ms ends a connection with data in flight', () => {
     expect(row('lib-usertimeout')).toMatchObject({
-      inFlight: true,
+      dataInFlight: true,
       effective: { userTimeout: 3000 },
       predictedMs: 3000,
     });
@@ -181,7 +181,7 @@ describe.skipIf(skipLab)('network-failure lab', () => {
       errorCode: 'ETIMEDOUT',
       deadPeer: null,
     });
-    expect(row('node-inflight').wire?.probes).toEqual([]);
+    expect(row('node-inflight').wire?.probesMs).toEqual([]);
     expect(row('node-500')).toMatchObject({
       outcome: 'not-waited',
       effective: { enable: true, idle: 7_200_000, interval: 75_000, count: 9 },
@@ -210,7 +210,7 @@ describe.skipIf(skipLab)('network-failure lab', () => {
       const message = result.deadPeer as NonNullable<LabResult['deadPeer']>;
       expect(result.expectedCause).toBe(message.cause);
       expect(message.predictedMs).toBe(result.predictedMs);
-      if (result.inFlight) {
+      if (result.dataInFlight) {
         // Silent since the server was last heard, before the write.
         expect(message.probes).toBe(0);
         expect(message.retransmits).toBeGreaterThan(0);
@@ -228,13 +228,13 @@ describe.skipIf(skipLab)('network-failure lab', () => {
     const result = row('lib-retransmissions');
     // retransmissionLimitMs() in the client's namespace: the RTO doubling from 200 ms 3 times, 3.0 s.
     expect(result).toMatchObject({
-      inFlight: true,
+      dataInFlight: true,
       effective: { enable: true, idle: 2000, interval: 1000, count: 2, userTimeout: 0 },
     });
     expect(result).toMatchObject({ predictedMs: 3000, outcome: 'detected', errorCode: 'ETIMEDOUT', mismatches: [] });
     // Keepalive is suspended while data is unacknowledged: retransmissions only, the timeout doubling.
-    expect(result.wire?.probes).toEqual([]);
-    const sent = (result.wire as { retransmissions: number[] }).retransmissions.map(
+    expect(result.wire?.probesMs).toEqual([]);
+    const sent = (result.wire as { retransmissionsMs: number[] }).retransmissionsMs.map(
       (at) => at - (result.startedMs as number),
     );
     expect(sent.length).toBeGreaterThanOrEqual(3);
@@ -247,7 +247,7 @@ describe.skipIf(skipLab)('network-failure lab', () => {
     const nextExpiry = (sent.at(-1) as number) + 2 * (gaps.at(-1) as number);
     expect(measured).toBeGreaterThanOrEqual(nextExpiry - 250);
     expect(measured).toBeLessThanOrEqual(nextExpiry + 500 + (gaps.at(-1) as number) / 4);
-    expect(result.wire?.reset).toBeNull();
+    expect(result.wire?.resetMs).toBeNull();
     expect(result.note).toContain('the connection ends at the first expiry past the limit');
     // Node's own keepalive with data in flight ends the same way.
     expect(Math.abs((row('node-inflight').measuredMs as number) - measured)).toBeLessThanOrEqual(500);
@@ -277,13 +277,13 @@ describe.skipIf(skipLab)('network-failure lab', () => {
       for (const id of ['pg-preload', 'ioredis-preload']) {
         // ioredis calls socket.setKeepAlive(true, 30000) itself after connect: the default stays.
         expect(row(id)).toMatchObject({
-          inFlight: false,
+          dataInFlight: false,
           effective: { enable: true, idle: 2000, interval: 1000, count: 3, userTimeout: 5000 },
           predictedMs: 5000,
         });
         withinTolerance(row(id));
         expectProbes(row(id), 3, 2000, 1000);
-        expect(row(id).wire?.reset).not.toBeNull();
+        expect(row(id).wire?.resetMs).not.toBeNull();
       }
     },
   );
@@ -299,7 +299,7 @@ describe.skipIf(skipLab)('network-failure lab', () => {
         errorCode: null,
         measuredMs: null,
       });
-      expect(row('pg-untouched').wire).toMatchObject({ probes: [], retransmissions: [], reset: null });
+      expect(row('pg-untouched').wire).toMatchObject({ probesMs: [], retransmissionsMs: [], resetMs: null });
       const ioredis = row('ioredis-untouched');
       expect(ioredis).toMatchObject({
         effective: { enable: true, idle: 30_000, interval: 1000, count: 10, userTimeout: 0 },

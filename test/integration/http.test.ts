@@ -114,7 +114,7 @@ describe('HTTP clients', () => {
         expectAllTunedQuietly(run());
         const connections = clients.flatMap(({ name }) => connectionsOf(run(), name));
         expect(connections.map((socket) => socket.detection)).toEqual(
-          connections.map(() => ({ idle: 15_000, inFlight: 15_000 })),
+          connections.map(() => ({ idleConnectionMs: 15_000, dataInFlightMs: 15_000 })),
         );
       });
     },

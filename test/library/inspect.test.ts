@@ -57,16 +57,20 @@ describe('inspectProcess', () => {
       keepAlive: { enable: true, idle: 5000, interval: 2000, count: 3, userTimeout: 9000 },
       probes: 0,
       // probes at 5 s, 7 s, 9 s: at 9 s the silence has lasted the user timeout, 2 probes out
-      detection: { idle: 9000, inFlight: 9000 },
+      detection: { idleConnectionMs: 9000, dataInFlightMs: 9000 },
     });
     expect(byPort(sockets, ports.slow)).toMatchObject({
       keepAlive: { enable: true, idle: 600_000, interval: 10_000, count: 9, userTimeout: 0 },
     });
     expect(byPort(sockets, ports.untouched)).toMatchObject({
       keepAlive: { enable: false },
-      detection: { idle: Infinity, inFlight: null },
+      detection: { idleConnectionMs: Infinity, dataInFlightMs: null },
     });
     expect(byPort(sockets, ports.tuned).fd).toBeGreaterThan(2);
+    expect(Object.keys(byPort(sockets, ports.tuned)).sort()).toEqual(
+      ['detection', 'fd', 'keepAlive', 'lastDataReceivedMs', 'local', 'peer', 'probes', 'retransmits', 'state'].sort(),
+    );
+    expect(byPort(sockets, ports.tuned).lastDataReceivedMs).toBeGreaterThanOrEqual(0);
 
     node.stdin?.write('check\n');
     const lines = readline.createInterface({ input: node.stdout as NodeJS.ReadableStream });
@@ -91,7 +95,7 @@ describe('inspectProcess', () => {
       const sockets = inspectProcess(child.pid as number);
       expect(byPort(sockets, Number(line))).toMatchObject({
         keepAlive: { enable: true, idle: 42_000, interval: 7000, count: 4, userTimeout: 0 },
-        detection: { idle: 70_000, inFlight: null },
+        detection: { idleConnectionMs: 70_000, dataInFlightMs: null },
       });
     } finally {
       child.kill();

@@ -119,11 +119,11 @@ describe('TCP_INFO', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     const info = getTcpInfo(socket);
     expect(info).toMatchObject({ state: 'ESTABLISHED', probes: 0, retransmits: 0, unacked: 0, totalRetransmits: 0 });
-    expect(info.rto).toBeGreaterThanOrEqual(200); // Linux's minimum RTO is 200 ms
-    expect(info.rtt).toBeGreaterThan(0);
-    expect(info.rtt).toBeLessThan(50);
-    expect(info.lastDataSent).toBeGreaterThanOrEqual(40);
-    expect(info.lastDataSent).toBeLessThan(5000);
+    expect(info.rtoMs).toBeGreaterThanOrEqual(200); // Linux's minimum RTO is 200 ms
+    expect(info.rttMs).toBeGreaterThan(0);
+    expect(info.rttMs).toBeLessThan(50);
+    expect(info.lastDataSentMs).toBeGreaterThanOrEqual(40);
+    expect(info.lastDataSentMs).toBeLessThan(5000);
     expect(getTcpInfo(server.server).state).toBe('LISTEN');
     socket.destroy();
   });
