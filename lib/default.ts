@@ -7,6 +7,7 @@ import type * as net from 'node:net';
 import { addonLoaded } from './binding.js';
 import { invalidArgType } from './errors.js';
 import { settableThroughNode } from './floor.js';
+import { formatEndpoint } from './format.js';
 import { type KeepAliveOptions, KernelSettings, optionsOf, validateInto } from './options.js';
 import { onConnectAndListen } from './patches.js';
 import { ATTEMPTS_VISIBLE } from './runtimes.js';
@@ -75,7 +76,7 @@ function tuneAtConnect(this: net.Socket): void {
     if (active.filter !== undefined && active.filter(this) === false) return;
     tuneSocket(this, active.kernelSettings, active.inKernel);
   } catch (error) {
-    warnOnce(error, `a connection to ${this.remoteAddress}:${this.remotePort}`);
+    warnOnce(error, `a connection to ${formatEndpoint(this.remoteAddress, this.remotePort)}`);
   }
 }
 

@@ -1,6 +1,7 @@
 /**
- * How the library writes a time and an address for people, in the dead-peer report and
- * the command-line tool: `5.6 s`, `10.0.0.5:5432`, `[::1]:5432`.
+ * How the library writes a time and an address for people, in the dead-peer report,
+ * `inspectProcess`' addresses, the process warnings and the command-line tool: `5.6 s`,
+ * `10.0.0.5:5432`, `[::1]:5432`.
  * @packageDocumentation
  */
 

@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import fs from 'node:fs';
+import { formatEndpoint } from '../format.js';
 import type { ListedSocket, Platform } from './platform.js';
 
 /** Linux's own keepalive defaults (net.ipv4.tcp_keepalive_time, _intvl, _probes), ms, ms, probes. */
@@ -33,11 +34,11 @@ function decodeAddress(hex: string): string {
   const bytes = Buffer.from(address, 'hex');
   for (let word = 0; word < bytes.length; word += 4) bytes.subarray(word, word + 4).reverse();
   const portNumber = Number.parseInt(port, 16);
-  if (bytes.length === 4) return `${[...bytes].join('.')}:${portNumber}`;
+  if (bytes.length === 4) return formatEndpoint([...bytes].join('.'), portNumber);
   const groups: string[] = [];
   for (let group = 0; group < 16; group += 2) groups.push(bytes.readUInt16BE(group).toString(16));
-  // The URL parser prints IPv6 in its canonical compressed form, brackets included.
-  return `${new URL(`http://[${groups.join(':')}]`).hostname}:${portNumber}`;
+  // The URL parser prints IPv6 in its canonical compressed form, in brackets.
+  return formatEndpoint(new URL(`http://[${groups.join(':')}]`).hostname.slice(1, -1), portNumber);
 }
 
 /** Local and peer address of every TCP socket in the process's network namespace, by inode. */
