@@ -4,7 +4,7 @@ import { getSystemErrorName } from 'node:util';
 import nodeGypBuild from 'node-gyp-build';
 import { type SystemError, systemError } from './errors.js';
 import type { KeepAliveState } from './keepalive.js';
-import { type KernelSettings, OPTION_TABLE, UNSET } from './options.js';
+import { type KernelSettings, OPTION_TABLE, type OptionNumbers, UNSET } from './options.js';
 
 /**
  * The native addon (native/keepalive.cc). Values are in the kernel's units (the option
@@ -209,11 +209,10 @@ export function applyToFd(
   const addon = binding();
   const { options } = addon;
   options[0] = enable;
-  const { values } = settings;
-  for (let slot = 0; slot < values.length; slot++) {
-    const { kernelScale, kept } = OPTION_TABLE[slot];
-    const value = keptOnly && !kept ? UNSET : values[slot];
-    options[slot + 1] = value === UNSET ? UNSET : value / kernelScale;
+  for (let index = 0; index < OPTION_TABLE.length; index++) {
+    const { kernelScale, kept } = OPTION_TABLE[index];
+    const value = keptOnly && !kept ? UNSET : settings.values[index];
+    options[index + 1] = value === UNSET ? UNSET : value / kernelScale;
   }
   const result = addon.setKeepAlive(fd, knownTcp);
   if (result < 0) throw failure(result, 'setsockopt', fd);
@@ -229,6 +228,16 @@ export function releaseFromPreload(fd: number): void {
 }
 
 /**
+ * A {@link KeepAliveState} with every field, in the table's order: each read copies it,
+ * which makes an object of its final shape at once (adding the fields one by one costs
+ * more per read). Not frozen: a copy of a frozen object takes V8's slow path.
+ */
+const STATE_SHAPE: Readonly<KeepAliveState> = {
+  enable: false,
+  ...(Object.fromEntries(OPTION_TABLE.map(({ name }) => [name, 0])) as OptionNumbers),
+};
+
+/**
  * Reads SO_KEEPALIVE and every option of the table from `fd` with getsockopt(2), each
  * converted from the kernel's unit to the API's (ms for times).
  */
@@ -237,7 +246,8 @@ export function readKeepAlive(fd: number, knownTcp: boolean): KeepAliveState {
   const result = addon.getKeepAlive(fd, knownTcp);
   if (result < 0) throw failure(result, 'getsockopt', fd);
   const { options } = addon;
-  const state = { enable: options[0] !== 0 } as KeepAliveState;
+  const state = { ...STATE_SHAPE };
+  state.enable = options[0] !== 0;
   for (let index = 0; index < OPTION_TABLE.length; index++) {
     const { name, kernelScale } = OPTION_TABLE[index];
     state[name] = options[index + 1] * kernelScale;
