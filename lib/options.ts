@@ -221,7 +221,9 @@ for (let index = 0; index < OPTION_TABLE.length; index++) {
   });
 }
 
-const OPTION_NAMES = ['enable', ...OPTION_TABLE.map(({ name }) => name)];
+/** The numeric options' names, in the table's order. */
+const OPTION_KEYS: readonly string[] = OPTION_TABLE.map(({ name }) => name);
+const OPTION_NAMES = ['enable', ...OPTION_KEYS];
 
 /** The range text of an out-of-range error; built only when there is one. */
 function rangeText({ min, max, step }: OptionSpec): string {
@@ -232,11 +234,9 @@ function rangeText({ min, max, step }: OptionSpec): string {
 
 /** `value` when it is a number in range and a multiple of the option's step; throws otherwise. */
 function checkNumber(value: unknown, spec: OptionSpec, argName: string): number {
-  const { name, min, max, step } = spec;
+  const { name } = spec;
   if (typeof value !== 'number') throw invalidArgType(`${argName}.${name}`, 'of type number', value);
-  if (!Number.isInteger(value) || value < min || value > max || value % step !== 0) {
-    throw outOfRange(`${argName}.${name}`, rangeText(spec), value);
-  }
+  if (!isValid(value, spec)) throw outOfRange(`${argName}.${name}`, rangeText(spec), value);
   return value;
 }
 
@@ -250,6 +250,64 @@ export function validateInto(options: unknown, into: KernelSettings, argName = '
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw invalidArgType(argName, 'of type object', options);
   }
+  if (!readEnumerated(options, into)) validateByName(options, into, argName);
+}
+
+/**
+ * The common case of {@link validateInto}: every own enumerable key is an option and every
+ * value is valid. One for...in pass reads each value with the key it enumerates, V8's
+ * fast path, where a read by a name taken from the table (which varies) is a megamorphic
+ * keyed access (docs/benchmarks.md, "The validation"); a key is found in the
+ * table by a scan that starts after the last key found, so that options written in the
+ * table's order match at once. An option not enumerated (a non-enumerable getter) is
+ * read by name. Returns false, with `into` partly written, when anything is wrong or
+ * unusual: {@link validateByName} then checks the object again and throws the error it
+ * names, the same as for any other object.
+ */
+function readEnumerated(options: object, into: KernelSettings): boolean {
+  let enumerated = 0;
+  let enable: unknown;
+  let slot = 0;
+  for (const key in options) {
+    if (key === 'enable') {
+      enable = (options as Record<string, unknown>)[key];
+      continue;
+    }
+    let tried = 0;
+    while (tried < OPTION_KEYS.length && OPTION_KEYS[slot] !== key) {
+      slot = slot + 1 === OPTION_KEYS.length ? 0 : slot + 1;
+      tried++;
+    }
+    if (tried === OPTION_KEYS.length) return false;
+    const value = (options as Record<string, unknown>)[key];
+    if (value === undefined || !isValid(value, OPTION_TABLE[slot])) return false;
+    into.values[slot] = value as number;
+    enumerated |= 1 << slot;
+  }
+  let tunes = enumerated !== 0;
+  for (let index = 0; index < OPTION_TABLE.length; index++) {
+    if ((enumerated & (1 << index)) !== 0) continue;
+    const value = (options as Record<string, unknown>)[OPTION_KEYS[index]];
+    if (value === undefined) into.values[index] = UNSET;
+    else if (isValid(value, OPTION_TABLE[index])) {
+      into.values[index] = value;
+      tunes = true;
+    } else return false;
+  }
+  if (enable === undefined) enable = (options as Record<string, unknown>).enable;
+  if (enable === undefined) into.enable = tunes ? 1 : UNSET;
+  else if (typeof enable === 'boolean') into.enable = enable ? 1 : 0;
+  else return false;
+  return true;
+}
+
+/** Whether `value` is a number in range and a multiple of the option's step. */
+function isValid(value: unknown, { min, max, step }: OptionSpec): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max && value % step === 0;
+}
+
+/** {@link validateInto} field by field in a fixed order, so that the first bad field is the one it names. */
+function validateByName(options: object, into: KernelSettings, argName: string): void {
   for (const key in options) {
     if (OPTION_NAMES.includes(key) || !Object.hasOwn(options, key)) continue;
     throw invalidArgType(
@@ -264,7 +322,7 @@ export function validateInto(options: unknown, into: KernelSettings, argName = '
   else throw invalidArgType(`${argName}.enable`, 'of type boolean', enable);
   let tunes = false;
   // Indexed loops: for...of over the frozen table allocates an iterator per call (measured
-  // by test/library/keepalive.allocation.test.ts), and this runs on every setKeepAlive.
+  // by test/library/keepalive.allocation.test.ts).
   for (let index = 0; index < OPTION_TABLE.length; index++) {
     const spec = OPTION_TABLE[index];
     const value = (options as Record<string, unknown>)[spec.name];

@@ -139,6 +139,69 @@ describe('validation: all or nothing, no truncation', () => {
     expect(getKeepAlive(connection.socket)).toEqual({ ...before, count: 7 });
   });
 
+  // Validation reads an object's own keys in one pass when it can, and field by field
+  // otherwise: the result must not depend on how the object is written.
+  test('options are read the same in any key order, through getters and from a prototype', () => {
+    const wanted = { enable: true, idle: 7000, interval: 3000, count: 4, userTimeout: 4444 };
+    const written: [string, object][] = [
+      ['reversed', { userTimeout: 4444, count: 4, interval: 3000, idle: 7000, enable: true }],
+      ['shuffled', { count: 4, enable: true, idle: 7000, userTimeout: 4444, interval: 3000 }],
+      [
+        'getters of a class (not enumerable)',
+        new (class {
+          get idle() {
+            return 7000;
+          }
+          get interval() {
+            return 3000;
+          }
+          count = 4;
+          get userTimeout() {
+            return 4444;
+          }
+        })(),
+      ],
+      [
+        'a prototype with the options, and a key of its own that is not one',
+        Object.assign(Object.create({ idle: 7000, interval: 3000, count: 4, userTimeout: 4444 }), { enable: true }),
+      ],
+      [
+        'a non-enumerable option',
+        Object.defineProperty({ idle: 7000, count: 4, userTimeout: 4444 }, 'interval', { value: 3000 }),
+      ],
+    ];
+    for (const [how, options] of written) {
+      setKeepAlive(connection.socket, before);
+      setKeepAlive(connection.socket, options as KeepAliveOptions);
+      expect(getKeepAlive(connection.socket), how).toEqual(wanted);
+    }
+    const inherited = Object.assign(Object.create({ unrelated: 1 }), { idle: 7000 });
+    setKeepAlive(connection.socket, before);
+    setKeepAlive(connection.socket, inherited);
+    expect(getKeepAlive(connection.socket), 'an unknown key on the prototype is ignored').toEqual({
+      ...before,
+      idle: 7000,
+    });
+  });
+
+  test('with several bad fields the error names the same one in any key order', () => {
+    const cases: [object, string][] = [
+      [{ idle: 1500, idel: 5000 }, 'unknown property "idel"'],
+      [{ idel: 5000, idle: 1500 }, 'unknown property "idel"'],
+      [{ enable: 1, idle: 1500 }, '"options.enable"'],
+      [{ idle: 1500, enable: 1 }, '"options.enable"'],
+      [{ count: 999, idle: 1500 }, '"options.idle"'],
+      [{ idle: 1500, count: 999 }, '"options.idle"'],
+      [{ userTimeout: 'x', interval: 1 }, '"options.interval"'],
+    ];
+    for (const [options, named] of cases) {
+      setKeepAlive(connection.socket, before);
+      const thrown = captureError(() => setKeepAlive(connection.socket, options as KeepAliveOptions));
+      expect(thrown.message, JSON.stringify(options)).toContain(named);
+      expect(getKeepAlive(connection.socket)).toEqual(before);
+    }
+  });
+
   test('KEEPALIVE_LIMITS states the accepted ranges', () => {
     expect(KEEPALIVE_LIMITS).toEqual({
       idle: { min: 1000, max: 32_767_000, step: 1000 },
