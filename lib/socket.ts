@@ -8,7 +8,6 @@
 
 import type { Http2Session } from 'node:http2';
 import type * as net from 'node:net';
-import { Socket } from 'node:net';
 import { addonLoaded } from './binding.js';
 import { socketClosed } from './errors.js';
 import { applyThroughNode, assertNodeCanSet } from './floor.js';
@@ -16,7 +15,7 @@ import { KernelSettings } from './options.js';
 import { applyOnConnect, keepTuning, needsRestoreAtConnect, watchAttempts } from './patches.js';
 import { ATTEMPTS_VISIBLE } from './runtimes.js';
 import { counts } from './stats.js';
-import { handleDescriptor, socketDescriptor, tcpHandleOf, tcpSocketOf } from './target.js';
+import { handleDescriptor, isSocket, socketDescriptor, tcpHandleOf, tcpSocketOf } from './target.js';
 import { applyOrTakeOver, applySettings, kTuning, SocketTuning, socketTuningOf, type Tunable } from './tuning.js';
 
 /**
@@ -70,7 +69,7 @@ export function tuneSocket(target: net.Socket | Http2Session, settings: KernelSe
   }
   watchAttempts(socket);
   // A TLS socket over another socket: its own setKeepAlive must find the tuning too.
-  if (target !== socket && target instanceof Socket) (target as Tunable<SocketTuning>)[kTuning] = tuning;
+  if (target !== socket && isSocket(target)) (target as Tunable<SocketTuning>)[kTuning] = tuning;
 }
 
 /**

@@ -14,7 +14,7 @@
 import cluster from 'node:cluster';
 import type { Http2Session } from 'node:http2';
 import type * as net from 'node:net';
-import { Server, Socket } from 'node:net';
+import { Server as NetServer, Socket as NetSocket } from 'node:net';
 import { invalidArgType, invalidArgValue, outOfRange, serverNotRunning, socketClosed, systemError } from './errors.js';
 import {
   FINDS_BY_ADDRESS,
@@ -48,6 +48,18 @@ type Internals = { _handle?: NodeHandle | null };
 
 /** A handle, or a socket or server without one, that may hold a descriptor found by address (lib/runtimes.ts). */
 type Holder = NodeHandle & FoundFdHolder;
+
+// Node's classes, read once: TypeScript's CommonJS output reads an import from the
+// `node:net` module object at each use, and `instanceof` on such a read costs about
+// 9 ns more than on a constant (docs/benchmarks.md, "The validation"); a socket is
+// checked twice per setKeepAlive.
+const Socket = NetSocket;
+const Server = NetServer;
+
+/** Whether `value` is a `net.Socket` (a `tls.TLSSocket` is one). */
+export function isSocket(value: unknown): value is net.Socket {
+  return value instanceof Socket;
+}
 
 const TARGET_TYPES =
   'an instance of net.Socket, tls.TLSSocket, net.Server or an HTTP/2 session, or a file descriptor number';
