@@ -49,12 +49,13 @@ function settableText(): string {
       : 'enable and idle (and with the idle time interval 1 s and count 10 on Linux)';
 }
 
+/** The option Node's own `socket.setKeepAlive(enable, initialDelay)` sets on every release. */
+const NODE_DELAY: NumericOption = 'idle';
 /**
- * The options Node's own `socket.setKeepAlive(enable, initialDelay, interval, count)`
- * takes, in its argument order: the idle time on every release, interval and count only
- * after it (Node.js 24.19+ and 26.4+). It sets no other option of the table.
+ * The options Node's own call takes after the delay, `setKeepAlive(enable, initialDelay,
+ * interval, count)`, on Node.js 24.19+ and 26.4+ only. It sets no other option of the table.
  */
-const NODE_ARGUMENTS: readonly NumericOption[] = ['idle', 'interval', 'count'];
+const NODE_AFTER_DELAY: readonly NumericOption[] = ['interval', 'count'];
 
 /**
  * The options of `settings` that Node's own call cannot set here, in the table's order. A
@@ -66,8 +67,8 @@ function unsettable(settings: KernelSettings): NumericOption[] {
   const afterDelay = takesIntervalAndCount() && settings.idle !== UNSET;
   for (const { name, systemDefault } of OPTION_TABLE) {
     const value = settings[name];
-    if (value === UNSET || name === NODE_ARGUMENTS[0]) continue;
-    if (NODE_ARGUMENTS.includes(name) ? !afterDelay : value !== systemDefault) missing.push(name);
+    if (value === UNSET || name === NODE_DELAY) continue;
+    if (NODE_AFTER_DELAY.includes(name) ? !afterDelay : value !== systemDefault) missing.push(name);
   }
   return missing;
 }
@@ -83,8 +84,8 @@ function named(options: NumericOption[]): string {
 /** Why each option of `missing` cannot be set through Node's own call, as one sentence. */
 function reasons(missing: NumericOption[]): string {
   const why: string[] = [];
-  const afterDelay = missing.filter((name) => NODE_ARGUMENTS.includes(name));
-  const never = missing.filter((name) => !NODE_ARGUMENTS.includes(name));
+  const afterDelay = missing.filter((name) => NODE_AFTER_DELAY.includes(name));
+  const never = missing.filter((name) => !NODE_AFTER_DELAY.includes(name));
   if (afterDelay.length > 0) {
     why.push(
       takesIntervalAndCount()
