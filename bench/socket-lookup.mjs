@@ -2,7 +2,8 @@
 // (whose sockets expose no fd), with 10, 1,000 and 10,000 other TCP sockets open in the
 // process. Run after `npm run build:ts`: node bench/socket-lookup.mjs
 //
-// This process (Node) fetches the Deno binary once (demo/node-release.ts) and holds the
+// This process (Node) fetches the Deno release the tests run (test/helpers/runtime-releases.json)
+// once from the npm registry, with the package's fetch (dist/demo/node-release.js), and holds the
 // far ends of the connections; each size runs in its own Deno process, which opens the
 // sockets, then times `setKeepAlive(socket, ...)` on freshly connected sockets (the
 // lookup plus five setsockopt calls) in three situations:
@@ -30,8 +31,15 @@ if (process.versions.deno !== undefined) await measureInDeno(Number(process.argv
 else await main();
 
 async function main() {
-  const { denoBinary } = require(path.join(root, 'dist', 'demo', 'node-release.js'));
-  const deno = denoBinary(undefined, console.log);
+  const { cachedPackageFile } = require(path.join(root, 'dist', 'demo', 'node-release.js'));
+  const release = require(path.join(root, 'test', 'helpers', 'runtime-releases.json')).deno;
+  const deno = cachedPackageFile(
+    `${release.package}@${release.version}`,
+    release.file,
+    `deno-v${release.version}`,
+    release.size,
+    console.log,
+  );
   const peers = new Set();
   const sink = net.createServer((socket) => {
     peers.add(socket);

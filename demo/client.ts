@@ -5,7 +5,7 @@ import { Connection, type ConnectionSpec, MODES, type Mode } from './connection.
 import { KEEPALIVE_FLAG_SPEC, keepAliveFlag, keepAliveFlagUsage } from './flags.js';
 import { formatDuration, formatState, formatTable } from './format.js';
 
-export const CLIENT_USAGE = `Usage: socket-keepalive client [options]
+const CLIENT_USAGE = `Usage: socket-keepalive client [options]
 
 Opens connections to a server (e.g. socket-keepalive server), each with its own
 keepalive settings, and shows one live line per socket: the values read back from the

@@ -4,7 +4,7 @@ import { type InspectedSocket, inspectProcess, retransmissionLimitMs } from 'soc
 import { integer, parse, UsageError } from './args.js';
 import { formatDuration, formatState, formatTable } from './format.js';
 
-export const INSPECT_USAGE = `Usage: socket-keepalive inspect <pid> [options]
+const INSPECT_USAGE = `Usage: socket-keepalive inspect <pid> [options]
 
 Lists every TCP socket of a running process (any program, not only Node): local and
 peer address, state, the keepalive settings its kernel has (SO_KEEPALIVE, idle,

@@ -1,4 +1,4 @@
-/** Node.js, Bun and Deno release binaries from the npm registry, for running the same code on other runtimes. */
+/** Node.js release binaries from the npm registry: the lab compares the library with Node.js 16.14's own keepalive. */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -7,9 +7,9 @@ import path from 'node:path';
 /**
  * The file `fileInPackage` of the npm package `spec` (name@version), fetched once with
  * `npm pack` into ~/.cache/socket-keepalive/`cacheName`/ and reused from there. Throws
- * when it cannot be fetched.
+ * when it cannot be fetched. The tests fetch their Bun and Deno releases with it too.
  */
-function cachedPackageFile(
+export function cachedPackageFile(
   spec: string,
   fileInPackage: string,
   cacheName: string,
@@ -51,25 +51,4 @@ function cachedPackageFile(
 export function nodeBinary(version: string, log: (line: string) => void = () => {}, arch = 'x64'): string {
   const cacheName = arch === 'x64' ? `node-v${version}` : `node-v${version}-${arch}`;
   return cachedPackageFile(`node-linux-${arch}@${version}`, 'bin/node', cacheName, '30 MB', log);
-}
-
-/** The Bun release the tests run on Linux x64. */
-export const BUN_VERSION = '1.4.5';
-/** The Deno release the tests run on Linux x64. */
-export const DENO_VERSION = '2.9.6';
-
-/**
- * The `bun` binary of release `version` for Linux x64 (glibc), from the npm registry
- * package @oven/bun-linux-x64, fetched once (about 50 MB) into ~/.cache/socket-keepalive.
- */
-export function bunBinary(version = BUN_VERSION, log: (line: string) => void = () => {}): string {
-  return cachedPackageFile(`@oven/bun-linux-x64@${version}`, 'bin/bun', `bun-v${version}`, '50 MB', log);
-}
-
-/**
- * The `deno` binary of release `version` for Linux x64 (glibc), from the npm registry
- * package @deno/linux-x64-glibc, fetched once (about 40 MB) into ~/.cache/socket-keepalive.
- */
-export function denoBinary(version = DENO_VERSION, log: (line: string) => void = () => {}): string {
-  return cachedPackageFile(`@deno/linux-x64-glibc@${version}`, 'deno', `deno-v${version}`, '40 MB', log);
 }

@@ -11,7 +11,7 @@ import { nativePreload } from './preload-reach.js';
 const defaultWords = (spec: OptionSpec) =>
   `; default ${spec.unit === 'ms' ? writeDuration(spec.defaultValue) : spec.defaultValue}`;
 
-export const RUN_USAGE = `Usage: socket-keepalive run [options] -- <command> [args...]
+const RUN_USAGE = `Usage: socket-keepalive run [options] -- <command> [args...]
 
 Runs a command (e.g. node app.js, npm start, python3 app.py) so that every TCP
 connection it and the processes it starts make, and every server they start, has

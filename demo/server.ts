@@ -6,7 +6,7 @@ import { integer, parse } from './args.js';
 import { KEEPALIVE_FLAG_SPEC, keepAliveFlags, keepAliveFlagUsage } from './flags.js';
 import { formatDuration, formatState } from './format.js';
 
-export const SERVER_USAGE = `Usage: socket-keepalive server [options]
+const SERVER_USAGE = `Usage: socket-keepalive server [options]
 
 An echo server. Prints each connection as it comes (peer, keepalive values read back
 from the kernel) and goes (how it ended, after how long). Runs until Ctrl-C.

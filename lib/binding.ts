@@ -108,7 +108,7 @@ let loadFailure: Error | undefined;
  * `0`), the library does what Node.js's own `socket.setKeepAlive` can (lib/floor.ts), as
  * where the addon cannot load.
  */
-export const NO_ADDON_VARIABLE = 'SOCKET_KEEPALIVE_NO_ADDON';
+const NO_ADDON_VARIABLE = 'SOCKET_KEEPALIVE_NO_ADDON';
 
 function load(): Addon {
   const ruledOut = process.env[NO_ADDON_VARIABLE];

@@ -12,7 +12,7 @@ import { printReport } from './report.js';
 import { runLab } from './run.js';
 import { renderTimeline } from './timeline.js';
 
-export const LAB_USAGE = `Usage: socket-keepalive lab [options]
+const LAB_USAGE = `Usage: socket-keepalive lab [options]
 
 Builds two hosts on this machine (network namespaces joined by a veth pair), runs an
 echo server in one and connections in the other, then silently drops all their packets

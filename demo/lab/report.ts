@@ -167,7 +167,7 @@ export function rowResult(row: LabRow, observation: RowObservation, clock: LabCl
 }
 
 /** The dead-peer channel column: the cause reported and the silence, or "-" when nothing was. */
-export function formatDeadPeerColumn(row: LabResult): string {
+function formatDeadPeerColumn(row: LabResult): string {
   return row.deadPeer ? `${row.deadPeer.cause}, ${seconds(row.deadPeer.silentMs as number)} silent` : '-';
 }
 

@@ -6,10 +6,10 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { createHosts, cutLink, destroyHosts, missingRequirements, SERVER_ADDRESS } from '../../demo/lab/netns.js';
-import { bunBinary, denoBinary } from '../../demo/node-release.js';
 import { bareBin, installInto, packWorkingTree } from '../helpers/packed.js';
 import { missingTools, skipWithout } from '../helpers/requirements.js';
 import { finished, type RunResult, run as runProgram } from '../helpers/run.js';
+import { bunBinary, denoBinary } from '../helpers/runtimes.js';
 import { nestedEnv, root } from '../helpers/tree.js';
 
 // The packed package as a new user meets it: installed into a new application with no

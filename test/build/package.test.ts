@@ -49,6 +49,21 @@ describe('npm pack', () => {
     expect(Object.keys(scripts).filter((name) => /^(pre|post)?(install|prepare)$/.test(name))).toEqual(['install']);
   });
 
+  test("the packed dist/demo/node-release.js exports the lab's Node.js fetch and no Bun or Deno release of the tests", () => {
+    const unpacked = path.join(work, 'node-release');
+    fs.mkdirSync(unpacked);
+    run('tar', ['xzf', tarball, '-C', unpacked, 'package/dist/demo/node-release.js'], work);
+    const exported = run(
+      'node',
+      ['-p', "Object.keys(require('./package/dist/demo/node-release.js')).join(' ')"],
+      unpacked,
+    )
+      .trim()
+      .split(' ');
+    expect(exported).toContain('nodeBinary');
+    expect(exported.filter((name) => /bun|deno/i.test(name))).toEqual([]);
+  });
+
   test('npm pack fails, naming the prebuild, when one it promises cannot be built', () => {
     const broken = path.join(work, 'no-cross-compiler');
     fs.cpSync(copy, broken, { recursive: true, verbatimSymlinks: true });

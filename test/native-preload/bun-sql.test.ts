@@ -13,9 +13,8 @@ import {
   missingRequirements,
   SERVER_ADDRESS,
 } from '../../demo/lab/netns.js';
-import { bunBinary } from '../../demo/node-release.js';
 import { skipWithout } from '../helpers/requirements.js';
-import { fetchRuntime } from '../helpers/runtimes.js';
+import { bunBinary, fetchRuntime } from '../helpers/runtimes.js';
 import { type RealServer, serverInstalled, startPostgres } from '../integration/servers.js';
 import { type ClientUnderRun, runInClient } from './run-in-client.js';
 

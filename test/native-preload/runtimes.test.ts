@@ -6,11 +6,10 @@
 // system's values, which is what the preload library adds.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { bunBinary, denoBinary } from '../../demo/node-release.js';
 import { DEFAULT_PRELOAD_OPTIONS, type InspectedSocket } from '../helpers/library.js';
 import { skipWithout } from '../helpers/requirements.js';
 import { cliPath } from '../helpers/run.js';
-import { fetchRuntime } from '../helpers/runtimes.js';
+import { bunBinary, denoBinary, fetchRuntime } from '../helpers/runtimes.js';
 import { type RealServer, serverInstalled, startPostgres, startRedis } from '../integration/servers.js';
 import { inspectApp } from './inspect-app.js';
 

@@ -5,9 +5,8 @@
 // its kernel by this process.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, test } from 'vitest';
-import { BUN_VERSION, bunBinary, DENO_VERSION, denoBinary } from '../../demo/node-release.js';
 import { skipWithout } from '../helpers/requirements.js';
-import { fetchRuntime } from '../helpers/runtimes.js';
+import { BUN_VERSION, bunBinary, DENO_VERSION, denoBinary, fetchRuntime } from '../helpers/runtimes.js';
 import { root } from '../helpers/tree.js';
 import {
   type AppRun,

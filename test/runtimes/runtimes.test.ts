@@ -12,7 +12,6 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, describe, expect, test } from 'vitest';
-import { BUN_VERSION, bunBinary, DENO_VERSION, denoBinary } from '../../demo/node-release.js';
 import {
   childEnvironment,
   type InspectedSocket,
@@ -22,7 +21,7 @@ import {
 } from '../helpers/library.js';
 import { skipWithout } from '../helpers/requirements.js';
 import { cliPath } from '../helpers/run.js';
-import { fetchRuntime } from '../helpers/runtimes.js';
+import { BUN_VERSION, bunBinary, DENO_VERSION, denoBinary, fetchRuntime } from '../helpers/runtimes.js';
 import { nestedEnv, root } from '../helpers/tree.js';
 
 const probe = path.join(__dirname, 'fixtures', 'probe.cjs');
