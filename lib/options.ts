@@ -266,6 +266,7 @@ export function validateInto(options: unknown, into: KernelSettings, argName = '
  */
 function readEnumerated(options: object, into: KernelSettings): boolean {
   let enumerated = 0;
+  let tunes = false;
   let enable: unknown;
   let slot = 0;
   for (const key in options) {
@@ -280,11 +281,13 @@ function readEnumerated(options: object, into: KernelSettings): boolean {
     }
     if (tried === OPTION_KEYS.length) return false;
     const value = (options as Record<string, unknown>)[key];
-    if (value === undefined || !isValid(value, OPTION_TABLE[slot])) return false;
-    into.values[slot] = value as number;
+    if (value === undefined) into.values[slot] = UNSET;
+    else if (isValid(value, OPTION_TABLE[slot])) {
+      into.values[slot] = value;
+      tunes = true;
+    } else return false;
     enumerated |= 1 << slot;
   }
-  let tunes = enumerated !== 0;
   for (let index = 0; index < OPTION_TABLE.length; index++) {
     if ((enumerated & (1 << index)) !== 0) continue;
     const value = (options as Record<string, unknown>)[OPTION_KEYS[index]];
