@@ -15,12 +15,12 @@ const require = createRequire(import.meta.url);
 const ROUNDS = 21;
 const CALLS = 500_000;
 
-const { KernelSettings, OPTION_TABLE, validateInto } = require('../dist/options.js');
+const { ValidatedOptions, OPTION_TABLE, validateInto } = require('../dist/options.js');
 const options = [
   { enable: true, idle: 5000, interval: 2000, count: 3, userTimeout: 9000 },
   { enable: true, idle: 6000, interval: 3000, count: 4, userTimeout: 9001 },
 ];
-const into = new KernelSettings();
+const into = new ValidatedOptions();
 const names = OPTION_TABLE.map(({ name }) => name);
 const nodeNet = require('node:net');
 const SocketOnce = nodeNet.Socket;

@@ -12,7 +12,7 @@ import { invalidArgType } from './errors.js';
 import { failSocketSoon } from './failures.js';
 import { assertNodeCanSet } from './floor.js';
 import type { KeepAliveOptions } from './options.js';
-import { KernelSettings, validateInto } from './options.js';
+import { ValidatedOptions, validateInto } from './options.js';
 import { tuneSocket } from './socket.js';
 import { isUnixDomain } from './target.js';
 import { socketTuningOf } from './tuning.js';
@@ -27,7 +27,7 @@ const kAgentSettings = Symbol('socket-keepalive agent settings');
 
 /** The parts of a tuned agent this module touches. */
 interface TunedAgent {
-  [kAgentSettings]?: KernelSettings;
+  [kAgentSettings]?: ValidatedOptions;
   createConnection: CreateConnection;
 }
 
@@ -48,7 +48,7 @@ interface TunedAgent {
  */
 export function tuneAgent<A extends http.Agent>(agent: A, options: KeepAliveOptions): A {
   if (!(agent instanceof http.Agent)) throw invalidArgType('agent', 'an instance of http.Agent or https.Agent', agent);
-  const settings = new KernelSettings();
+  const settings = new ValidatedOptions();
   validateInto(options, settings);
   if (!addonLoaded()) assertNodeCanSet(settings);
   const tuned = agent as unknown as TunedAgent;
@@ -62,7 +62,7 @@ function hookCreateConnection(agent: TunedAgent): void {
   const createConnection = agent.createConnection;
   agent.createConnection = function createTunedConnection(options, callback) {
     if (options?.socketPath !== undefined) return createConnection.call(this, options, callback);
-    const settings = this[kAgentSettings] as KernelSettings;
+    const settings = this[kAgentSettings] as ValidatedOptions;
     // A custom createConnection may hand its socket over through the callback only.
     const socket = createConnection.call(
       this,
@@ -78,7 +78,7 @@ function hookCreateConnection(agent: TunedAgent): void {
   };
 }
 
-function tune(socket: net.Socket | undefined, settings: KernelSettings): void {
+function tune(socket: net.Socket | undefined, settings: ValidatedOptions): void {
   if (!(socket instanceof net.Socket) || socketTuningOf(socket) !== undefined) return;
   try {
     if (!isUnixDomain(socket)) tuneSocket(socket, settings);

@@ -4,7 +4,7 @@ import { getSystemErrorName } from 'node:util';
 import nodeGypBuild from 'node-gyp-build';
 import { type SystemError, systemError } from './errors.js';
 import type { KeepAliveState } from './keepalive.js';
-import { type KernelSettings, OPTION_TABLE, type OptionNumbers, UNSET } from './options.js';
+import { OPTION_TABLE, type OptionNumbers, UNSET, type ValidatedOptions } from './options.js';
 
 /**
  * The native addon (native/keepalive.cc). Values are in the kernel's units (the option
@@ -203,7 +203,7 @@ export function applyToFd(
   fd: number,
   knownTcp: boolean,
   enable: number,
-  settings: KernelSettings,
+  settings: ValidatedOptions,
   keptOnly: boolean,
 ): void {
   const addon = binding();

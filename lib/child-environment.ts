@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { invalidArgType, invalidArgValue } from './errors.js';
 import { formatKeepAliveSetting } from './keepalive-variable.js';
-import { type KeepAliveOptions, KernelSettings, OPTION_TABLE, validateInto } from './options.js';
+import { type KeepAliveOptions, OPTION_TABLE, ValidatedOptions, validateInto } from './options.js';
 import type { ReportFormat } from './report.js';
 
 /** The absolute path of the CommonJS preload, `socket-keepalive/register`. */
@@ -61,7 +61,7 @@ export function keepAliveEnvironment(
   settings: { servers?: boolean; report?: ReportFormat | 'otel' } = {},
   env: NodeJS.ProcessEnv = process.env,
 ): { NODE_OPTIONS: string; BUN_OPTIONS?: string; SOCKET_KEEPALIVE: string } {
-  validateInto(options, new KernelSettings());
+  validateInto(options, new ValidatedOptions());
   if ((options as KeepAliveOptions).enable !== undefined) {
     throw invalidArgValue(
       'options.enable',

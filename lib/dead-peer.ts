@@ -14,7 +14,7 @@ import {
   RTO_MIN_MS,
   retransmissionLimitMs,
 } from './detection.js';
-import { type KeepAliveOptions, type KernelSettings, optionsOf, UNSET } from './options.js';
+import { type KeepAliveOptions, optionsOf, UNSET, type ValidatedOptions } from './options.js';
 import { counts, type DeadPeerCause } from './stats.js';
 import { acceptingServerOf, socketDescriptor, tcpSocketOf } from './target.js';
 import { type TcpInfo, tcpInfoOf } from './tcp-info.js';
@@ -132,7 +132,7 @@ export interface DeadPeer {
 const channel = diagnosticsChannel.channel(DEAD_PEER_CHANNEL);
 
 /** The options of a tuned socket, of the socket a TLS socket runs over, or of the tuned server that accepted it. */
-function tuningOf(socket: net.Socket): { settings: KernelSettings; tuning: SocketTuning | undefined } | undefined {
+function tuningOf(socket: net.Socket): { settings: ValidatedOptions; tuning: SocketTuning | undefined } | undefined {
   let tuning = socketTuningOf(socket);
   if (tuning === undefined) {
     const under = tcpSocketOf(socket);
@@ -203,7 +203,7 @@ function retransmissionEnd(info: TcpInfo, bound: number): number {
 const TIMER_WHEEL_LATENESS = 1 / 8;
 
 /** Why the kernel ended an opened connection by its timers, from TCP_INFO at close; `undefined` when it did not. */
-function causeOf(info: TcpInfo, settings: KernelSettings, socket: net.Socket): DeadPeerCause | undefined {
+function causeOf(info: TcpInfo, settings: ValidatedOptions, socket: net.Socket): DeadPeerCause | undefined {
   if (info.state !== 'CLOSE' || info.rttMs === 0) return undefined; // open still, or never opened
   if (info.retransmits > 0) return settings.userTimeout > 0 ? 'userTimeout' : 'retransmissions';
   if (info.probes > 0) return 'keepalive';
@@ -217,7 +217,7 @@ function causeOf(info: TcpInfo, settings: KernelSettings, socket: net.Socket): D
  * Without the addon: publishes what Node knows of a tuned socket that the kernel's
  * ETIMEDOUT ended (see {@link DeadPeer}).
  */
-function reportWithoutTcpInfo(socket: net.Socket, settings: KernelSettings, error: Error): void {
+function reportWithoutTcpInfo(socket: net.Socket, settings: ValidatedOptions, error: Error): void {
   const { errno, syscall } = error as NodeJS.ErrnoException;
   if (errno !== -constants.errno.ETIMEDOUT || (syscall !== 'read' && syscall !== 'write')) return;
   if (!channel.hasSubscribers) return;

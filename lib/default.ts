@@ -8,7 +8,7 @@ import { addonLoaded } from './binding.js';
 import { invalidArgType } from './errors.js';
 import { settableThroughNode } from './floor.js';
 import { formatEndpoint } from './format.js';
-import { type KeepAliveOptions, KernelSettings, optionsOf, validateInto } from './options.js';
+import { type KeepAliveOptions, optionsOf, ValidatedOptions, validateInto } from './options.js';
 import { onConnectAndListen } from './patches.js';
 import { ATTEMPTS_VISIBLE } from './runtimes.js';
 import { tuneServer } from './server.js';
@@ -44,7 +44,7 @@ export interface DefaultKeepAlive {
 
 /** The default in force, with its options validated into the addon's form. */
 interface ActiveDefault extends DefaultKeepAlive {
-  readonly kernelSettings: KernelSettings;
+  readonly validatedOptions: ValidatedOptions;
   /** The preload library sets these same options at connect() and listen(). */
   readonly inKernel: boolean;
 }
@@ -74,7 +74,7 @@ function tuneAtConnect(this: net.Socket): void {
   try {
     if (isUnixDomain(this)) return;
     if (active.filter !== undefined && active.filter(this) === false) return;
-    tuneSocket(this, active.kernelSettings, active.inKernel);
+    tuneSocket(this, active.validatedOptions, active.inKernel);
   } catch (error) {
     warnOnce(error, `a connection to ${formatEndpoint(this.remoteAddress, this.remotePort)}`);
   }
@@ -89,7 +89,7 @@ function tuneAtAttempt(socket: net.Socket, handle: object): void {
   const active = current;
   if (active === null || active.filter !== undefined || !addonLoaded()) return;
   try {
-    tuneAttempt(socket, handle, active.kernelSettings, active.inKernel);
+    tuneAttempt(socket, handle, active.validatedOptions, active.inKernel);
   } catch (error) {
     warnOnce(error, 'a connection attempt');
   }
@@ -104,7 +104,7 @@ function tuneAtListening(this: net.Server): void {
     if (listener === UNIX_LISTENER || listener === NOT_LISTENING) return;
   } else if (typeof this.address() !== 'object') return; // a Unix domain socket; without the addon only its accepted sockets are tuned
   try {
-    tuneServer(this, active.kernelSettings, active.inKernel);
+    tuneServer(this, active.validatedOptions, active.inKernel);
   } catch (error) {
     warnOnce(error, 'the listening socket of a server');
   }
@@ -212,7 +212,7 @@ export function setDefaultKeepAlive(options: KeepAliveOptions | null, settings?:
     current = null;
     return;
   }
-  const validated = new KernelSettings();
+  const validated = new ValidatedOptions();
   validateInto(options, validated);
   useDefault(validated, servers, filter);
 }
@@ -225,14 +225,14 @@ export function setDefaultKeepAlive(options: KeepAliveOptions | null, settings?:
  * each socket is only taken over from it (lib/tuning.ts applyOrTakeOver).
  */
 export function useDefault(
-  kernelSettings: KernelSettings,
+  validatedOptions: ValidatedOptions,
   servers: boolean,
   filter?: DefaultKeepAlive['filter'],
   { warn: warnHere = true, inKernel = false }: { warn?: boolean; inKernel?: boolean } = {},
 ): void {
-  let applied = kernelSettings;
+  let applied = validatedOptions;
   if (!addonLoaded()) {
-    const floor = settableThroughNode(kernelSettings);
+    const floor = settableThroughNode(validatedOptions);
     applied = floor.settings;
     if (floor.warning !== '' && warnHere) warn(WARNING_CODES.noAddon, floor.warning, { once: true });
   }
@@ -240,7 +240,7 @@ export function useDefault(
     options: Object.freeze(optionsOf(applied)),
     servers,
     filter,
-    kernelSettings: applied,
+    validatedOptions: applied,
     inKernel: inKernel && addonLoaded(),
   });
   installHooks();

@@ -1,4 +1,4 @@
-import { type KeepAliveOptions, KernelSettings, UNSET, validateInto } from './options.js';
+import { type KeepAliveOptions, UNSET, ValidatedOptions, validateInto } from './options.js';
 import { platform } from './platform/index.js';
 
 /** Predicted time for the kernel to declare a silent peer dead; see {@link detectionTime}. */
@@ -43,13 +43,13 @@ export function keepaliveIntervalDefault(): number {
  * a field is given). Times in ms, with the kernel's timer granularity (a few ms) ignored.
  */
 export function detectionTime(options: KeepAliveOptions): DetectionTime {
-  const settings = new KernelSettings();
+  const settings = new ValidatedOptions();
   validateInto(options, settings);
   return predictDetection(settings);
 }
 
 /** {@link detectionTime} of options already validated (a socket's or server's tuning). */
-export function predictDetection({ enable, idle, interval, count, userTimeout }: KernelSettings): DetectionTime {
+export function predictDetection({ enable, idle, interval, count, userTimeout }: ValidatedOptions): DetectionTime {
   const dataInFlightMs = userTimeout > 0 ? userTimeout : null;
   if (enable !== 1) return { idleConnectionMs: Infinity, dataInFlightMs };
   const defaults = platform.keepaliveDefaults();

@@ -16,7 +16,7 @@
 import * as net from 'node:net';
 import { addonFailure } from './binding.js';
 import { type UnsupportedError, unsupported } from './errors.js';
-import { KernelSettings, type NumericOption, OPTION_TABLE, UNSET } from './options.js';
+import { type NumericOption, OPTION_TABLE, UNSET, ValidatedOptions } from './options.js';
 import { RUNTIME } from './runtimes.js';
 import { recordsKeepAliveInterval } from './target.js';
 
@@ -62,7 +62,7 @@ const NODE_AFTER_DELAY: readonly NumericOption[] = ['interval', 'count'];
  * value that asks for the system's own behaviour (the table's `systemDefault`: a
  * `userTimeout` of 0) is not one: every socket has it unless native code set another.
  */
-function unsettable(settings: KernelSettings): NumericOption[] {
+function unsettable(settings: ValidatedOptions): NumericOption[] {
   const missing: NumericOption[] = [];
   const afterDelay = takesIntervalAndCount() && settings.idle !== UNSET;
   for (const { name, systemDefault } of OPTION_TABLE) {
@@ -106,7 +106,7 @@ function withoutAddon(): string {
  * Throws an error with code `ERR_SOCKET_KEEPALIVE_UNSUPPORTED` unless Node's own call can
  * set every option of `settings`: called before anything is applied.
  */
-export function assertNodeCanSet(settings: KernelSettings): void {
+export function assertNodeCanSet(settings: ValidatedOptions): void {
   const missing = unsettable(settings);
   if (missing.length === 0) return;
   throw unsupported(`socket-keepalive cannot set ${reasons(missing)}, on ${here()}: ${withoutAddon()}.`, missing);
@@ -129,10 +129,10 @@ export function needsAddon(operation: string, needs: string): UnsupportedError {
  * `settings` without the options Node's own call cannot set here, and the text of the
  * process-wide default's one warning naming them (`''` when nothing was dropped).
  */
-export function settableThroughNode(settings: KernelSettings): { settings: KernelSettings; warning: string } {
+export function settableThroughNode(settings: ValidatedOptions): { settings: ValidatedOptions; warning: string } {
   const missing = unsettable(settings);
   if (missing.length === 0) return { settings, warning: '' };
-  const settable = new KernelSettings();
+  const settable = new ValidatedOptions();
   settable.merge(settings);
   for (const name of missing) settable[name] = UNSET;
   return {
@@ -149,7 +149,7 @@ export function settableThroughNode(settings: KernelSettings): { settings: Kerne
  * keepalive on or off as `enable` says ({@link UNSET}: nothing to do). Node skips the call
  * when it repeats its own last one, which then is what the kernel has.
  */
-export function applyThroughNode(socket: net.Socket, settings: KernelSettings, enable: number): void {
+export function applyThroughNode(socket: net.Socket, settings: ValidatedOptions, enable: number): void {
   if (enable === UNSET) return;
   // Node keeps the peer's address once read; once the kernel has ended the connection,
   // getpeername(2) no longer answers, and the dead-peer channel names the peer.

@@ -10,9 +10,9 @@ import { invalidArgValue } from './errors.js';
 import {
   DEFAULT_PRELOAD_OPTIONS,
   type KeepAliveOptions,
-  KernelSettings,
   OPTION_TABLE,
   optionsOf,
+  ValidatedOptions,
   validateInto,
 } from './options.js';
 import type { ReportFormat } from './report.js';
@@ -67,7 +67,7 @@ export function parseKeepAliveSetting(
 export function readKeepAliveSetting(
   text: string | undefined,
   variable = KEEPALIVE_VARIABLE,
-): { setting: KeepAliveSetting; kernelSettings: KernelSettings } | null {
+): { setting: KeepAliveSetting; validatedOptions: ValidatedOptions } | null {
   if (text?.trim() === 'off') return null;
   const options: Record<string, number> = {};
   let servers = true;
@@ -102,9 +102,9 @@ export function readKeepAliveSetting(
       options[name] = Number(value);
     }
   }
-  const kernelSettings = new KernelSettings();
-  validateInto({ ...DEFAULT_PRELOAD_OPTIONS, ...options }, kernelSettings, variable);
-  const { enable: _on, ...all } = optionsOf(kernelSettings);
+  const validatedOptions = new ValidatedOptions();
+  validateInto({ ...DEFAULT_PRELOAD_OPTIONS, ...options }, validatedOptions, variable);
+  const { enable: _on, ...all } = optionsOf(validatedOptions);
   return {
     setting: {
       options: Object.freeze(all) as KeepAliveSetting['options'],
@@ -112,7 +112,7 @@ export function readKeepAliveSetting(
       servers,
       report,
     },
-    kernelSettings,
+    validatedOptions,
   };
 }
 

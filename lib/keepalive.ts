@@ -7,7 +7,7 @@ import type { Http2Session } from 'node:http2';
 import type * as net from 'node:net';
 import { addonLoaded, readKeepAlive } from './binding.js';
 import { needsAddon } from './floor.js';
-import { type KeepAliveOptions, KernelSettings, type OptionNumbers, validateInto } from './options.js';
+import { type KeepAliveOptions, type OptionNumbers, ValidatedOptions, validateInto } from './options.js';
 import { tuneServer } from './server.js';
 import { tuneSocket } from './socket.js';
 import { FD, type KeepAliveTarget, readableDescriptor, SERVER, targetKind } from './target.js';
@@ -30,7 +30,7 @@ export interface KeepAliveState extends OptionNumbers {
  * call costs scavenges); a call made while it is in use (from a getter of the options)
  * validates into a fresh one instead.
  */
-const validated = new KernelSettings();
+const validated = new ValidatedOptions();
 let validatedInUse = false;
 /** An fd number given as the target: nothing vouches that it is a TCP socket. */
 const rawFd = { fd: -1, knownTcp: false };
@@ -77,7 +77,7 @@ const rawFd = { fd: -1, knownTcp: false };
 export function setKeepAlive<T extends KeepAliveTarget>(target: T, options: KeepAliveOptions): T {
   const kind = targetKind(target);
   const reentered = validatedInUse;
-  const settings = reentered ? new KernelSettings() : validated;
+  const settings = reentered ? new ValidatedOptions() : validated;
   validatedInUse = true;
   try {
     validateInto(options, settings);

@@ -38,7 +38,7 @@ interface OptionRow {
 
 /**
  * The options, one row each, written once: the API's types ({@link KeepAliveOptions},
- * {@link KernelSettings}, `KeepAliveState`, each field with its row's TSDoc), validation
+ * {@link ValidatedOptions}, `KeepAliveState`, each field with its row's TSDoc), validation
  * and its messages, {@link KEEPALIVE_LIMITS}, {@link DEFAULT_PRELOAD_OPTIONS},
  * `SOCKET_KEEPALIVE`'s parser and writer, the commands' flags and usage text, the
  * addon's slots and unit conversion (lib/binding.ts) and what Node's own call cannot set
@@ -169,12 +169,12 @@ export const KEEPALIVE_LIMITS: { readonly [Name in keyof typeof OPTIONS]: Limit 
   ) as Record<NumericOption, Limit>,
 );
 
-/** Marks a field of {@link KernelSettings} that is left untouched. */
+/** Marks a field of {@link ValidatedOptions} that is left untouched. */
 export const UNSET = -1;
 
-// The numeric fields of KernelSettings, one per row of the option table, each with its
+// The numeric fields of ValidatedOptions, one per row of the option table, each with its
 // TSDoc: accessors of its `values`, defined on the prototype below.
-export interface KernelSettings extends OptionNumbers {}
+export interface ValidatedOptions extends OptionNumbers {}
 
 /** {@link UNSET} for every row of the option table: the values of settings that set nothing. */
 const NOTHING_SET: readonly number[] = OPTION_TABLE.map(() => UNSET);
@@ -185,22 +185,22 @@ const NOTHING_SET: readonly number[] = OPTION_TABLE.map(() => UNSET);
  * One shape for the validation scratch and for every piece of stored state, so they merge
  * field by field; the kernel's units are computed only where the addon is called
  * (lib/binding.ts `applyToFd`). Each numeric option is a named field (`settings.idle`)
- * and an element of {@link KernelSettings.values}, the form the hot path loops over.
+ * and an element of {@link ValidatedOptions.values}, the form the hot path loops over.
  */
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the prototype's accessors, defined from the table below, are every field the interface above adds
-export class KernelSettings {
+export class ValidatedOptions {
   /** SO_KEEPALIVE: 1 on, 0 off. */
   enable = UNSET;
   /**
    * The numeric options, one element per row of {@link OPTION_TABLE} in its order, which
    * the named fields read and write. Indexed, so that validation, merging and the apply
    * loop over the table never look a property up by a name that varies (a megamorphic
-   * keyed access: measured, it made a setKeepAlive about 100 ns slower than this).
+   * keyed access; docs/benchmarks.md, "The validation").
    */
   readonly values: number[] = NOTHING_SET.slice();
 
   /** Copies the fields `from` sets over this one's. */
-  merge(from: KernelSettings): void {
+  merge(from: ValidatedOptions): void {
     if (from.enable !== UNSET) this.enable = from.enable;
     const { values } = this;
     for (let index = 0; index < values.length; index++) {
@@ -211,11 +211,11 @@ export class KernelSettings {
 }
 
 for (let index = 0; index < OPTION_TABLE.length; index++) {
-  Object.defineProperty(KernelSettings.prototype, OPTION_TABLE[index].name, {
-    get(this: KernelSettings): number {
+  Object.defineProperty(ValidatedOptions.prototype, OPTION_TABLE[index].name, {
+    get(this: ValidatedOptions): number {
       return this.values[index];
     },
-    set(this: KernelSettings, value: number) {
+    set(this: ValidatedOptions, value: number) {
       this.values[index] = value;
     },
   });
@@ -246,7 +246,7 @@ function checkNumber(value: unknown, spec: OptionSpec, argName: string): number 
  * (`ERR_OUT_OF_RANGE`) for the first bad one. Nothing is truncated, rounded or clamped.
  * A field that is `undefined` counts as left out. Allocates nothing unless it throws.
  */
-export function validateInto(options: unknown, into: KernelSettings, argName = 'options'): void {
+export function validateInto(options: unknown, into: ValidatedOptions, argName = 'options'): void {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw invalidArgType(argName, 'of type object', options);
   }
@@ -264,7 +264,7 @@ export function validateInto(options: unknown, into: KernelSettings, argName = '
  * unusual: {@link validateByName} then checks the object again and throws the error it
  * names, the same as for any other object.
  */
-function readEnumerated(options: object, into: KernelSettings): boolean {
+function readEnumerated(options: object, into: ValidatedOptions): boolean {
   let enumerated = 0;
   let tunes = false;
   let enable: unknown;
@@ -310,7 +310,7 @@ function isValid(value: unknown, { min, max, step }: OptionSpec): value is numbe
 }
 
 /** {@link validateInto} field by field in a fixed order, so that the first bad field is the one it names. */
-function validateByName(options: object, into: KernelSettings, argName: string): void {
+function validateByName(options: object, into: ValidatedOptions, argName: string): void {
   for (const key in options) {
     if (OPTION_NAMES.includes(key) || !Object.hasOwn(options, key)) continue;
     throw invalidArgType(
@@ -336,7 +336,7 @@ function validateByName(options: object, into: KernelSettings, argName: string):
 }
 
 /** Validated settings as the API's options (ms), with the fields left out absent. */
-export function optionsOf(settings: KernelSettings): KeepAliveOptions {
+export function optionsOf(settings: ValidatedOptions): KeepAliveOptions {
   const options: KeepAliveOptions = {};
   if (settings.enable !== UNSET) options.enable = settings.enable === 1;
   for (const { name } of OPTION_TABLE) if (settings[name] !== UNSET) options[name] = settings[name];

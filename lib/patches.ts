@@ -40,7 +40,7 @@ import * as net from 'node:net';
 import { addonLoaded } from './binding.js';
 import { reportDeadPeer } from './dead-peer.js';
 import { failSocket, failSocketSoon } from './failures.js';
-import type { KernelSettings } from './options.js';
+import type { ValidatedOptions } from './options.js';
 import { ATTEMPTS_VISIBLE, serverClasses } from './runtimes.js';
 import {
   acceptingServerOf,
@@ -327,7 +327,7 @@ function tuningUnder(socket: net.Socket): SocketTuning | undefined {
 }
 
 /** Restores `settings` on the TCP connection under `target`, once it has one. */
-function keep(target: net.Socket, enable: boolean, settings: KernelSettings): void {
+function keep(target: net.Socket, enable: boolean, settings: ValidatedOptions): void {
   const socket = tcpSocketOf(target);
   if (!socket.connecting) restoreOnSocket(socket, enable, settings);
 }

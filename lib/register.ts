@@ -106,7 +106,7 @@ function register(): void {
   const inKernel = preloadLibraryActive();
   if (inKernel && !addonLoaded()) return;
   // Workers run this too: the main thread's warning covers them.
-  useDefault(read.kernelSettings, read.setting.servers, undefined, { warn: workerThreads.isMainThread, inKernel });
+  useDefault(read.validatedOptions, read.setting.servers, undefined, { warn: workerThreads.isMainThread, inKernel });
   if (read.setting.report === 'otel') observeOnGlobalProvider();
   else if (read.setting.report !== undefined) reportDeadPeersTo(read.setting.report);
   workerThreads.setEnvironmentData(ENVIRONMENT_DATA_KEY, text);

@@ -13,7 +13,7 @@ import type * as net from 'node:net';
 import { addonLoaded } from './binding.js';
 import { failSocket, warnNotApplied } from './failures.js';
 import { assertNodeCanSet } from './floor.js';
-import { KernelSettings } from './options.js';
+import { ValidatedOptions } from './options.js';
 import { keepTuning } from './patches.js';
 import { counts } from './stats.js';
 import { LISTENER_IN_PRIMARY, listenerError, listenerOf, switchesKeepAliveOn, UNIX_LISTENER } from './target.js';
@@ -38,7 +38,7 @@ const listening = { fd: -1, knownTcp: true };
  * worker under round-robin scheduling the options go on each accepted socket instead.
  * `inKernel`: the preload library set them at listen() already.
  */
-export function tuneServer(server: net.Server, settings: KernelSettings, inKernel = false): void {
+export function tuneServer(server: net.Server, settings: ValidatedOptions, inKernel = false): void {
   if (!addonLoaded()) {
     tuneConnectionsThroughNode(server, settings);
     return;
@@ -64,9 +64,9 @@ export function tuneServer(server: net.Server, settings: KernelSettings, inKerne
  * can set, are recorded for each connection the server accepts from now on. A server
  * listening on a Unix domain socket is refused as with the addon.
  */
-function tuneConnectionsThroughNode(server: net.Server, settings: KernelSettings): void {
+function tuneConnectionsThroughNode(server: net.Server, settings: ValidatedOptions): void {
   if (typeof server.address() === 'string') throw listenerError(server, UNIX_LISTENER);
-  const merged = new KernelSettings();
+  const merged = new ValidatedOptions();
   const recorded = serverTuningOf(server);
   if (recorded !== undefined) merged.merge(recorded);
   merged.merge(settings);
@@ -75,7 +75,7 @@ function tuneConnectionsThroughNode(server: net.Server, settings: KernelSettings
 }
 
 /** `settings` merged into the server's tuning, made (and counted) on its first tuning. */
-function recordTuning(server: net.Server, settings: KernelSettings): ServerTuning {
+function recordTuning(server: net.Server, settings: ValidatedOptions): ServerTuning {
   let tuning = serverTuningOf(server);
   if (tuning === undefined) {
     tuning = new ServerTuning();

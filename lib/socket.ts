@@ -11,7 +11,7 @@ import type * as net from 'node:net';
 import { addonLoaded } from './binding.js';
 import { socketClosed } from './errors.js';
 import { applyThroughNode, assertNodeCanSet } from './floor.js';
-import { KernelSettings } from './options.js';
+import { ValidatedOptions } from './options.js';
 import { applyOnConnect, keepTuning, needsRestoreAtConnect, watchAttempts } from './patches.js';
 import { ATTEMPTS_VISIBLE } from './runtimes.js';
 import { counts } from './stats.js';
@@ -28,7 +28,7 @@ import { applyOrTakeOver, applySettings, kTuning, SocketTuning, socketTuningOf, 
  * connected, which is asked first whether it can set them all (lib/floor.ts): it sets
  * interval and count only together with the idle time.
  */
-export function tuneSocket(target: net.Socket | Http2Session, settings: KernelSettings, inKernel = false): void {
+export function tuneSocket(target: net.Socket | Http2Session, settings: ValidatedOptions, inKernel = false): void {
   if (target.destroyed) throw socketClosed();
   const socket = tcpSocketOf(target);
   if (socket !== target && socket.destroyed) throw socketClosed();
@@ -41,13 +41,13 @@ export function tuneSocket(target: net.Socket | Http2Session, settings: KernelSe
     attempting = descriptor.fd >= 0 && socket.connecting && ATTEMPTS_VISIBLE;
     if (connected) applyOrTakeOver(descriptor, settings, inKernel);
     else if (attempting) {
-      const merged = new KernelSettings();
+      const merged = new ValidatedOptions();
       if (tuning !== undefined) merged.merge(tuning);
       merged.merge(settings);
       applySettings(descriptor, merged);
     }
   } else {
-    const merged = new KernelSettings();
+    const merged = new ValidatedOptions();
     if (tuning !== undefined) merged.merge(tuning);
     merged.merge(settings);
     assertNodeCanSet(merged);
@@ -80,7 +80,7 @@ export function tuneSocket(target: net.Socket | Http2Session, settings: KernelSe
  * SYN): the socket is taken over from it with no setsockopt. Throws (recording nothing)
  * when the kernel refuses an option.
  */
-export function tuneAttempt(socket: net.Socket, handle: object, settings: KernelSettings, inKernel: boolean): void {
+export function tuneAttempt(socket: net.Socket, handle: object, settings: ValidatedOptions, inKernel: boolean): void {
   applyOrTakeOver(handleDescriptor(handle), settings, inKernel);
   const tuning = new SocketTuning(socket);
   tuning.merge(settings);

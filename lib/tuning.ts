@@ -8,12 +8,12 @@
 import type * as net from 'node:net';
 import { addonLoaded, applyToFd, releaseFromPreload } from './binding.js';
 import { applyThroughNode } from './floor.js';
-import { KernelSettings } from './options.js';
+import { ValidatedOptions } from './options.js';
 import { counts } from './stats.js';
 import { type Descriptor, socketDescriptor } from './target.js';
 
 /** The options given to this library for one socket, merged over successive calls. */
-export class SocketTuning extends KernelSettings {
+export class SocketTuning extends ValidatedOptions {
   /** Whether a 'connect' hook re-applies the options when the socket (re)connects. */
   appliesOnConnect = false;
   /**
@@ -42,7 +42,7 @@ export enum PerConnection {
 }
 
 /** The options given to this library for one server, merged over successive calls. */
-export class ServerTuning extends KernelSettings {
+export class ServerTuning extends ValidatedOptions {
   perConnection = PerConnection.Nothing;
   /** Whether the 'connection' hook is installed. */
   hooksConnections = false;
@@ -65,10 +65,10 @@ export function serverTuningOf(server: net.Server): ServerTuning | undefined {
 }
 
 /** Options left out: the settings of an apply that sets SO_KEEPALIVE alone. */
-const NO_OPTIONS = new KernelSettings();
+const NO_OPTIONS = new ValidatedOptions();
 
 /** The addon's call (lib/binding.ts), counting what the kernel refuses (see keepAliveStats). */
-function apply({ fd, knownTcp }: Descriptor, enable: number, settings: KernelSettings, keptOnly: boolean): void {
+function apply({ fd, knownTcp }: Descriptor, enable: number, settings: ValidatedOptions, keptOnly: boolean): void {
   try {
     applyToFd(fd, knownTcp, enable, settings, keptOnly);
   } catch (error) {
@@ -78,7 +78,7 @@ function apply({ fd, knownTcp }: Descriptor, enable: number, settings: KernelSet
 }
 
 /** Applies every field `settings` sets. Throws a system error naming the option that failed. */
-export function applySettings(descriptor: Descriptor, settings: KernelSettings): void {
+export function applySettings(descriptor: Descriptor, settings: ValidatedOptions): void {
   apply(descriptor, settings.enable, settings, false);
 }
 
@@ -87,7 +87,7 @@ export function applySettings(descriptor: Descriptor, settings: KernelSettings):
  * already set the same options on the socket (`SOCKET_KEEPALIVE` read by both), takes the
  * socket over from it with no setsockopt: each connection gets its options once.
  */
-export function applyOrTakeOver(descriptor: Descriptor, settings: KernelSettings, inKernel: boolean): void {
+export function applyOrTakeOver(descriptor: Descriptor, settings: ValidatedOptions, inKernel: boolean): void {
   if (inKernel) releaseFromPreload(descriptor.fd);
   else applySettings(descriptor, settings);
 }
@@ -98,7 +98,7 @@ export function applyOrTakeOver(descriptor: Descriptor, settings: KernelSettings
  * skips its syscall when its arguments repeat its last call, so its record can disagree
  * with the kernel after this library changed SO_KEEPALIVE: enable is asserted every time.
  */
-export function applyRestore(descriptor: Descriptor, enable: boolean, settings: KernelSettings): void {
+export function applyRestore(descriptor: Descriptor, enable: boolean, settings: ValidatedOptions): void {
   if (enable) apply(descriptor, 1, settings, true);
   else apply(descriptor, 0, NO_OPTIONS, false);
 }
@@ -109,7 +109,7 @@ export function applyRestore(descriptor: Descriptor, enable: boolean, settings: 
  * the addon through Node's own call, which `settings` must be checked for
  * (lib/floor.ts `assertNodeCanSet`).
  */
-export function applyToSocket(socket: net.Socket, settings: KernelSettings): void {
+export function applyToSocket(socket: net.Socket, settings: ValidatedOptions): void {
   if (!addonLoaded()) {
     applyThroughNode(socket, settings, settings.enable);
     return;
@@ -119,7 +119,7 @@ export function applyToSocket(socket: net.Socket, settings: KernelSettings): voi
 }
 
 /** {@link applyRestore} on a connected socket, through the addon or Node's own call as {@link applyToSocket}. */
-export function restoreOnSocket(socket: net.Socket, enable: boolean, settings: KernelSettings): void {
+export function restoreOnSocket(socket: net.Socket, enable: boolean, settings: ValidatedOptions): void {
   if (!addonLoaded()) {
     applyThroughNode(socket, settings, enable ? 1 : 0);
     return;
