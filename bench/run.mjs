@@ -107,8 +107,8 @@ function buildFloor() {
   return { binary, dir, insideNode: require(insideNode) };
 }
 
-/** Packets dropped from the kernel's per-CPU input queues (loopback's included), from /proc/net/softnet_stat. */
-function loopbackDrops() {
+/** Packets dropped from the kernel's per-CPU input queues, which loopback's packets pass through, from /proc/net/softnet_stat. */
+function inputQueueDrops() {
   return fs
     .readFileSync('/proc/net/softnet_stat', 'utf8')
     .trim()
@@ -165,14 +165,14 @@ async function applyAndRead() {
     loopSocket,
   ] = contenderSockets;
   // A contender that fails would otherwise end the run with an unhandled 'error' and no
-  // name: say which one, when, and how many packets loopback dropped meanwhile.
+  // name: say which one, when, and how many packets the kernel dropped from its input queues meanwhile.
   const started = Date.now();
-  const dropsAtStart = loopbackDrops();
+  const dropsAtStart = inputQueueDrops();
   contenderSockets.forEach((contender, index) => {
     contender.on('error', (error) => {
       console.error(
         `contender socket ${index} failed after ${((Date.now() - started) / 1000).toFixed(1)} s: ${error.message} ` +
-          `(packets the kernel dropped from its input queues since the start: ${loopbackDrops() - dropsAtStart}, /proc/net/softnet_stat)`,
+          `(packets the kernel dropped from its input queues since the start: ${inputQueueDrops() - dropsAtStart}, /proc/net/softnet_stat)`,
       );
       process.exit(1);
     });

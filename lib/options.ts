@@ -266,7 +266,6 @@ export function validateInto(options: unknown, into: ValidatedOptions, argName =
  */
 function readEnumerated(options: object, into: ValidatedOptions): boolean {
   let enumerated = 0;
-  let tunes = false;
   let enable: unknown;
   let slot = 0;
   for (const key in options) {
@@ -279,27 +278,26 @@ function readEnumerated(options: object, into: ValidatedOptions): boolean {
       slot = slot + 1 === OPTION_KEYS.length ? 0 : slot + 1;
       tried++;
     }
-    if (tried === OPTION_KEYS.length) return false;
-    const value = (options as Record<string, unknown>)[key];
-    if (value === undefined) into.values[slot] = UNSET;
-    else if (isValid(value, OPTION_TABLE[slot])) {
-      into.values[slot] = value;
-      tunes = true;
-    } else return false;
+    if (tried === OPTION_KEYS.length || !store(into, slot, (options as Record<string, unknown>)[key])) return false;
     enumerated |= 1 << slot;
   }
+  let tunes = false;
   for (let index = 0; index < OPTION_TABLE.length; index++) {
-    if ((enumerated & (1 << index)) !== 0) continue;
-    const value = (options as Record<string, unknown>)[OPTION_KEYS[index]];
-    if (value === undefined) into.values[index] = UNSET;
-    else if (isValid(value, OPTION_TABLE[index])) {
-      into.values[index] = value;
-      tunes = true;
-    } else return false;
+    const read = (enumerated & (1 << index)) !== 0;
+    if (!read && !store(into, index, (options as Record<string, unknown>)[OPTION_KEYS[index]])) return false;
+    if (into.values[index] !== UNSET) tunes = true;
   }
   if (enable === undefined) enable = (options as Record<string, unknown>).enable;
   if (enable === undefined) into.enable = tunes ? 1 : UNSET;
   else if (typeof enable === 'boolean') into.enable = enable ? 1 : 0;
+  else return false;
+  return true;
+}
+
+/** Writes `value` to slot `index` of `into` ({@link UNSET} for `undefined`); false, writing nothing, when it is not valid. */
+function store(into: ValidatedOptions, index: number, value: unknown): boolean {
+  if (value === undefined) into.values[index] = UNSET;
+  else if (isValid(value, OPTION_TABLE[index])) into.values[index] = value;
   else return false;
   return true;
 }

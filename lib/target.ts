@@ -50,9 +50,9 @@ type Internals = { _handle?: NodeHandle | null };
 type Holder = NodeHandle & FoundFdHolder;
 
 // Node's classes, read once: TypeScript's CommonJS output reads an import from the
-// `node:net` module object at each use, and `instanceof` on such a read costs about
-// 9 ns more than on a constant (docs/benchmarks.md, "The validation"); a socket is
-// checked twice per setKeepAlive.
+// `node:net` module object at each use, and `instanceof` on such a read costs a few ns
+// more than on a constant (docs/benchmarks.md, "The validation"); a socket is checked
+// twice per setKeepAlive.
 const Socket = NetSocket;
 const Server = NetServer;
 
